@@ -1,0 +1,3 @@
+from hyperlearn.cli import main
+
+raise SystemExit(main())
