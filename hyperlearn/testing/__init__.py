@@ -1,0 +1,51 @@
+"""Tools for property-testing numerical code built on hyperlearn.
+
+Assertions (need only NumPy and SciPy) derive their tolerances from theory, state the bound in
+their failure message, and accept a ``safety`` factor:
+
+- :func:`assert_low_rank_accuracy` — Halko–Martinsson–Tropp power-scheme bound for randomized
+  SVDs, plus the rounding bound for exact-rank inputs;
+- :func:`assert_solution_accuracy` — residual stopping criterion and κ·relres forward error;
+- :func:`assert_symmetric_psd` — symmetry and λ_min ≥ −tol for arrays, sparse matrices and
+  LinearOperators;
+- :func:`assert_normalized_laplacian` — Zhou's normalized hypergraph Laplacian: symmetric,
+  spectrum in [0, 1], Δ·Dv^(1/2)1 = 0.
+
+Hypothesis strategies live in :mod:`hyperlearn.testing.strategies` (requires ``hypothesis``;
+``pip install hypothesis`` or the ``dev`` extra): ``hypergraphs``, ``matrices_with_spectrum``,
+``spd_matrices``, ``spd_systems``.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from ._assertions import (
+    LOW_RANK_ROUNDING_SLACK,
+    SOLVE_ROUNDING_SLACK,
+    SPECTRUM_ROUNDING_SLACK,
+    assert_low_rank_accuracy,
+    assert_normalized_laplacian,
+    assert_solution_accuracy,
+    assert_symmetric_psd,
+)
+
+__all__ = [
+    "LOW_RANK_ROUNDING_SLACK",
+    "SOLVE_ROUNDING_SLACK",
+    "SPECTRUM_ROUNDING_SLACK",
+    "assert_low_rank_accuracy",
+    "assert_normalized_laplacian",
+    "assert_solution_accuracy",
+    "assert_symmetric_psd",
+    "strategies",
+]
+
+
+def __getattr__(name):
+    # imported on first use so that the assertions work without hypothesis installed
+    if name == "strategies":
+        module = importlib.import_module(f"{__name__}.strategies")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
