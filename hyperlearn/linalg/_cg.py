@@ -59,8 +59,8 @@ STAGNATION_FACTOR = 0.5
 # column's (unit-scaled) content -- which the next residual brings back if it still matters.
 DEFLATION_EXPONENT = 0.5
 
-# Block CG works on at most this many right-hand sides at a time (a sliding window: a column
-# that converges makes room for the next one).  The s x s Gram products cost ~8 n s^2
+# Block CG works on at most this many right-hand sides at a time (consecutive chunks, each a
+# fresh block CG run).  The s x s Gram products cost ~8 n s^2
 # multiply-adds per iteration, which outgrows one sparse product with s columns beyond a few
 # dozen columns; 64 keeps them comparable for sparse operators with ~10-50 nonzeros per row.
 DEFAULT_BLOCK_SIZE = 64
@@ -442,7 +442,8 @@ def block_cg(
         Per-column convergence test on the TRUE residual:
         ``norm(B[:, j] - A @ X[:, j]) <= max(rtol * norm(B[:, j]), atol)``.
     maxiter : int, optional
-        Maximum number of block iterations (default ``10 * n``).
+        Maximum number of block iterations per chunk of ``block_size`` columns (default
+        ``10 * n``).
     M : {ndarray, sparse matrix or array, LinearOperator}, optional
         Hermitian positive definite preconditioner approximating ``A^-1`` (applied with
         ``M.matmat``).
@@ -454,7 +455,9 @@ def block_cg(
         ``B - A X0``).  A column that has finished keeps its final (true) residual norm.
     block_size : int, optional
         Largest number of right-hand sides iterated at once (default ``min(s, 64)``).  When
-        ``s`` is larger, a column that converges makes room for the next waiting one.
+        ``s`` is larger the columns are solved in consecutive chunks of this size, each a fresh
+        block CG run: the ``s x s`` Gram work grows like ``n s^2`` per iteration and outgrows
+        the saving in products beyond a few dozen columns.
 
     Returns
     -------
@@ -465,7 +468,9 @@ def block_cg(
         breakdown code as in :func:`cg` (``-1`` A not positive definite: the Gram matrix
         ``PᴴAP`` of the search block is not positive definite; ``-2`` M not positive definite;
         ``-3`` NaN/infinity from A or M); otherwise ``> 0``, the number of block iterations
-        done (``maxiter`` reached, or some column stagnated above its tolerance).
+        done over all chunks (``maxiter`` reached, or some column stagnated above its
+        tolerance).  On breakdown the solve stops: ``X`` holds the last iterate, and columns
+        of chunks not yet started keep their initial guess.
 
     Raises
     ------
@@ -610,15 +615,20 @@ class _BlockCG:
         self.P_old = self.Q_old = self.gram_inv_old = None
 
     def _admit(self):
-        room = self.block_size - self.active.size
-        if room <= 0 or not self.waiting:
-            return
-        new, self.waiting = self.waiting[:room], self.waiting[room:]
+        """Start the next chunk of (at most ``block_size``) waiting columns as a fresh block.
+
+        Columns never join a running block: a new column's directions are not A-conjugate to
+        the block's earlier search spaces, and mixing them in would cost the running columns
+        the optimality of CG over their whole Krylov space (measured: more products per column
+        than separate CG runs).
+        """
+        new, self.waiting = self.waiting[: self.block_size], self.waiting[self.block_size :]
         new = np.asarray(new, dtype=np.intp)
         new_residuals = self.sys.b[:, new] if self.R0 is None else self.R0[:, new]
-        self.active = np.concatenate([self.active, new])
-        self.X_act = np.ascontiguousarray(np.hstack([self.X_act, self.X[:, new]]))
-        self.R_act = np.ascontiguousarray(np.hstack([self.R_act, new_residuals]))
+        self.active = new
+        self.X_act = np.ascontiguousarray(self.X[:, new])
+        self.R_act = np.ascontiguousarray(new_residuals)
+        self.P_old = self.Q_old = self.gram_inv_old = None
 
     def _retire(self, leaving):
         """Write finished columns back into X and drop them from the block."""
@@ -637,11 +647,20 @@ class _BlockCG:
         A, M = sys_.A, sys_.M
         if self.history is not None:
             self.history[:] = []
-        self._admit()
         self._record()
-        iteration = 0
+        iterations = 0  # in total, over all chunks
+        chunk_iterations = 0
         info = 0
-        while self.active.size and iteration < sys_.maxiter:
+        while True:
+            if not self.active.size:
+                if not self.waiting:
+                    break
+                self._admit()
+                chunk_iterations = 0
+            if chunk_iterations >= sys_.maxiter:
+                # This chunk is out of iterations: its columns stay unconverged (info > 0).
+                self._retire(np.ones(self.active.size, dtype=bool))
+                continue
             R = self.R_act
             Z = R if M is None else _apply(M, R, dtype)  # Step 2
             rz = np.einsum("ij,ij->j", R.conj(), Z).real
@@ -673,14 +692,14 @@ class _BlockCG:
             alpha = gram_inv @ (P.conj().T @ R)  # Step 7
             self.X_act += P @ alpha
             self.R_act -= Q @ alpha
-            iteration += 1
+            iterations += 1
+            chunk_iterations += 1
             norms = np.linalg.norm(self.R_act, axis=0)
             leaving = self._check_true_residuals(norms)  # Step 8
             self.resnorm[self.active] = norms
             if leaving.any():
                 self._retire(leaving)
             self.P_old, self.Q_old, self.gram_inv_old = P, Q, gram_inv
-            self._admit()
             self._record()
             if self.callback is not None:
                 self.X[:, self.active] = self.X_act
@@ -688,7 +707,7 @@ class _BlockCG:
         if self.active.size:
             self.X[:, self.active] = self.X_act
         if info == 0 and not np.all(self.converged):
-            info = max(iteration, 1)
+            info = max(iterations, 1)
         return self.X, info
 
     def _check_true_residuals(self, norms):
