@@ -1,0 +1,434 @@
+"""Construction of hypergraphs: edge lists, incidence and label matrices, kNN, NetworkX."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..utils._numba import thread_limits
+from ..utils._validation import (
+    _describe,
+    check_float_dtype,
+    check_int,
+    check_matrix,
+    float_dtype_of,
+)
+
+__all__ = [
+    "from_edges",
+    "from_incidence",
+    "from_knn",
+    "from_labels",
+    "from_networkx",
+    "hstack",
+    "kneighbors",
+    "to_networkx",
+]
+
+KNN_METRICS = ("euclidean", "cosine")
+# Rows (and columns) per distance block: a 1024 x 1024 float64 block is 8 MiB.
+DEFAULT_KNN_BLOCK = 1024
+
+
+def _resolve_dtype(dtype, *candidates):
+    """Explicit ``dtype`` if given; float32 if the first candidate is float32; else float64."""
+    if dtype is not None:
+        return check_float_dtype(dtype)
+    for c in candidates:
+        if c is not None and isinstance(c, np.ndarray) and c.dtype == np.float32:
+            return np.float32
+    return np.float64
+
+
+def _reject_empty(sizes, name):
+    empty = np.flatnonzero(sizes == 0)
+    if empty.size:
+        shown = empty[:5].tolist()
+        raise ValueError(
+            f"{name} has {empty.size} empty hyperedge(s) (e.g. at positions {shown}): expected "
+            "every hyperedge to have at least one member (pass allow_empty_edges=True to keep "
+            "them; they contribute nothing)."
+        )
+
+
+def _as_vertex_ids(values, name):
+    arr = np.asarray(values)
+    if arr.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(
+            f"{name} contains values of dtype {arr.dtype}: expected integer vertex ids."
+        )
+    return arr.astype(np.int64, copy=False).ravel()
+
+
+def from_edges(cls, edges, *, n_vertices, weights, dtype, allow_empty_edges):
+    """See :meth:`Hypergraph.from_edges`."""
+    if (
+        isinstance(edges, tuple)
+        and len(edges) == 2
+        and all(isinstance(a, np.ndarray) for a in edges)
+    ):
+        indptr = _as_vertex_ids(edges[0], "edges[0] (indptr)")
+        flat = _as_vertex_ids(edges[1], "edges[1] (indices)")
+        if (
+            indptr.size == 0
+            or indptr[0] != 0
+            or indptr[-1] != flat.size
+            or np.any(np.diff(indptr) < 0)
+        ):
+            raise ValueError(
+                "edges=(indptr, indices) is malformed: expected indptr to start at 0, be "
+                f"non-decreasing and end at len(indices)={flat.size}."
+            )
+        sizes = np.diff(indptr)
+    else:
+        if isinstance(edges, (str, bytes)) or not hasattr(edges, "__iter__"):
+            raise TypeError(
+                f"edges={_describe(edges)} is not a sequence of hyperedges: expected a list of "
+                "lists of vertex ids or a tuple of arrays (indptr, indices)."
+            )
+        edges = list(edges)
+        try:
+            sizes = np.fromiter(map(len, edges), dtype=np.int64, count=len(edges))
+        except TypeError as exc:
+            raise TypeError(
+                "edges must be a sequence of sequences of vertex ids (each hyperedge a list "
+                f"or array): {exc}"
+            ) from exc
+        flat = _as_vertex_ids(list(itertools.chain.from_iterable(edges)), "edges")
+    n_edges = sizes.size
+
+    if flat.size and flat.min() < 0:
+        raise ValueError(f"edges contains a negative vertex id ({flat.min()}): expected ids >= 0.")
+    max_id = int(flat.max()) if flat.size else -1
+    if n_vertices is None:
+        n_vertices = max_id + 1
+        if n_vertices < 1:
+            raise ValueError(
+                "edges has no vertex at all: pass n_vertices to build a hypergraph of "
+                "isolated vertices."
+            )
+    else:
+        n_vertices = check_int(n_vertices, "n_vertices", low=1)
+        if max_id >= n_vertices:
+            raise ValueError(
+                f"edges contains vertex id {max_id}, out of range for n_vertices={n_vertices}: "
+                f"expected ids in [0, {n_vertices - 1}]."
+            )
+    if not allow_empty_edges:
+        _reject_empty(sizes, "edges")
+
+    # sort members within each hyperedge, then merge repeated members
+    edge_of = np.repeat(np.arange(n_edges, dtype=np.int64), sizes)
+    order = np.lexsort((flat, edge_of))
+    flat, edge_of = flat[order], edge_of[order]
+    keep = np.ones(flat.size, dtype=bool)
+    keep[1:] = (edge_of[1:] != edge_of[:-1]) | (flat[1:] != flat[:-1])
+    flat, edge_of = flat[keep], edge_of[keep]
+    indptr = np.zeros(n_edges + 1, dtype=np.int64)
+    np.cumsum(np.bincount(edge_of, minlength=n_edges), out=indptr[1:])
+
+    dtype = _resolve_dtype(dtype, None if weights is None else np.asarray(weights))
+    csc = sp.csc_matrix(
+        (np.ones(flat.size, dtype=dtype), flat, indptr), shape=(n_vertices, n_edges)
+    )
+    return cls._from_canonical(csc, weights, dtype=dtype)
+
+
+def _canonical_csc(H):
+    csc = sp.csc_matrix(H)
+    csc.sum_duplicates()
+    csc.eliminate_zeros()
+    csc.sort_indices()
+    return csc
+
+
+def from_incidence(cls, H, *, weights, dtype, allow_empty_edges):
+    """See :meth:`Hypergraph.from_incidence`."""
+    if H is None:
+        raise TypeError("H is None: expected an incidence matrix (array-like or sparse).")
+    H = check_matrix(H, "H", dtype=dtype, accept_sparse=True, nonnegative=True, min_cols=0)
+    csc = _canonical_csc(H)
+    if not allow_empty_edges:
+        _reject_empty(np.diff(csc.indptr), "H")
+    return cls._from_canonical(csc, weights, dtype=csc.dtype.type)
+
+
+def from_labels(cls, Y, *, weights, dtype):
+    """See :meth:`Hypergraph.from_labels`."""
+    if Y is None:
+        raise TypeError("Y is None: expected a 0/1 label matrix (array-like or sparse).")
+    Y = check_matrix(Y, "Y", dtype=dtype, accept_sparse=True, min_cols=0)
+    values = Y.data if sp.issparse(Y) else Y
+    bad = (values != 0) & (values != 1)
+    if np.any(bad):
+        example = values[bad].ravel()[0]
+        raise ValueError(
+            f"Y has {int(np.count_nonzero(bad))} entries other than 0 and 1 (e.g. {example!r}): "
+            "expected a binary label matrix."
+        )
+    csc = _canonical_csc(Y)
+    return cls._from_canonical(csc, weights, dtype=csc.dtype.type)
+
+
+# -------------------------------------------------------------------------------------------------
+# k nearest neighbours
+# -------------------------------------------------------------------------------------------------
+
+
+def kneighbors(
+    X,
+    n_neighbors=10,
+    *,
+    database=None,
+    metric="euclidean",
+    block_size=None,
+    n_jobs=None,
+):
+    """Exact k nearest neighbours, blockwise, without an ``n × n`` matrix.
+
+    Distance blocks of ``block_size × block_size`` go through BLAS (``‖q‖² + ‖x‖² − 2 qᵀx``),
+    and a parallel Numba kernel merges each block into per-query sorted top-k lists.  The
+    returned distances are recomputed directly (``‖q − x‖``, no cancellation) for the selected
+    neighbours, and each row is sorted by (distance, index).  Memory:
+    ``O(n_queries·n_neighbors + block_size²)`` besides a float64 copy of the inputs.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_queries, n_features)
+        Query points (finite).
+    n_neighbors : int, default=10
+        Neighbours per query.  Without ``database``: ``1 <= n_neighbors <= n_queries − 1``;
+        with it: ``1 <= n_neighbors <= n_database``.
+    database : array-like of shape (n_database, n_features), default=None
+        Points to search.  ``None`` searches ``X`` itself and EXCLUDES each query's own index
+        (a duplicate point at another index is a neighbour at distance 0).
+    metric : {"euclidean", "cosine"}, default="euclidean"
+        Cosine distance is ``1 − cos`` (a zero vector has distance 1 to everything, as in
+        scikit-learn).
+    block_size : int, default=None
+        Rows per block (``None``: 1024).
+    n_jobs : int, default=None
+        Threads (Numba and BLAS); ``None`` keeps the current settings.
+
+    Returns
+    -------
+    distances : ndarray of shape (n_queries, n_neighbors), float64
+    indices : ndarray of shape (n_queries, n_neighbors), int64
+        Sorted by increasing distance; ties by increasing index.
+
+    Raises
+    ------
+    ValueError
+        Empty or non-2-D inputs, NaN/inf, mismatched feature counts, ``n_neighbors`` out of
+        range, unknown metric, values so large that squared norms overflow.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hyperlearn.hypergraph import kneighbors
+    >>> dist, ind = kneighbors(np.array([[0.0], [1.0], [3.0]]), n_neighbors=1)
+    >>> ind.ravel().tolist(), dist.ravel().tolist()
+    ([1, 0, 1], [1.0, 1.0, 2.0])
+    """
+    from . import _kernels
+
+    if metric not in KNN_METRICS:
+        raise ValueError(f"metric={metric!r} is not supported: expected one of {KNN_METRICS}.")
+    Q = check_matrix(X, "X", dtype=np.float64)
+    exclude_self = database is None
+    if exclude_self:
+        D = Q
+        n_db = Q.shape[0]
+        if n_db < 2:
+            raise ValueError(
+                f"X has {n_db} sample(s): at least 2 are needed to find neighbours other than "
+                "the point itself."
+            )
+        n_neighbors = check_int(n_neighbors, "n_neighbors", low=1, high=n_db - 1)
+    else:
+        D = check_matrix(database, "database", dtype=np.float64)
+        if D.shape[1] != Q.shape[1]:
+            raise ValueError(f"database has {D.shape[1]} features: expected X's {Q.shape[1]}.")
+        n_db = D.shape[0]
+        n_neighbors = check_int(n_neighbors, "n_neighbors", low=1, high=n_db)
+    block = DEFAULT_KNN_BLOCK if block_size is None else check_int(block_size, "block_size", low=1)
+
+    if metric == "cosine":
+        Q = _normalize_rows(Q)
+        D = Q if exclude_self else _normalize_rows(D)
+        q_norm = np.zeros(Q.shape[0])
+        d_norm = q_norm if exclude_self else np.zeros(n_db)
+    else:
+        q_norm = np.einsum("ij,ij->i", Q, Q)
+        d_norm = q_norm if exclude_self else np.einsum("ij,ij->i", D, D)
+        if not (np.all(np.isfinite(q_norm)) and np.all(np.isfinite(d_norm))):
+            raise ValueError(
+                "X (or database) has values so large that squared norms overflow float64: "
+                "rescale the features."
+            )
+
+    n_q = Q.shape[0]
+    best_d = np.full((n_q, n_neighbors), np.inf)
+    best_i = np.full((n_q, n_neighbors), -1, dtype=np.int64)
+    with thread_limits(n_jobs):
+        for q0 in range(0, n_q, block):
+            q1 = min(q0 + block, n_q)
+            for d0 in range(0, n_db, block):
+                d1 = min(d0 + block, n_db)
+                G = Q[q0:q1] @ D[d0:d1].T
+                _kernels.knn_merge_block(
+                    G, q_norm[q0:q1], d_norm[d0:d1], q0, d0, exclude_self, best_d, best_i
+                )
+        distances = np.empty_like(best_d)
+        _kernels.exact_distances(Q, D, best_i, metric == "cosine", distances)
+    if metric == "cosine":
+        np.clip(distances, 0.0, 2.0, out=distances)
+    order = np.lexsort((best_i, distances), axis=-1)
+    return (
+        np.take_along_axis(distances, order, axis=1),
+        np.take_along_axis(best_i, order, axis=1),
+    )
+
+
+def _normalize_rows(A):
+    norms = np.sqrt(np.einsum("ij,ij->i", A, A))
+    norms[norms == 0] = 1.0
+    return A / norms[:, None]
+
+
+def from_knn(cls, X, n_neighbors, *, metric, weights, n_jobs, block_size, dtype):
+    """See :meth:`Hypergraph.from_knn`."""
+    if X is None:
+        raise TypeError("X is None: expected a 2-D array of features.")
+    if dtype is None:
+        dtype = float_dtype_of(np.asarray(X).dtype, "X") if not sp.issparse(X) else None
+    dtype = _resolve_dtype(dtype)
+    _, neighbors = kneighbors(X, n_neighbors, metric=metric, block_size=block_size, n_jobs=n_jobs)
+    n, k = neighbors.shape
+    members = np.empty((n, k + 1), dtype=np.int64)
+    members[:, 0] = np.arange(n)
+    members[:, 1:] = neighbors
+    members.sort(axis=1)
+    indptr = np.arange(0, n * (k + 1) + 1, k + 1, dtype=np.int64)
+    csc = sp.csc_matrix((np.ones(n * (k + 1), dtype=dtype), members.ravel(), indptr), shape=(n, n))
+    return cls._from_canonical(csc, weights, dtype=dtype)
+
+
+# -------------------------------------------------------------------------------------------------
+# combination and conversion
+# -------------------------------------------------------------------------------------------------
+
+
+def hstack(cls, hypergraphs):
+    """See :meth:`Hypergraph.hstack`."""
+    if isinstance(hypergraphs, cls):
+        hypergraphs = [hypergraphs]
+    hypergraphs = list(hypergraphs)
+    if not hypergraphs:
+        raise ValueError("hypergraphs is empty: expected at least one Hypergraph.")
+    for i, h in enumerate(hypergraphs):
+        if not isinstance(h, cls):
+            raise TypeError(f"hypergraphs[{i}] is {_describe(h)}: expected a Hypergraph.")
+    n = hypergraphs[0].n_vertices
+    for i, h in enumerate(hypergraphs):
+        if h.n_vertices != n:
+            raise ValueError(
+                f"hypergraphs[{i}] has n_vertices={h.n_vertices}: expected {n} like "
+                "hypergraphs[0] (hstack concatenates hyperedges over the same vertices)."
+            )
+    if len(hypergraphs) == 1:
+        return hypergraphs[0]
+    dtype = np.float32 if all(h.dtype == np.float32 for h in hypergraphs) else np.float64
+    csc = sp.hstack([h.incidence_csc.astype(dtype) for h in hypergraphs], format="csc")
+    weights = np.concatenate([h.weights.astype(dtype) for h in hypergraphs])
+    return cls._from_canonical(csc, weights, dtype=dtype)
+
+
+def to_networkx(hg, *, kind, nnz_budget):
+    """See :meth:`Hypergraph.to_networkx`."""
+    import networkx as nx
+
+    from ._operators import check_nnz_budget
+
+    if kind == "bipartite":
+        G = nx.Graph()
+        G.add_nodes_from(range(hg.n_vertices), bipartite=0)
+        G.add_nodes_from(
+            (("e", j), {"bipartite": 1, "weight": w}) for j, w in enumerate(hg.weights.tolist())
+        )
+        coo = hg.incidence.tocoo()
+        G.add_edges_from(
+            (v, ("e", e), {"weight": h})
+            for v, e, h in zip(coo.row.tolist(), coo.col.tolist(), coo.data.tolist(), strict=True)
+        )
+        return G
+    if kind == "clique":
+        check_nnz_budget(hg.edge_sizes, nnz_budget, what="the clique expansion")
+        delta = hg.edge_degrees.astype(np.float64)
+        scale = np.divide(
+            hg.weights.astype(np.float64), delta, out=np.zeros_like(delta), where=delta > 0
+        )
+        H = hg.incidence.astype(np.float64)
+        A = (H @ sp.diags(scale) @ H.T).tocoo()
+        upper = A.row < A.col
+        G = nx.Graph()
+        G.add_nodes_from(range(hg.n_vertices))
+        G.add_weighted_edges_from(
+            zip(A.row[upper].tolist(), A.col[upper].tolist(), A.data[upper].tolist(), strict=True)
+        )
+        return G
+    raise ValueError(f"kind={kind!r} is not supported: expected 'bipartite' or 'clique'.")
+
+
+def from_networkx(cls, G, *, dtype):
+    """See :meth:`Hypergraph.from_networkx`."""
+    dtype = np.float64 if dtype is None else check_float_dtype(dtype)
+    if not hasattr(G, "nodes") or not hasattr(G, "edges"):
+        raise TypeError(f"G={_describe(G)} is not a NetworkX graph.")
+    vertex_index, edge_index, edge_weights = {}, {}, []
+    for node, data in G.nodes(data=True):
+        side = data.get("bipartite")
+        if side is None or isinstance(side, float) or side not in (0, 1):
+            raise ValueError(
+                f"node {node!r} of G has bipartite={side!r}: expected every node to carry the "
+                "attribute 'bipartite' = 0 (vertex) or 1 (hyperedge)."
+            )
+        if side == 0:
+            vertex_index[node] = len(vertex_index)
+        else:
+            edge_index[node] = len(edge_index)
+            edge_weights.append(data.get("weight", 1.0))
+    if not vertex_index:
+        raise ValueError("G has no vertex node (bipartite=0): expected at least one.")
+    rows, cols, vals = [], [], []
+    for a, b, data in G.edges(data=True):
+        if a in vertex_index and b in edge_index:
+            v, e = vertex_index[a], edge_index[b]
+        elif b in vertex_index and a in edge_index:
+            v, e = vertex_index[b], edge_index[a]
+        else:
+            raise ValueError(
+                f"G has an edge ({a!r}, {b!r}) inside one side: expected a bipartite graph "
+                "joining vertex nodes to hyperedge nodes."
+            )
+        rows.append(v)
+        cols.append(e)
+        vals.append(data.get("weight", 1.0))
+    H = sp.coo_matrix(
+        (
+            np.asarray(vals, dtype=np.float64),
+            (np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)),
+        ),
+        shape=(len(vertex_index), len(edge_index)),
+    )
+    return from_incidence(
+        cls,
+        H,
+        weights=np.asarray(edge_weights, dtype=np.float64),
+        dtype=dtype,
+        allow_empty_edges=True,
+    )
