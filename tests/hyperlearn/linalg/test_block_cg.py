@@ -1,0 +1,205 @@
+"""Tests of hyperlearn.linalg.block_cg beyond the shared table of ``test_cg.py``."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given
+from hypothesis import strategies as st
+from threadpoolctl import threadpool_limits
+
+from hyperlearn.linalg import block_cg, cg
+
+from ._cg_systems import (
+    RTOL,
+    CountingOperator,
+    diagonal,
+    hypergraph_system,
+    poisson2d,
+    rounding_allowance,
+    spd_random,
+)
+
+
+@pytest.fixture(autouse=True)
+def _one_blas_thread():
+    with threadpool_limits(1):
+        yield
+
+
+def _rhs(n, s, seed=0, dtype=np.float64):
+    return np.random.default_rng(seed).standard_normal((n, s)).astype(dtype)
+
+
+def _columnwise_cg(A, B, **kw):
+    counting = CountingOperator(A)
+    X = np.empty_like(B)
+    iterations = []
+    for j in range(B.shape[1]):
+        history = []
+        X[:, j], info = cg(counting, B[:, j], residuals=history, **kw)
+        assert info == 0
+        iterations.append(len(history) - 1)
+    return X, counting.products, max(iterations)
+
+
+def _assert_converged(system, B, X, rtol):
+    tol = rtol * np.linalg.norm(B.astype(np.float64), axis=0)
+    residual = np.linalg.norm(B - system.dense @ X.astype(np.float64), axis=0)
+    assert np.all(residual <= tol + rounding_allowance(system, X, B, tol))
+
+
+SYSTEMS = [poisson2d(12, np.float64), hypergraph_system(200, 0.99, np.float64)]
+
+
+@pytest.mark.parametrize("system", SYSTEMS, ids=[s.name for s in SYSTEMS])
+def test_equals_columnwise_cg_to_tolerance(system):
+    rtol = 1e-8
+    B = _rhs(system.n, 6)
+    X_block, info = block_cg(system.A, B, rtol=rtol)
+    assert info == 0
+    X_cg, _, _ = _columnwise_cg(system.A, B, rtol=rtol)
+    X_exact = system.solve(B)
+    # each is within κ·rtol (relative) of the exact solution, so of each other within twice that
+    scale = np.linalg.norm(X_exact, axis=0)
+    bound = 2 * system.kappa * rtol
+    assert np.all(np.linalg.norm(X_block - X_cg, axis=0) / scale <= bound)
+
+
+@pytest.mark.parametrize("system", SYSTEMS, ids=[s.name for s in SYSTEMS])
+def test_beats_separate_cg_in_products_per_column_and_iterations(system):
+    s = 16
+    B = _rhs(system.n, s, seed=2)
+    counting = CountingOperator(system.A)
+    history = []
+    _X, info = block_cg(counting, B, rtol=1e-8, residuals=history)
+    assert info == 0
+    _, cg_products, cg_iterations = _columnwise_cg(system.A, B, rtol=1e-8)
+    assert counting.products < cg_products
+    assert len(history) - 1 < cg_iterations
+
+
+def test_duplicate_and_dependent_columns_cost_no_extra_products():
+    system = poisson2d(10, np.float64)
+    b1, b2 = _rhs(system.n, 2, seed=4).T
+    independent = np.stack([b1, b2], axis=1)
+    dependent = np.stack([b1, b2, b1, 2 * b1 - b2, np.zeros_like(b1), 3 * b2], axis=1)
+    counting = CountingOperator(system.A)
+    _X_ind, info = block_cg(counting, independent, rtol=1e-9)
+    assert info == 0
+    products_independent, counting.products = counting.products, 0
+    X_dep, info = block_cg(counting, dependent, rtol=1e-9)
+    assert info == 0
+    _assert_converged(system, dependent, X_dep, 1e-9)
+    np.testing.assert_array_equal(X_dep[:, 4], 0.0)
+    # the search block never grows beyond the rank (2); the 3 extra nonzero columns may each
+    # cost a true-residual check and at most STAGNATION_LIMIT replacements' worth of checks
+    EXTRA_CHECKS_PER_COLUMN = 4
+    assert counting.products <= products_independent + EXTRA_CHECKS_PER_COLUMN * 3
+    np.testing.assert_allclose(X_dep[:, 2], X_dep[:, 0], rtol=1e-7)
+
+
+def test_converged_columns_stop_costing_products():
+    system = diagonal(80, np.float64, kappa=100.0)
+    e0 = np.zeros(80)
+    e0[5] = 1.0  # an eigenvector: its column is solved exactly in the first iteration
+    B = np.stack([e0, _rhs(80, 1, seed=5)[:, 0], 1e-12 * _rhs(80, 1, seed=6)[:, 0]], axis=1)
+    counting = CountingOperator(system.A)
+    history = []
+    _X, info = block_cg(counting, B, rtol=1e-8, atol=1e-9, residuals=history)
+    assert info == 0
+    # column 2 meets atol at start (never costs a product); column 0 leaves after iteration 1
+    iterations = len(history) - 1
+    TRUE_RESIDUAL_CHECKS = 2 + 2  # one per leaving column, plus a possible replacement each
+    assert counting.products <= 2 + (iterations - 1) + TRUE_RESIDUAL_CHECKS
+    assert history[0][2] <= 1e-9 and np.isfinite(history[-1]).all()
+
+
+def test_columns_of_very_different_scales_are_not_treated_as_dependent():
+    system = poisson2d(8, np.float64)
+    B = _rhs(system.n, 3, seed=7) * np.array([1.0, 1e-7, 1e7])
+    X, info = block_cg(system.A, B, rtol=1e-9)
+    assert info == 0
+    _assert_converged(system, B, X, 1e-9)
+
+
+@pytest.mark.parametrize("block_size", [1, 2, 5])
+def test_chunks_of_block_size(block_size):
+    system = hypergraph_system(150, 0.9, np.float64)
+    B = _rhs(system.n, 5, seed=8)
+    counting = CountingOperator(system.A)
+    X, info = block_cg(counting, B, rtol=1e-8, block_size=block_size)
+    assert info == 0
+    _assert_converged(system, B, X, 1e-8)
+    _, cg_products, _ = _columnwise_cg(system.A, B, rtol=1e-8)
+    assert counting.products <= cg_products
+    with pytest.raises(ValueError, match="block_size"):
+        block_cg(system.A, B, block_size=0)
+
+
+def test_history_callback_and_shapes():
+    system = poisson2d(6, np.float64)
+    B = _rhs(system.n, 3, seed=9)
+    X0 = np.full_like(B, 0.25)
+    history, iterates = [], []
+    X, info = block_cg(
+        system.A,
+        B,
+        X0,
+        rtol=1e-10,
+        residuals=history,
+        callback=lambda Xk: iterates.append(Xk.copy()),
+    )
+    assert info == 0 and X.shape == B.shape
+    assert len(history) == len(iterates) + 1
+    assert all(h.shape == (3,) for h in history)
+    np.testing.assert_allclose(history[0], np.linalg.norm(B - system.dense @ X0, axis=0))
+    assert np.all(history[-1] <= 1e-10 * np.linalg.norm(B, axis=0))
+    assert all(it.shape == B.shape for it in iterates)
+    x, info = block_cg(system.A, B[:, 0], rtol=1e-10)  # 1-D B -> 1-D X
+    assert info == 0 and x.shape == (system.n,)
+    X, info = block_cg(system.A, B, "Mb", M=sp.identity(system.n), rtol=1e-10)
+    assert info == 0
+
+
+def test_maxiter_reports_iterations():
+    system = poisson2d(10, np.float64)
+    B = _rhs(system.n, 2, seed=10)
+    history = []
+    _X, info = block_cg(system.A, B, rtol=1e-12, maxiter=3, residuals=history)
+    assert info == 3 and len(history) == 4
+
+
+def test_float32_unattainable_tolerance_is_not_reported_as_success():
+    A = sp.diags([-1.0, 2.0001, -1.0], [-1, 0, 1], shape=(1500, 1500)).tocsr().astype(np.float32)
+    B = _rhs(1500, 2, seed=11, dtype=np.float32)
+    X, info = block_cg(A, B, rtol=1e-7)
+    assert X.dtype == np.float32
+    residual = np.linalg.norm(B - A.astype(np.float64) @ X.astype(np.float64), axis=0)
+    if info == 0:
+        assert np.all(residual <= 1e-7 * np.linalg.norm(B, axis=0) * 1.01)
+    else:
+        assert info > 0 and np.any(residual > 1e-7 * np.linalg.norm(B, axis=0))
+
+
+def test_float32_hypergraph_system():
+    system = hypergraph_system(200, 0.99, np.float32)
+    B = _rhs(system.n, 8, seed=12, dtype=np.float32)
+    rtol = RTOL[system.dtype]
+    X, info = block_cg(system.A, B, rtol=rtol)
+    assert info == 0 and X.dtype == np.float32
+    _assert_converged(system, B, X, rtol)
+
+
+@given(
+    n=st.integers(2, 14),
+    rank=st.integers(1, 3),
+    s=st.integers(1, 6),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_property_low_rank_right_hand_sides(n, rank, s, seed):
+    system = spd_random(n, np.float64, seed=seed % 1000)
+    rng = np.random.default_rng(seed)
+    B = rng.standard_normal((n, min(rank, n))) @ rng.standard_normal((min(rank, n), s))
+    X, info = block_cg(system.A, B, rtol=1e-8)
+    assert info == 0
+    _assert_converged(system, B, X, 1e-8)
