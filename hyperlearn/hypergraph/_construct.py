@@ -214,13 +214,6 @@ def kneighbors(
     n_jobs : int, default=None
         Threads (Numba and BLAS); ``None`` keeps the current settings.
 
-    Notes
-    -----
-    Candidates are SELECTED with the expanded squared distance, whose rounding error is about
-    ``eps·(‖q‖² + ‖x‖²)``: two candidates whose distances differ by less than that may be
-    swapped at the k-th place (as in scikit-learn's brute force, which uses the same
-    expansion).  Exact ties, e.g. duplicate points or integer data, are resolved by index.
-
     Returns
     -------
     distances : ndarray of shape (n_queries, n_neighbors), float64
@@ -232,6 +225,13 @@ def kneighbors(
     ValueError
         Empty or non-2-D inputs, NaN/inf, mismatched feature counts, ``n_neighbors`` out of
         range, unknown metric, values so large that squared norms overflow.
+
+    Notes
+    -----
+    Candidates are SELECTED with the expanded squared distance, whose rounding error is about
+    ``eps·(‖q‖² + ‖x‖²)``: two candidates whose distances differ by less than that may be
+    swapped at the k-th place (as in scikit-learn's brute force, which uses the same
+    expansion).  Exact ties, e.g. duplicate points or integer data, are resolved by index.
 
     Examples
     --------
