@@ -496,7 +496,8 @@ def spd_systems(n=(1, 12), condition_number=(1.0, 1e3), dtype=np.float64, n_rhs=
     n, condition_number, dtype
         As in :func:`spd_matrices`.
     n_rhs : int, (low, high), strategy or None, default=None
-        None: ``b`` and ``x_true`` of shape (n,); otherwise (n, n_rhs) for block solvers.
+        None: ``b`` and ``x_true`` of shape (n,); otherwise (n, n_rhs) for block solvers.  A
+        strategy may also draw None (e.g. ``st.none() | st.integers(1, 4)``).
 
     Returns
     -------
@@ -525,10 +526,15 @@ def spd_systems(n=(1, 12), condition_number=(1.0, 1e3), dtype=np.float64, n_rhs=
     def build(draw):
         A, _, _, rng = _spd_parts(draw, n_st, kappa_st, dtype_st)
         size = A.shape[0]
-        if rhs_st is None:
+        n_columns = None if rhs_st is None else draw(rhs_st)
+        if n_columns is None:
             x_true = rng.standard_normal(size)
         else:
-            x_true = rng.standard_normal((size, _draw_int(draw, rhs_st, "n_rhs", 1)))
+            if isinstance(n_columns, bool) or not isinstance(n_columns, numbers.Integral):
+                raise ValueError(f"the n_rhs strategy drew {n_columns!r}: expected an int or None.")
+            if n_columns < 1:
+                raise ValueError(f"the n_rhs strategy drew {n_columns!r}: expected >= 1.")
+            x_true = rng.standard_normal((size, int(n_columns)))
         b = (A.astype(np.float64) @ x_true).astype(A.dtype)
         return A, b, x_true
 
