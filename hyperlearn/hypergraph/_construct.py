@@ -165,9 +165,9 @@ def from_labels(cls, Y, *, weights, dtype):
     values = Y.data if sp.issparse(Y) else Y
     bad = (values != 0) & (values != 1)
     if np.any(bad):
-        example = values[bad].ravel()[0]
+        example = float(values[bad].ravel()[0])
         raise ValueError(
-            f"Y has {int(np.count_nonzero(bad))} entries other than 0 and 1 (e.g. {example!r}): "
+            f"Y has {int(np.count_nonzero(bad))} entries other than 0 and 1 (e.g. {example}): "
             "expected a binary label matrix."
         )
     csc = _canonical_csc(Y)

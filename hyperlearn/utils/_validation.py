@@ -157,7 +157,7 @@ def check_matrix(
         )
     _check_finite(values, name)
     if nonnegative and values.size and values.min() < 0:
-        raise ValueError(f"{name} has negative entries (min {values.min()!r}): expected >= 0.")
+        raise ValueError(f"{name} has negative entries (min {float(values.min())}): expected >= 0.")
     return X
 
 
@@ -190,7 +190,7 @@ def check_nonnegative_vector(w, length, name="weights", *, dtype=np.float64):
     arr = np.array(arr, dtype=dtype, copy=True, order="C")
     _check_finite(arr, name)
     if arr.size and arr.min() < 0:
-        raise ValueError(f"{name} has negative entries (min {arr.min()!r}): expected >= 0.")
+        raise ValueError(f"{name} has negative entries (min {float(arr.min())}): expected >= 0.")
     return arr
 
 

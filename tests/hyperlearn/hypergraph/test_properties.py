@@ -1,0 +1,252 @@
+"""Hypothesis property tests: kernels against dense references and the theory of Θ.
+
+Tolerances come from the standard rounding-error bound for sums of products
+(Higham, "Accuracy and Stability of Numerical Algorithms", §3.1): a computed sum of K products
+satisfies |ŝ − s| <= γ_K Σ|terms|, γ_K = K·eps/(1 − K·eps).  Every entry of Θx is such a sum with
+K <= n + m + 8 (members of one hyperedge, hyperedges of one vertex, and the roundings of the
+stored scalings d^{-1/2} and w/δ), so the elementwise bound is ROUNDING_SLACK·K·eps·(|Θ||x|).
+"""
+
+import numpy as np
+import scipy.sparse as sp
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from hyperlearn import Hypergraph
+from hyperlearn.hypergraph import _reference as ref
+from hyperlearn.utils import thread_limits
+
+# c in |computed − exact| <= c·K·eps·(|A||x|): 1 for the first-order term of γ_K, 1 more for the
+# float64 dense reference's own rounding.
+ROUNDING_SLACK = 2
+# extra roundings beyond the K sums: d^{-1/2} and w/δ stored in the operator dtype (twice each)
+SCALING_ROUNDINGS = 8
+
+
+@st.composite
+def hypergraphs(draw):
+    """Random hypergraphs: sizes, float32/float64, spread/zero weights, isolated vertices,
+    size-1 and huge hyperedges, 0/1 or probabilistic incidence."""
+    n = draw(st.integers(1, 24))
+    m = draw(st.integers(0, 10))
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    probabilistic = draw(st.booleans())
+    weight_kind = draw(st.sampled_from(["ones", "uniform", "spread", "with_zeros"]))
+    n_active = draw(st.integers(1, n))  # vertices >= n_active are isolated
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    edges = []
+    for _ in range(m):
+        kind = rng.integers(4)
+        if kind == 0:
+            size = 1
+        elif kind == 1:
+            size = rng.integers(1, min(4, n_active) + 1)
+        elif kind == 2:  # huge: at least half of the active vertices
+            size = rng.integers((n_active + 1) // 2, n_active + 1)
+        else:
+            size = n_active
+        edges.append(rng.choice(n_active, size=size, replace=False))
+    if weight_kind == "ones":
+        w = np.ones(m)
+    elif weight_kind == "uniform":
+        w = rng.uniform(0.1, 2.0, size=m)
+    elif weight_kind == "spread":
+        w = 10.0 ** rng.uniform(-3, 3, size=m)
+    else:
+        w = rng.uniform(0.0, 2.0, size=m) * (rng.uniform(size=m) < 0.6)
+    w = w.astype(dtype)
+    if probabilistic and m:
+        hg = Hypergraph.from_edges(edges, n_vertices=n, dtype=dtype)
+        H = hg.incidence.copy()
+        H.data = rng.uniform(0.05, 1.0, size=H.nnz).astype(dtype)
+        return Hypergraph.from_incidence(H, w, dtype=dtype)
+    return Hypergraph.from_edges(edges, n_vertices=n, weights=w, dtype=dtype)
+
+
+def _eps(hg):
+    return np.finfo(hg.dtype).eps
+
+
+def _k_terms(hg, extra=0):
+    return hg.n_vertices + hg.n_edges + SCALING_ROUNDINGS + extra
+
+
+def _dense(hg):
+    return hg.incidence.toarray().astype(np.float64), hg.weights.astype(np.float64)
+
+
+def _vectors(hg, n_cols, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((hg.n_vertices, n_cols)).astype(hg.dtype)
+
+
+def _bound(hg, A_abs, X):
+    return ROUNDING_SLACK * _k_terms(hg) * _eps(hg) * (A_abs @ np.abs(X).astype(np.float64))
+
+
+def _spectrum_tol(hg):
+    # Weyl: |λ(Θ̂) − λ(Θ)| <= ‖Θ̂ − Θ‖₂ <= ‖|E|‖₂ <= γ_K ‖Θ‖₂ (Θ >= 0 elementwise, ‖Θ‖₂ <= 1),
+    # plus eigvalsh's backward error, about n·eps.
+    return ROUNDING_SLACK * (_k_terms(hg) + hg.n_vertices) * _eps(hg)
+
+
+@given(hg=hypergraphs(), n_cols=st.integers(1, 5))
+def test_operator_equals_dense_reference(hg, n_cols):
+    H, w = _dense(hg)
+    theta_ref = ref.normalized_adjacency(H, w)
+    X = _vectors(hg, n_cols)
+    theta = hg.normalized_adjacency()
+    Y = theta @ X
+    assert Y.dtype == hg.dtype
+    assert np.all(np.abs(Y - theta_ref @ X) <= _bound(hg, theta_ref, X))
+    y = theta.matvec(X[:, 0])
+    assert np.all(np.abs(y - theta_ref @ X[:, 0]) <= _bound(hg, theta_ref, X[:, 0]))
+
+
+@given(hg=hypergraphs(), kind=st.sampled_from(["normalized", "random_walk", "unnormalized"]))
+def test_laplacians_equal_dense_reference(hg, kind):
+    H, w = _dense(hg)
+    L_ref = ref.laplacian(H, w, kind)
+    diag_part = {"normalized": 1.0, "random_walk": 1.0, "unnormalized": H @ w}[kind]
+    diag_part = np.broadcast_to(diag_part, (hg.n_vertices,))
+    A_abs = np.abs(L_ref - np.diag(diag_part)) + np.diag(np.abs(diag_part))
+    X = _vectors(hg, 3)
+    L = hg.laplacian(kind)
+    assert np.all(np.abs(L @ X - L_ref @ X) <= _bound(hg, A_abs, X))
+    assert np.all(np.abs(L.T @ X - L_ref.T @ X) <= _bound(hg, A_abs.T, X))
+    eye = np.eye(hg.n_vertices)
+    assert np.all(np.abs(L.diagonal() - np.diag(L_ref)) <= np.diag(_bound(hg, A_abs, eye)))
+    explicit = hg.laplacian(kind, explicit=True).toarray()
+    assert np.all(np.abs(explicit - L_ref) <= _bound(hg, A_abs, eye))
+
+
+@given(hg=hypergraphs())
+def test_theta_symmetric_spectrum_in_unit_interval_and_laplacian_psd(hg):
+    H, w = _dense(hg)
+    theta_ref = ref.normalized_adjacency(H, w)
+    eye = np.eye(hg.n_vertices, dtype=hg.dtype)
+    T = (hg.normalized_adjacency() @ eye).astype(np.float64)
+    bound = _bound(hg, theta_ref, eye)
+    assert np.all(np.abs(T - T.T) <= bound + bound.T)
+    tol = _spectrum_tol(hg)
+    lam = np.linalg.eigvalsh((T + T.T) / 2)
+    assert lam.min() >= -tol and lam.max() <= 1 + tol
+    if np.any(hg.vertex_degrees > 0):  # λ_max = 1 exactly when some vertex has a degree
+        assert abs(lam.max() - 1) <= tol
+    Delta = (hg.laplacian("normalized") @ eye).astype(np.float64)
+    assert np.linalg.eigvalsh((Delta + Delta.T) / 2).min() >= -tol
+
+
+@given(hg=hypergraphs())
+def test_theta_fixes_sqrt_degrees_on_non_isolated_vertices(hg):
+    d = hg.vertex_degrees.astype(np.float64)
+    u = np.sqrt(d)
+    y = hg.normalized_adjacency() @ u
+    active = d > 0
+    K = _k_terms(hg)
+    assert np.all(np.abs(y[active] - u[active]) <= ROUNDING_SLACK * K * _eps(hg) * u[active])
+    assert np.all(y[~active] == 0)  # isolated vertices: zero rows of Θ
+
+
+@given(hg=hypergraphs(), n_cols=st.integers(1, 6), fortran=st.booleans())
+def test_matmat_equals_matvec_column_by_column(hg, n_cols, fortran):
+    H, w = _dense(hg)
+    theta_ref = ref.normalized_adjacency(H, w)
+    X = _vectors(hg, n_cols, seed=1)
+    if fortran:
+        X = np.asfortranarray(X)
+    theta = hg.normalized_adjacency()
+    Y = theta.matmat(X)
+    columns = np.column_stack([theta.matvec(X[:, j]) for j in range(n_cols)])
+    assert np.all(np.abs(Y - columns) <= 2 * _bound(hg, theta_ref, X))
+
+
+@given(hg=hypergraphs())
+def test_operator_equals_explicit_matrix_and_diagonal(hg):
+    H, w = _dense(hg)
+    theta_ref = ref.normalized_adjacency(H, w)
+    theta = hg.normalized_adjacency()
+    explicit = hg.normalized_adjacency(explicit=True)
+    assert sp.isspmatrix_csr(explicit) and explicit.dtype == hg.dtype
+    eye = np.eye(hg.n_vertices, dtype=hg.dtype)
+    bound = _bound(hg, theta_ref, eye)
+    assert np.all(np.abs(theta @ eye - explicit.toarray()) <= 2 * bound)
+    assert np.all(np.abs(theta.diagonal() - np.diag(theta_ref)) <= np.diag(bound))
+
+
+@given(hg=hypergraphs(), data=st.data())
+def test_principal_block_equals_submatrix(hg, data):
+    n = hg.n_vertices
+    idx = np.array(data.draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=n)))
+    H, w = _dense(hg)
+    theta_ref = ref.normalized_adjacency(H, w)
+    sub = theta_ref[np.ix_(idx, idx)]
+    block = hg.normalized_adjacency().principal_block(idx)
+    assert block.shape == (idx.size, idx.size)
+    eye = np.eye(idx.size, dtype=hg.dtype)
+    bound = _bound(hg, sub, eye)
+    assert np.all(np.abs(block @ eye - sub) <= bound)
+    assert np.all(np.abs(block.diagonal() - np.diag(sub)) <= np.diag(bound))
+
+
+@given(hg=hypergraphs(), n_cols=st.integers(0, 4))
+def test_edge_statistics_equals_reference(hg, n_cols):
+    H, w = _dense(hg)
+    F = _vectors(hg, n_cols, seed=2)
+    c = hg.edge_statistics(F)
+    assert c.shape == (hg.n_edges,) and c.dtype == hg.dtype
+    expected = ref.edge_statistics(H, w, F)
+    # |ĝ² − g²| <= 2 γ_K g_abs², with g_abs from |F|
+    c_abs = ref.edge_statistics(H, w, np.abs(F))
+    K = _k_terms(hg, extra=n_cols)
+    assert np.all(np.abs(c - expected) <= 2 * ROUNDING_SLACK * K * _eps(hg) * c_abs)
+    # Σ_e w_e c_e = tr(Fᵀ Θ F)
+    if n_cols:
+        theta_ref = ref.normalized_adjacency(H, w)
+        trace_abs = np.sum(np.abs(F) * (theta_ref @ np.abs(F)))
+        assert abs(c @ w - np.sum(F * (theta_ref @ F))) <= (
+            4 * ROUNDING_SLACK * K * _eps(hg) * trace_abs + 1e-300
+        )
+
+
+@given(hg=hypergraphs(), n_cols=st.integers(1, 4))
+def test_results_independent_of_thread_count(hg, n_cols):
+    X = _vectors(hg, n_cols, seed=3)
+    theta = hg.normalized_adjacency()
+    results = []
+    for n_threads in (1, 2):
+        with thread_limits(n_threads):
+            results.append(
+                (
+                    theta @ X,
+                    theta.matvec(X[:, 0]),
+                    hg.edge_statistics(X),
+                    hg.laplacian("random_walk").rmatvec(X[:, 0]),
+                )
+            )
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@given(hg=hypergraphs())
+def test_from_edges_equals_python_loop_reference(hg):
+    assume(hg.is_binary and hg.n_edges > 0)
+    edges = [hg.edge(e).tolist() for e in range(hg.n_edges)]
+    # repeat members to exercise merging
+    doubled = [e + e[:1] for e in edges]
+    rebuilt = Hypergraph.from_edges(doubled, n_vertices=hg.n_vertices, weights=hg.weights)
+    assert rebuilt == hg
+    np.testing.assert_array_equal(
+        rebuilt.incidence.toarray(), ref.dense_incidence_from_edges(edges, hg.n_vertices)
+    )
+
+
+@given(hg=hypergraphs())
+def test_hstack_operator_equals_reference_of_concatenation(hg):
+    both = hg | hg.with_weights(np.flip(hg.weights))
+    H, w = _dense(both)
+    theta_ref = ref.normalized_adjacency(H, w)
+    X = _vectors(both, 2)
+    assert np.all(
+        np.abs(both.normalized_adjacency() @ X - theta_ref @ X) <= _bound(both, theta_ref, X)
+    )
