@@ -80,6 +80,8 @@ def apply(op, X):
     their own dtype, because matrix-free kernels may be compiled for that dtype only.
     """
     if isinstance(op, np.ndarray) or sp.issparse(op):
+        if op.dtype.kind != "f":  # bool/int matrices: never truncate the probe vectors
+            op = op.astype(np.float64)
         return np.asarray(op @ X.astype(op.dtype, copy=False), dtype=np.float64)
     lin = spla.aslinearoperator(op)
     return np.asarray(lin.matmat(X.astype(operator_dtype(op), copy=False)), dtype=np.float64)
@@ -137,15 +139,23 @@ def norm2_estimate(op, n_iter=30, random_state=0):
     return estimate
 
 
-def symmetric_summary(op, random_state=0):
+def symmetric_summary(op, random_state=0, tolerance=None):
     """Asymmetry and extreme eigenvalues of the symmetric part of a square operator.
+
+    Parameters
+    ----------
+    tolerance : callable, optional
+        ``tolerance(norm) -> allowed asymmetry``.  In dense mode the Frobenius norm of A − Aᵀ
+        (an upper bound on the spectral norm) is reported when it is already within the
+        allowed value, saving an SVD; otherwise the exact spectral norm is computed.
 
     Returns
     -------
     summary : dict
-        ``asymmetry`` (‖A − Aᵀ‖₂, exact, or a lower bound when probed), ``lambda_min`` and
-        ``lambda_max`` of (A + Aᵀ)/2 (exact, or Ritz values, which lie inside the spectrum when
-        probed), ``norm`` = max(|λ_min|, |λ_max|), and ``mode`` ("dense" or "probe").
+        ``asymmetry`` (‖A − Aᵀ‖₂: exact, an upper bound ‖A − Aᵀ‖_F when that passes, or a lower
+        bound when probed), ``lambda_min`` and ``lambda_max`` of (A + Aᵀ)/2 (exact, or Ritz
+        values, which lie inside the spectrum, when probed), ``norm`` = max(|λ_min|, |λ_max|),
+        and ``mode`` ("dense" or "probe").
     """
     n = op.shape[0]
     if n == 0:
@@ -159,11 +169,11 @@ def symmetric_summary(op, random_state=0):
     if can_densify(op):
         M = to_dense64(op)
         K = M - M.T
-        asymmetry = float(np.linalg.norm(K, "fro"))
-        if asymmetry > 0.0:
-            # ‖K‖₂ ≤ ‖K‖_F: only pay for the SVD when the cheap bound is not already zero
-            asymmetry = float(np.linalg.norm(K, 2))
         eigenvalues = scipy.linalg.eigvalsh(0.5 * (M + M.T), check_finite=False)
+        norm = float(max(abs(eigenvalues[0]), abs(eigenvalues[-1])))
+        asymmetry = float(np.linalg.norm(K, "fro"))
+        if asymmetry > 0.0 and (tolerance is None or asymmetry > tolerance(norm)):
+            asymmetry = float(np.linalg.norm(K, 2))  # ‖K‖₂ ≤ ‖K‖_F: exact value when it matters
         mode = "dense"
     else:
         Q, AQ = _block_krylov(op, random_state)
