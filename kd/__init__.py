@@ -4,17 +4,20 @@ matching, and the classic KD/PKT baselines), with a resumable trainer and offlin
 
 from . import losses, schedules
 from .features import FeatureExtractor
-from .methods import KD, PKT, Baseline, Batch, Distiller, Stage
+from .methods import KD, PKT, SRM, Baseline, Batch, Distiller, InDistill, InformationFlowKD, Stage
 from .trainer import CheckpointError, NonFiniteLossError, Trainer
 
 __all__ = [
     "KD",
     "PKT",
+    "SRM",
     "Baseline",
     "Batch",
     "CheckpointError",
     "Distiller",
     "FeatureExtractor",
+    "InDistill",
+    "InformationFlowKD",
     "NonFiniteLossError",
     "Stage",
     "Trainer",
