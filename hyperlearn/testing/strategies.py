@@ -156,8 +156,9 @@ def hypergraphs(
     weights="random",
     dtype=np.float64,
     allow_isolated=True,
+    probabilistic=False,
 ):
-    """Strategy for :class:`hyperlearn.Hypergraph` instances with 0/1 incidence.
+    """Strategy for :class:`hyperlearn.Hypergraph` instances.
 
     Parameters
     ----------
@@ -174,12 +175,17 @@ def hypergraphs(
         over the hyperedges (a drawn permutation), then the hyperedges are topped up with drawn
         members.  This needs n_vertices <= n_edges · max edge size; draws that violate it are
         rejected (avoid it with consistent ranges; fixed ranges are checked up front).
+    probabilistic : bool, default=False
+        If False the incidence is 0/1.  If True, hypothesis decides (shrinking to 0/1) whether
+        the memberships h(v, e) are drawn in [0.05, 1] (a probabilistic hypergraph, as built by
+        Gao et al.'s kNN construction).
 
     Returns
     -------
     SearchStrategy[Hypergraph]
-        Built with :meth:`Hypergraph.from_edges`.  Shrinks towards few vertices, few hyperedges
-        of the smallest size on the lowest vertex ids, and unit weights.
+        Built with :meth:`Hypergraph.from_edges` (0/1) or :meth:`Hypergraph.from_incidence`
+        (graded memberships).  Shrinks towards few vertices, few hyperedges of the smallest
+        size on the lowest vertex ids, unit weights and 0/1 memberships.
 
     Raises
     ------
@@ -203,6 +209,8 @@ def hypergraphs(
     dtype_st = _dtype_strategy(dtype)
     if not isinstance(allow_isolated, bool):
         raise TypeError(f"allow_isolated={allow_isolated!r} is not valid: expected a bool.")
+    if not isinstance(probabilistic, bool):
+        raise TypeError(f"probabilistic={probabilistic!r} is not valid: expected a bool.")
     if isinstance(weights, str):
         if weights not in ("random", "unit"):
             raise ValueError(
@@ -296,9 +304,14 @@ def hypergraphs(
                     f"the weights strategy drew {bad[0]!r}: expected finite values > 0."
                 )
         dt = _drawn_dtype(draw, dtype_st)
-        return Hypergraph.from_edges(
-            edges, n_vertices=n, weights=None if w is None else np.asarray(w), dtype=dt
-        )
+        w = None if w is None else np.asarray(w)
+        if probabilistic and draw(st.booleans()):
+            rows = np.concatenate([np.asarray(e, dtype=np.int64) for e in edges])
+            cols = np.repeat(np.arange(m), [len(e) for e in edges])
+            values = draw(st.lists(st.floats(0.05, 1.0), min_size=rows.size, max_size=rows.size))
+            H = sp.csc_matrix((np.asarray(values), (rows, cols)), shape=(n, m))
+            return Hypergraph.from_incidence(H, weights=w, dtype=dt)
+        return Hypergraph.from_edges(edges, n_vertices=n, weights=w, dtype=dt)
 
     return build()
 

@@ -13,6 +13,7 @@ import scipy.sparse as sp
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
+from hyperlearn.testing import assert_normalized_laplacian
 from hyperlearn.testing.strategies import (
     hypergraphs,
     matrices_with_spectrum,
@@ -210,6 +211,22 @@ def test_hypergraph_invariants(n_hi, n_lo_drop, m_hi, s_lo_drop, s_hi, allow_iso
     np.testing.assert_allclose(hg.vertex_degrees, H @ hg.weights, rtol=1e-6)
     if not allow_isolated:
         assert np.all(H.sum(axis=1) >= 1)
+
+
+@settings(max_examples=30)
+@given(hypergraphs(n_vertices=(1, 8), edge_size=(1, 3), probabilistic=True))
+def test_probabilistic_hypergraphs(hg):
+    H = hg.incidence.toarray()
+    members = H[H > 0]
+    assert np.all((members >= 0.05) & (members <= 1.0))
+    assert np.all((H > 0).sum(axis=0) >= 1) and np.all((H > 0).sum(axis=0) <= 3)
+    # Zhou's properties hold for graded memberships too (d = H w, δ = column sums of H)
+    assert_normalized_laplacian(hg)
+
+
+def test_probabilistic_hypergraphs_shrink_to_binary():
+    hg = find(hypergraphs(probabilistic=True), lambda h: h.n_edges >= 1)
+    np.testing.assert_array_equal(hg.incidence.toarray(), [[1.0]])
 
 
 @settings(max_examples=20)
