@@ -21,7 +21,10 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+
+# tqdm.auto (asyncio variant) calls iter() on the loader eagerly, creating a second DataLoader
+# iterator per epoch (an extra draw from its generator, and extra workers): use the plain one.
+from tqdm import tqdm
 
 from .evaluate import accuracy
 from .methods.base import Batch, Distiller, Stage
@@ -515,9 +518,9 @@ class Trainer:
                     else ""
                 )
                 raise NonFiniteLossError(
-                    f"non-finite loss {float(loss)} (terms {bad or sorted(losses)}) at epoch "
-                    f"{g + 1} (stage {stage.name!r}, stage epoch {local}), batch {b}; training "
-                    f"stopped before the update{where}"
+                    f"non-finite loss {float(loss.detach())} (terms {bad or sorted(losses)}) at "
+                    f"epoch {g + 1} (stage {stage.name!r}, stage epoch {local}), batch {b}; "
+                    f"training stopped before the update{where}"
                 )
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
