@@ -552,6 +552,15 @@ def test_laplacian_passes_on_hyperlearn_laplacians(hg):
     assert_normalized_laplacian(hg, _zhou_laplacian(H, w, H @ w))
 
 
+@settings(max_examples=20)
+@given(hypergraphs(dtype=st.sampled_from([np.float32, np.float64]), probabilistic=True))
+def test_psd_passes_on_hypergraph_operators(hg):
+    # Θ = BBᵀ ⪰ 0 and Δ = I − Θ ⪰ 0, matrix-free (float32 kernels get float32 probes)
+    assert_symmetric_psd(hg.normalized_adjacency())
+    assert_symmetric_psd(hg.laplacian("normalized"))
+    assert_symmetric_psd(hg.laplacian("unnormalized"))
+
+
 @settings(max_examples=40)
 @given(
     hypergraphs(n_vertices=(2, 10), n_edges=(2, 8), edge_size=(1, 4), weights=st.floats(0.1, 10.0))
