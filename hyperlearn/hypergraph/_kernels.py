@@ -15,8 +15,13 @@ pass 1 runs over the columns of H (its CSC form) and pass 2 over its rows (CSR f
 
 from __future__ import annotations
 
-import numpy as np
-from numba import njit, prange
+from ..utils._numba import configure_openmp
+
+# must run before Numba's OpenMP pool starts (see configure_openmp)
+configure_openmp()
+
+import numpy as np  # noqa: E402
+from numba import njit, prange  # noqa: E402
 
 # ---------------------------------------------------------------------------------------------
 # compressed-row gathers: out[i] = rowscale[i] * sum_{p in row i} data[p] * x[indices[p]]

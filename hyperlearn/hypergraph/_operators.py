@@ -32,6 +32,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
+from ..utils._numba import serial_below
 from ..utils._validation import _describe, check_int, check_matrix
 
 __all__ = [
@@ -149,12 +150,13 @@ class IncidenceProductOperator(LinearOperator):
         z = np.empty(m, dtype=dtype)
         y = np.empty(n, dtype=dtype)
         csc, csr = self._csc, self._csr
-        if self._binary:
-            _kernels.gather_vec_pattern(csc.indptr, csc.indices, self._edge_scale, xb, z)
-            _kernels.gather_vec_pattern(csr.indptr, csr.indices, left, z, y)
-        else:
-            _kernels.gather_vec(csc.indptr, csc.indices, csc.data, self._edge_scale, xb, z)
-            _kernels.gather_vec(csr.indptr, csr.indices, csr.data, left, z, y)
+        with serial_below(csr.nnz):
+            if self._binary:
+                _kernels.gather_vec_pattern(csc.indptr, csc.indices, self._edge_scale, xb, z)
+                _kernels.gather_vec_pattern(csr.indptr, csr.indices, left, z, y)
+            else:
+                _kernels.gather_vec(csc.indptr, csc.indices, csc.data, self._edge_scale, xb, z)
+                _kernels.gather_vec(csr.indptr, csr.indices, csr.data, left, z, y)
         if self._diag is not None:
             y += self._diag * x
         return y
@@ -172,12 +174,15 @@ class IncidenceProductOperator(LinearOperator):
         Y = np.empty((n, k), dtype=dtype)
         csc, csr = self._csc, self._csr
         # the right scaling is fused into pass 1 (one extra scalar per gathered row)
-        if self._binary:
-            _kernels.gather_mat_pattern(csc.indptr, csc.indices, self._edge_scale, right, X, Z)
-            _kernels.gather_mat_pattern(csr.indptr, csr.indices, left, self._ones_m, Z, Y)
-        else:
-            _kernels.gather_mat(csc.indptr, csc.indices, csc.data, self._edge_scale, right, X, Z)
-            _kernels.gather_mat(csr.indptr, csr.indices, csr.data, left, self._ones_m, Z, Y)
+        with serial_below(csr.nnz * k):
+            if self._binary:
+                _kernels.gather_mat_pattern(csc.indptr, csc.indices, self._edge_scale, right, X, Z)
+                _kernels.gather_mat_pattern(csr.indptr, csr.indices, left, self._ones_m, Z, Y)
+            else:
+                _kernels.gather_mat(
+                    csc.indptr, csc.indices, csc.data, self._edge_scale, right, X, Z
+                )
+                _kernels.gather_mat(csr.indptr, csr.indices, csr.data, left, self._ones_m, Z, Y)
         if self._diag is not None:
             Y += self._diag[:, None] * X
         return Y
@@ -421,5 +426,6 @@ def edge_statistics(hypergraph, F):
     edgescale = _safe_power(hypergraph.edge_degrees, -1.0).astype(dtype)
     csc = hypergraph.incidence_csc
     out = np.empty(hypergraph.n_edges, dtype=dtype)
-    _kernels.edge_statistics(csc.indptr, csc.indices, csc.data, colscale, edgescale, F, out)
+    with serial_below(csc.nnz * F.shape[1]):
+        _kernels.edge_statistics(csc.indptr, csc.indices, csc.data, colscale, edgescale, F, out)
     return out

@@ -7,6 +7,8 @@ K <= n + m + 8 (members of one hyperedge, hyperedges of one vertex, and the roun
 stored scalings d^{-1/2} and w/δ), so the elementwise bound is ROUNDING_SLACK·K·eps·(|Θ||x|).
 """
 
+from unittest.mock import patch
+
 import numpy as np
 import scipy.sparse as sp
 from hypothesis import assume, given
@@ -14,6 +16,7 @@ from hypothesis import strategies as st
 
 from hyperlearn import Hypergraph
 from hyperlearn.hypergraph import _reference as ref
+from hyperlearn.utils import _numba as numba_utils
 from hyperlearn.utils import thread_limits
 
 # c in |computed − exact| <= c·K·eps·(|A||x|): 1 for the first-order term of γ_K, 1 more for the
@@ -215,7 +218,8 @@ def test_results_independent_of_thread_count(hg, n_cols):
     theta = hg.normalized_adjacency()
     results = []
     for n_threads in (1, 2):
-        with thread_limits(n_threads):
+        # force the parallel path even for these tiny sizes
+        with patch.object(numba_utils, "PARALLEL_MIN_WORK", 0), thread_limits(n_threads):
             results.append(
                 (
                     theta @ X,

@@ -7,7 +7,7 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_info
 
 from hyperlearn.utils import thread_limits
-from hyperlearn.utils._numba import effective_n_jobs
+from hyperlearn.utils._numba import configure_openmp, effective_n_jobs, serial_below
 from hyperlearn.utils._validation import (
     check_float_dtype,
     check_int,
@@ -109,3 +109,23 @@ def test_check_vector_and_int():
         check_int(True, "k")
     with pytest.raises(ValueError, match=r"k=0 is out of range: expected an integer in \[1, 5\]"):
         check_int(0, "k", low=1, high=5)
+
+
+def test_serial_below_threshold():
+    with thread_limits(2) as n:
+        with serial_below(10, threshold=11):
+            assert numba.get_num_threads() == 1
+        assert numba.get_num_threads() == n
+        with serial_below(11, threshold=11):
+            assert numba.get_num_threads() == n
+
+
+def test_configure_openmp_respects_user_setting(monkeypatch):
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    configure_openmp()
+    import os
+
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
+    monkeypatch.delenv("OMP_WAIT_POLICY")
+    configure_openmp()
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
