@@ -665,6 +665,17 @@ class Hypergraph:
             and np.array_equal(self._weights, other._weights)
         )
 
+    def __getstate__(self):
+        # cached operators and degrees are rebuilt on demand
+        return {"csr": self._csr, "csc": self._csc, "weights": self._weights}
+
+    def __setstate__(self, state):
+        # NumPy does not pickle the read-only flag: restore immutability
+        idx = state["csr"].indices.dtype
+        csr = _freeze(state["csr"], idx)
+        csc = _freeze(state["csc"], idx)
+        self._init_from(csr, csc, _readonly(state["weights"]))
+
     def __ne__(self, other):
         result = self.__eq__(other)
         return result if result is NotImplemented else not result

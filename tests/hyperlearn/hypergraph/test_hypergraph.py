@@ -243,3 +243,28 @@ def test_probabilistic_incidence():
     np.testing.assert_allclose(
         hg.normalized_adjacency().diagonal(), np.diag(ref.normalized_adjacency(H, w)), atol=1e-15
     )
+
+
+def test_pickle_round_trip_stays_immutable(small):
+    import pickle
+
+    hg, _ = small
+    hg.normalized_adjacency()  # populate the cache; it is not pickled
+    clone = pickle.loads(pickle.dumps(hg))
+    assert clone == hg
+    assert not clone.incidence.data.flags.writeable
+    assert not clone.weights.flags.writeable
+    x = np.arange(7.0)
+    np.testing.assert_array_equal(clone.normalized_adjacency() @ x, hg.normalized_adjacency() @ x)
+
+
+def test_docstring_examples():
+    import doctest
+
+    from hyperlearn.hypergraph import _construct, _hypergraph, _operators
+    from hyperlearn.utils import _numba
+
+    for module in (_hypergraph, _construct, _operators, _numba):
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.failed == 0, module.__name__
+        assert result.attempted > 0, module.__name__
