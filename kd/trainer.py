@@ -468,6 +468,56 @@ class Trainer:
                 self._save(names, g + 1)
                 self._write_log(names)
 
+    def _train_step(self, stage, raw, local, weights, cache=None, where="", done=0):
+        """One optimisation step on one raw batch; returns the detached total and terms.
+
+        (Also what benchmarks/kd.py times, so that the benchmark measures this very code.)
+        """
+        batch = self._split(raw)
+        batch.teacher = self._teacher(stage, batch, cache)
+        losses = stage.losses(batch, local)
+        missing = set(losses) - set(weights)
+        if missing:
+            raise KeyError(
+                f"stage {stage.name!r} returned losses {sorted(missing)} that have no weight "
+                f"at epoch {local}; its weights are {weights}"
+            )
+        loss = None
+        for name, value in losses.items():
+            if value.dim() != 0:
+                raise ValueError(
+                    f"loss {name!r} must be a scalar tensor, got shape {tuple(value.shape)}"
+                )
+            if weights[name] != 0.0:
+                term = weights[name] * value
+                loss = term if loss is None else loss + term
+        if loss is None:
+            raise ValueError(
+                f"stage {stage.name!r}, epoch {local}: no loss with a non-zero weight "
+                f"(losses {sorted(losses)}, weights {weights})"
+            )
+        if not torch.isfinite(loss):
+            bad = [k for k, v in losses.items() if not torch.isfinite(v)]
+            kept = self._checkpoint_path()
+            note = (
+                f"; the last good checkpoint {kept} (after epoch {done}) is kept"
+                if kept is not None and kept.exists()
+                else ""
+            )
+            raise NonFiniteLossError(
+                f"non-finite loss {float(loss.detach())} (terms {bad or sorted(losses)}) at "
+                f"{where}; training stopped before the update{note}"
+            )
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.max_grad_norm is not None:
+            nn.utils.clip_grad_norm_(
+                [p for group in self.optimizer.param_groups for p in group["params"]],
+                self.max_grad_norm,
+            )
+        self.optimizer.step()
+        return loss.detach(), {k: v.detach() for k, v in losses.items()}
+
     def _epoch(self, stage: Stage, local: int, g: int, total: int, cache) -> dict:
         if stage.on_epoch_start is not None:
             stage.on_epoch_start(local)
@@ -486,53 +536,11 @@ class Trainer:
             dynamic_ncols=True,
         )
         for b, raw in enumerate(bar):
-            batch = self._split(raw)
-            batch.teacher = self._teacher(stage, batch, cache)
-            losses = stage.losses(batch, local)
-            missing = set(losses) - set(weights)
-            if missing:
-                raise KeyError(
-                    f"stage {stage.name!r} returned losses {sorted(missing)} that have no weight "
-                    f"at epoch {local}; its weights are {weights}"
-                )
-            loss = None
+            where = f"epoch {g + 1} (stage {stage.name!r}, stage epoch {local}), batch {b}"
+            loss, losses = self._train_step(stage, raw, local, weights, cache, where, g)
             for name, value in losses.items():
-                if value.dim() != 0:
-                    raise ValueError(
-                        f"loss {name!r} must be a scalar tensor, got shape {tuple(value.shape)}"
-                    )
-                if weights[name] != 0.0:
-                    term = weights[name] * value
-                    loss = term if loss is None else loss + term
-            if loss is None:
-                raise ValueError(
-                    f"stage {stage.name!r}, epoch {local}: no loss with a non-zero weight "
-                    f"(losses {sorted(losses)}, weights {weights})"
-                )
-            if not torch.isfinite(loss):
-                bad = [k for k, v in losses.items() if not torch.isfinite(v)]
-                kept = self._checkpoint_path()
-                where = (
-                    f"; the last good checkpoint {kept} (after epoch {g}) is kept"
-                    if kept is not None and kept.exists()
-                    else ""
-                )
-                raise NonFiniteLossError(
-                    f"non-finite loss {float(loss.detach())} (terms {bad or sorted(losses)}) at "
-                    f"epoch {g + 1} (stage {stage.name!r}, stage epoch {local}), batch {b}; "
-                    f"training stopped before the update{where}"
-                )
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if self.max_grad_norm is not None:
-                nn.utils.clip_grad_norm_(
-                    [p for group in self.optimizer.param_groups for p in group["params"]],
-                    self.max_grad_norm,
-                )
-            self.optimizer.step()
-            for name, value in losses.items():
-                sums[name] = sums.get(name, 0.0) + float(value.detach())
-            total_sum += float(loss.detach())
+                sums[name] = sums.get(name, 0.0) + float(value)
+            total_sum += float(loss)
             n_batches += 1
             if self.progress:
                 bar.set_postfix(loss=f"{total_sum / n_batches:.4g}")
