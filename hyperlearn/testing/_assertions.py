@@ -526,7 +526,7 @@ def _spectrum_tolerance(n, eps, scale):
     return SPECTRUM_ROUNDING_SLACK * math.sqrt(max(n, 1)) * eps * scale
 
 
-def assert_symmetric_psd(op, *, tol=None, safety=1.0, random_state=0):
+def assert_symmetric_psd(op, *, tol=None, scale=None, safety=1.0, random_state=0):
     r"""Assert that a matrix or operator is symmetric positive semi-definite.
 
     Checks, with :math:`S = (A + A^T)/2`,
@@ -536,16 +536,20 @@ def assert_symmetric_psd(op, *, tol=None, safety=1.0, random_state=0):
         \|A - A^T\|_2 \le \text{safety}\cdot\text{tol}, \qquad
         \lambda_{\min}(S) \ge -\,\text{safety}\cdot\text{tol},
 
-    where by default :math:`\text{tol} = c\sqrt{n}\,\varepsilon\,\|S\|_2` with
-    ``c = SPECTRUM_ROUNDING_SLACK`` and ε the unit roundoff of the operator's dtype: the rounding
-    error of a symmetric matrix assembled in floating point, e.g. ``B @ B.T``, under the
-    probabilistic model of Higham & Mary (2019).
+    where by default :math:`\text{tol} = c\sqrt{n}\,\varepsilon\,\sigma` with
+    ``c = SPECTRUM_ROUNDING_SLACK``, ε the unit roundoff of the operator's dtype and σ = ``scale``
+    (default ‖S‖₂): the rounding error of a symmetric matrix assembled in floating point, e.g.
+    ``B @ B.T``, under the probabilistic model of Higham & Mary (2019).
 
     Parameters
     ----------
     op : ndarray, sparse matrix or LinearOperator of shape (n, n)
     tol : float, optional
         Absolute tolerance; defaults to the rounding bound above.
+    scale : float, optional
+        Magnitude of the quantities ``op`` was computed from, when it is a difference of larger
+        terms (e.g. ``I − Θ`` with ‖Θ‖ = 1 can be ≈ 0 after cancellation while its rounding error
+        is ε-relative to 1).  Default ‖S‖₂, which is right for products such as ``B @ B.T``.
     safety : float, default=1
         Factor ≥ 1 on ``tol``.
     random_state : int or numpy Generator, default=0
@@ -593,19 +597,22 @@ def assert_symmetric_psd(op, *, tol=None, safety=1.0, random_state=0):
     eps = _linalg.machine_eps(_linalg.operator_dtype(op))
     if tol is not None:
         tol = _check_positive_real(tol, "tol", allow_zero=True)
+    if scale is not None:
+        scale = _check_positive_real(scale, "scale", allow_zero=True)
     given_tol = tol
-    summary = _linalg.symmetric_summary(
-        op,
-        random_state=random_state,
-        tolerance=lambda norm: (
-            safety * (_spectrum_tolerance(n, eps, norm) if given_tol is None else given_tol)
-        ),
-    )
+
+    def allowed_for(norm):
+        if given_tol is not None:
+            return safety * given_tol
+        return safety * _spectrum_tolerance(n, eps, norm if scale is None else scale)
+
+    summary = _linalg.symmetric_summary(op, random_state=random_state, tolerance=allowed_for)
     if tol is None:
-        tol = _spectrum_tolerance(n, eps, summary["norm"])
+        sigma = summary["norm"] if scale is None else scale
+        tol = _spectrum_tolerance(n, eps, sigma)
         tol_text = (
-            f"c·√n·eps·‖S‖₂ with c = {SPECTRUM_ROUNDING_SLACK:g}, n = {n}, eps = {eps:.3e}, "
-            f"‖S‖₂ = {summary['norm']:.6e}"
+            f"c·√n·eps·scale with c = {SPECTRUM_ROUNDING_SLACK:g}, n = {n}, eps = {eps:.3e}, "
+            f"scale = {'‖S‖₂ = ' if scale is None else ''}{sigma:.6e}"
         )
     else:
         tol_text = "given"

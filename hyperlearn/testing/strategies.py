@@ -32,6 +32,7 @@ import scipy.sparse as sp
 __all__ = ["hypergraphs", "matrices_with_spectrum", "spd_matrices", "spd_systems"]
 
 SPECTRA = ("exact_rank", "fast_decay", "slow_decay")
+WEIGHT_KINDS = ("random", "unit", "spread")
 _SEEDS = st.integers(min_value=0, max_value=2**32 - 1)
 
 
@@ -163,12 +164,13 @@ def hypergraphs(
     Parameters
     ----------
     n_vertices, n_edges, edge_size : int, (low, high) or strategy
-        Number of vertices (≥ 1), of hyperedges (≥ 1), and of distinct members per hyperedge
+        Number of vertices (≥ 1), of hyperedges (≥ 0), and of distinct members per hyperedge
         (≥ 1, capped at the number of vertices).  Duplicate hyperedges can occur.
-    weights : {"random", "unit"} or strategy of floats, default="random"
+    weights : {"random", "unit", "spread"} or strategy of floats, default="random"
         ``"unit"``: all ones.  ``"random"``: all ones or (hypothesis decides; shrinks to ones)
-        independent weights in [0.1, 10].  A strategy is drawn once per hyperedge; its values
-        must be finite and > 0.
+        independent weights in [0.1, 10].  ``"spread"``: 10^t with t drawn in [−3, 3] (six
+        decades).  A strategy is drawn once per hyperedge; its values must be finite and ≥ 0
+        (zero weights are allowed: vertices only in zero-weight hyperedges are then isolated).
     dtype : float32, float64 or strategy of those, default=float64
     allow_isolated : bool, default=True
         If False, every vertex lies in at least one hyperedge: the vertices are first spread
@@ -204,7 +206,7 @@ def hypergraphs(
     >>> test_laplacian()
     """
     n_st = _int_strategy(n_vertices, "n_vertices", low=1)
-    m_st = _int_strategy(n_edges, "n_edges", low=1)
+    m_st = _int_strategy(n_edges, "n_edges", low=0)
     size_st = _int_strategy(edge_size, "edge_size", low=1)
     dtype_st = _dtype_strategy(dtype)
     if not isinstance(allow_isolated, bool):
@@ -212,14 +214,14 @@ def hypergraphs(
     if not isinstance(probabilistic, bool):
         raise TypeError(f"probabilistic={probabilistic!r} is not valid: expected a bool.")
     if isinstance(weights, str):
-        if weights not in ("random", "unit"):
+        if weights not in WEIGHT_KINDS:
             raise ValueError(
-                f"weights={weights!r} is not valid: expected 'random', 'unit' or a strategy."
+                f"weights={weights!r} is not valid: expected one of {WEIGHT_KINDS} or a strategy."
             )
     elif not isinstance(weights, SearchStrategy):
         raise TypeError(
-            f"weights={weights!r} is not valid: expected 'random', 'unit' or a strategy of "
-            "positive floats."
+            f"weights={weights!r} is not valid: expected one of {WEIGHT_KINDS} or a strategy of "
+            "non-negative floats."
         )
     n_range, m_range, s_range = _range_of(n_vertices), _range_of(n_edges), _range_of(edge_size)
     if n_range and s_range and n_range[1] < s_range[0]:
@@ -245,10 +247,10 @@ def hypergraphs(
             n = draw(st.integers(n_low, min(n_range[1], m * s_range[1])))
         elif n_range and s_range:
             n = draw(st.integers(max(n_range[0], s_range[0]), n_range[1]))
-            m = _draw_int(draw, m_st, "n_edges", 1)
+            m = _draw_int(draw, m_st, "n_edges", 0)
         else:
             n = _draw_int(draw, n_st, "n_vertices", 1)
-            m = _draw_int(draw, m_st, "n_edges", 1)
+            m = _draw_int(draw, m_st, "n_edges", 0)
         lo = hi = None
         if s_range:
             lo, hi = s_range[0], min(s_range[1], n)
@@ -266,7 +268,7 @@ def hypergraphs(
         sizes = [draw_size() for _ in range(m)]
         edges = [[] for _ in range(m)]
         if not allow_isolated:
-            cap = hi if hi is not None else max(sizes)
+            cap = hi if hi is not None else max(sizes, default=0)
             assume(n <= m * cap)
             # spread a drawn permutation of the vertices over the hyperedges (at most `cap`
             # each), taking more than the drawn size only when the later hyperedges could not
@@ -296,16 +298,19 @@ def hypergraphs(
                         max_size=m,
                     )
                 )
+        elif weights == "spread":
+            exponents = draw(st.lists(st.floats(-3.0, 3.0), min_size=m, max_size=m))
+            w = [10.0**e for e in exponents]
         elif isinstance(weights, SearchStrategy):
             w = [draw(weights) for _ in range(m)]
-            bad = [v for v in w if not (math.isfinite(v) and v > 0)]
+            bad = [v for v in w if not (math.isfinite(v) and v >= 0)]
             if bad:
                 raise ValueError(
-                    f"the weights strategy drew {bad[0]!r}: expected finite values > 0."
+                    f"the weights strategy drew {bad[0]!r}: expected finite values >= 0."
                 )
         dt = _drawn_dtype(draw, dtype_st)
         w = None if w is None else np.asarray(w)
-        if probabilistic and draw(st.booleans()):
+        if probabilistic and m and draw(st.booleans()):
             rows = np.concatenate([np.asarray(e, dtype=np.int64) for e in edges])
             cols = np.repeat(np.arange(m), [len(e) for e in edges])
             values = draw(st.lists(st.floats(0.05, 1.0), min_size=rows.size, max_size=rows.size))

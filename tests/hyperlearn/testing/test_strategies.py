@@ -229,6 +229,31 @@ def test_probabilistic_hypergraphs_shrink_to_binary():
     np.testing.assert_array_equal(hg.incidence.toarray(), [[1.0]])
 
 
+@settings(max_examples=30)
+@given(
+    st.sampled_from(["spread", "zeros"]).flatmap(
+        lambda kind: st.tuples(
+            st.just(kind),
+            hypergraphs(
+                n_vertices=(1, 8),
+                n_edges=(0, 5),
+                weights="spread" if kind == "spread" else st.sampled_from([0.0, 1.0]),
+            ),
+        )
+    )
+)
+def test_hypergraph_edge_cases_zero_edges_zero_and_spread_weights(case):
+    kind, hg = case
+    assert 0 <= hg.n_edges <= 5
+    w = np.asarray(hg.weights, dtype=np.float64)
+    if kind == "spread":
+        assert np.all((w >= 1e-3 * (1 - 1e-12)) & (w <= 1e3 * (1 + 1e-12)))
+    else:
+        assert set(w.tolist()) <= {0.0, 1.0}
+    # isolated vertices (no hyperedge or zero weight) keep Zhou's properties
+    assert_normalized_laplacian(hg)
+
+
 @settings(max_examples=20)
 @given(hypergraphs(weights="unit", dtype=np.float32))
 def test_hypergraph_unit_weights_and_dtype(hg):
@@ -250,8 +275,8 @@ def test_hypergraph_argument_validation():
         hypergraphs(weights="heavy")
     with pytest.raises(TypeError, match="allow_isolated"):
         hypergraphs(allow_isolated="no")
-    with pytest.raises(ValueError, match="n_edges=0"):
-        hypergraphs(n_edges=0)
+    with pytest.raises(ValueError, match="n_edges=-1"):
+        hypergraphs(n_edges=-1)
     with pytest.raises(ValueError, match="weights strategy drew"):
         _draw(hypergraphs(weights=st.just(-1.0)))
 
