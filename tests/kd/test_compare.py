@@ -1,0 +1,65 @@
+"""kd.compare: a tiny end-to-end comparison, the teacher cache, and the summary statistics."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from kd.compare import main, summarise
+
+torch.set_num_threads(1)
+
+
+def test_summarise_mean_and_sample_std():
+    results = {
+        "a": [
+            {"map_cosine": 0.2, "head_accuracy": None},
+            {"map_cosine": 0.4, "head_accuracy": None},
+        ],
+        "b": [{"map_cosine": 0.5, "head_accuracy": 0.9}],
+    }
+    s = summarise(results)
+    assert s["a"]["map_cosine"]["mean"] == pytest.approx(0.3)
+    assert s["a"]["map_cosine"]["std"] == pytest.approx(np.std([0.2, 0.4], ddof=1))
+    assert s["a"]["head_accuracy"] is None
+    assert s["b"]["map_cosine"] == {"mean": 0.5, "std": 0.0, "n": 1}
+
+
+def test_tiny_comparison_writes_json_plot_and_caches_teacher(tmp_path, capsys):
+    argv = [
+        "--dataset", "shapes", "--n-images", "120", "--seeds", "1", "--epochs", "1",
+        "--teacher", "cnn32", "--methods", "baseline", "infoflow", "indistill", "srm",
+        "--batch-size", "32", "--cache-dir", str(tmp_path / "cache"),
+        "--json", str(tmp_path / "out.json"), "--plot", str(tmp_path / "curves.png"),
+        "--no-progress",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr()
+    assert "training the teacher" in out.err
+    for method in ("baseline", "infoflow", "indistill", "srm"):
+        assert method in out.out
+    payload = json.loads((tmp_path / "out.json").read_text())
+    assert set(payload["results"]) == {"baseline", "infoflow", "indistill", "srm"}
+    row = payload["results"]["srm"][0]
+    for key in ("head_accuracy", "probe_accuracy", "map_cosine", "precision@100_cosine"):
+        assert 0.0 <= row[key] <= 1.0
+    # the label-free methods train no classifier: no head accuracy is claimed for them
+    assert payload["results"]["indistill"][0]["head_accuracy"] is None
+    assert [r["stage"] for r in payload["histories"]["indistill"][0]] == ["aux", "curriculum"]
+    assert (tmp_path / "curves.png").stat().st_size > 0
+    # second run: the teacher comes from the cache, with identical teacher metrics
+    assert main([*argv[:-5], "--methods", "baseline", "--no-progress",
+                 "--json", str(tmp_path / "out2.json")]) == 0  # fmt: skip
+    assert "loaded from the cache" in capsys.readouterr().err
+    again = json.loads((tmp_path / "out2.json").read_text())
+    assert again["teacher"]["map_cosine"] == payload["teacher"]["map_cosine"]
+
+
+def test_bad_arguments():
+    with pytest.raises(SystemExit):
+        main(["--val-fraction", "0.7"])
+    with pytest.raises(SystemExit):
+        main(["--seeds", "0"])
+    with pytest.raises(SystemExit):
+        main(["--methods", "fitnet"])
