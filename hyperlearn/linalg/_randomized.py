@@ -60,6 +60,9 @@ KRYLOV_MAX_BASIS_FRACTION = 0.25
 # We choose `a` so that the failure probability a^-r is at most TOL_FAILURE_PROBABILITY.
 TOL_FAILURE_PROBABILITY = 1e-6
 _TOL_MIN_BLOCK = 10
+# power steps per block in fixed-accuracy mode with n_iter='auto': they sharpen both the basis and
+# the error estimate (the estimate's slack factor a*sqrt(2/pi) is raised to the power 1/(2q+1)).
+_TOL_AUTO_POWER_STEPS = 2
 
 # Gram-Schmidt: a second pass when a column kept less than 1/sqrt(2) of its norm (Kahan/Parlett);
 # a block is treated as rank deficient when a diagonal entry of R is below sqrt(eps) times the
@@ -451,56 +454,64 @@ def _block_krylov_svd(A, Omega, k, max_iter, rtol, dtype):
 
 
 def _fixed_accuracy(A, tol, max_rank, first_block, n_iter, rng, dtype):
-    """Blocked randomized QB with a-posteriori error control.
+    """Blocked randomized QB with a-posteriori error control (see ``randomized_svd`` Notes).
 
-    Grows an orthonormal basis Q (block sizes doubling: first_block, then the current rank) until
-    the estimate  est = a * sqrt(2/pi) * max_i ||(I - QQ^T) A w_i||, computed from the Gaussian
-    sample of the *next* block (so it costs no extra pass), is <= tol * sigma_1(Q^T A).
+    Each round draws a Gaussian probe Omega (b columns) and runs q = ``n_iter`` QR-normalised
+    power steps on the residual E = (I - QQ^T) A.  The triangular factors give the exact column
+    norms of the *unnormalised* sequence, ||(E E^T)^q E w_i|| = ||T[:, i]||, so HMT Lemma 4.1
+    applied to (E E^T)^q E yields
+    ||E|| <= (a sqrt(2/pi) max_i ||T[:, i]||)^(1/(2q+1)) with probability >= 1 - a^-b.
+    If that certifies the current basis, stop; otherwise the normalised block is added (it is a
+    power-scheme sample of the residual) with one more pass for its rows of Q^T A.  Block sizes
+    double (first_block, then the current rank), so the number of rounds grows like log(rank).
 
     Returns (Q, Z = A^T Q, est, norm_estimate, reached).
     """
-    n = A.shape[1]
-    Q_blocks, z_blocks = [], []
+    m, n = A.shape
+    Q_all = None
+    z_blocks = []
     rank = 0
     norm_est = 0.0
     b = min(first_block, max_rank)
-    Y = np.asarray(A @ rng_normal(rng, (n, b), dtype), dtype=dtype)
     while True:
-        Q_all = np.concatenate(Q_blocks, axis=1) if Q_blocks else None
+        Y = np.asarray(A @ rng_normal(rng, (n, b), dtype), dtype=dtype)
         _orthogonalize_against(Y, Q_all)
-        r = Y.shape[1]
-        a = TOL_FAILURE_PROBABILITY ** (-1.0 / r)
-        est = a * math.sqrt(2.0 / math.pi) * float(np.max(np.linalg.norm(Y, axis=0)))
+        Q_j, T = _qr_r(Y)
+        T = T.astype(np.float64)
+        log_scale = 0.0
+        for _ in range(n_iter):
+            P, S = _qr_r(np.asarray(A.T @ Q_j, dtype=dtype))
+            Y = np.asarray(A @ P, dtype=dtype)
+            _orthogonalize_against(Y, Q_all)
+            Q_j, R = _qr_r(Y)
+            T = R.astype(np.float64) @ (S.astype(np.float64) @ T)
+            c = float(np.max(np.abs(T)))
+            if c > 0:  # keep T representable; the scale is tracked in logs
+                T /= c
+                log_scale += math.log(c)
+        col_max = float(np.max(np.linalg.norm(T, axis=0))) if T.size else 0.0
+        a = TOL_FAILURE_PROBABILITY ** (-1.0 / b)
+        if col_max > 0:
+            log_est = math.log(a * math.sqrt(2.0 / math.pi) * col_max) + log_scale
+            est = math.exp(log_est / (2 * n_iter + 1))
+        else:
+            est = 0.0
         if rank > 0 and est <= tol * norm_est:
             return Q_all, np.concatenate(z_blocks, axis=1), est, norm_est, True
         if rank >= max_rank:
             return Q_all, np.concatenate(z_blocks, axis=1), est, norm_est, False
-        # power iterations on the residual (I - QQ^T) A, QR-normalised
-        Q_j = _qr(Y)
-        for _ in range(n_iter):
-            z_j = _qr(np.asarray(A.T @ Q_j, dtype=dtype))
-            Y_j = np.asarray(A @ z_j, dtype=dtype)
-            _orthogonalize_against(Y_j, Q_all)
-            Q_j = _qr(Y_j)
+        # accept the block: re-orthogonalise (its columns may be rank deficient) and project
         _orthogonalize_against(Q_j, Q_all)
         Q_j = _qr(Q_j)
         z_j = np.asarray(A.T @ Q_j, dtype=dtype)
         if rank == 0:
             norm_est = float(sla.svdvals(z_j, check_finite=False)[0])
-        Q_blocks.append(Q_j)
+        Q_all = Q_j if Q_all is None else np.concatenate([Q_all, Q_j], axis=1)
         z_blocks.append(z_j)
         rank += Q_j.shape[1]
-        if norm_est == 0.0:  # A == 0: the empty basis is exact
-            return (
-                Q_all if Q_all is not None else Q_j,
-                np.concatenate(z_blocks, axis=1),
-                0.0,
-                0.0,
-                True,
-            )
-        b = min(max(first_block, rank), max_rank - rank) if rank < max_rank else first_block
-        b = min(b, n)
-        Y = np.asarray(A @ rng_normal(rng, (n, b), dtype), dtype=dtype)
+        if rank >= min(m, n):  # the basis spans the range: exact
+            return Q_all, np.concatenate(z_blocks, axis=1), 0.0, norm_est, True
+        b = min(max(first_block, rank), max_rank - rank, min(m, n) - rank) or first_block
 
 
 def rng_normal(rng, shape, dtype):
@@ -609,14 +620,19 @@ def randomized_svd(
     would exceed a quarter of ``min(M.shape)`` the same adaptive stopping is applied to
     QR-normalized subspace iteration instead.
 
-    *Fixed-accuracy mode.*  With :math:`E = (I - QQ^T)M` and ``r`` fresh Gaussian vectors,
-    :math:`P[\\|E\\| > a\\sqrt{2/\\pi}\\max_i\\|E\\omega_i\\|] \\le a^{-r}` (HMT Lemma 4.1); we take
-    :math:`a = 10^{6/r}` (failure probability :math:`10^{-6}`).  The vectors are those of the next
-    block, so the estimate costs no extra pass; :math:`\\|M\\|` is estimated by
-    :math:`\\sigma_1(Q_1^TM) \\le \\|M\\|`.  With ``est`` the final estimate, the smallest
-    ``r`` with ``est + s[r] <= tol * ||M||`` is returned, so
-    :math:`\\|M - U\\Sigma V^T\\| \\le` ``tol * ||M||``
-    with probability at least :math:`1 - 10^{-6}`.
+    *Fixed-accuracy mode.*  The basis grows by blocks (sizes doubling).  Each round draws ``b``
+    Gaussian vectors and runs ``q`` QR-normalised power steps on the residual
+    :math:`E = (I - QQ^T)M`; the triangular factors give the exact column norms of the
+    unnormalised :math:`(EE^T)^qE\\Omega`, and HMT Lemma 4.1 applied to :math:`(EE^T)^qE`
+    gives :math:`\\|E\\| \\le (a\\sqrt{2/\\pi}\\max_i\\|(EE^T)^qE\\omega_i\\|)^{1/(2q+1)}` with
+    probability at least :math:`1 - a^{-b}`; :math:`a = 10^{6/b}` (failure probability
+    :math:`10^{-6}`).
+    If the estimate certifies the current basis the loop stops, otherwise the normalised block
+    joins the basis (it is a power-scheme sample of the residual), so the estimate costs no
+    extra pass.  :math:`\\|M\\|` is estimated by :math:`\\sigma_1(Q_1^TM) \\le \\|M\\|`.  With
+    ``est`` the final estimate, the smallest ``r`` with ``est + s[r] <= tol * ||M||`` is
+    returned, so :math:`\\|M - U\\Sigma V^T\\| \\le` ``tol * ||M||`` with probability at least
+    :math:`1 - 10^{-6}`.
 
     References
     ----------
@@ -665,7 +681,7 @@ def randomized_svd(
 
     if tol is not None:
         rng = _rng_of(random_state)
-        q = 2 if n_iter == "auto" else n_iter
+        q = _TOL_AUTO_POWER_STEPS if n_iter == "auto" else n_iter
         first = max(_TOL_MIN_BLOCK, n_oversamples)
         Q, Z, est, norm_est, reached = _fixed_accuracy(
             A, float(tol), n_components, first, q, rng, dtype
