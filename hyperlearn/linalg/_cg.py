@@ -16,7 +16,6 @@ import numbers
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import eigh, get_blas_funcs
 from scipy.sparse import issparse
 from scipy.sparse.linalg import LinearOperator, aslinearoperator
 
@@ -59,11 +58,13 @@ STAGNATION_FACTOR = 0.5
 # column's (unit-scaled) content -- which the next residual brings back if it still matters.
 DEFLATION_EXPONENT = 0.5
 
-# Block CG works on at most this many right-hand sides at a time (consecutive chunks, each a
-# fresh block CG run).  The s x s Gram products cost ~8 n s^2
-# multiply-adds per iteration, which outgrows one sparse product with s columns beyond a few
-# dozen columns; 64 keeps them comparable for sparse operators with ~10-50 nonzeros per row.
-DEFAULT_BLOCK_SIZE = 64
+# Block CG works on at most this many right-hand sides at a time (consecutive chunks of nearly
+# equal size, each a fresh block CG run).  Each iteration costs one product with m columns plus
+# ~8 n m^2 multiply-adds of Gram work, which outgrows the product for very sparse operators:
+# on the hypergraph tagging system (~14 incidence nonzeros per row, n = 20k, 1 core) chunks of
+# 16 and 32 were fastest, 64 was 1.5x slower (benchmarks/cg.py).  Larger blocks cut iterations
+# further and pay off when a product is expensive: pass ``block_size``.
+DEFAULT_BLOCK_SIZE = 16
 
 
 # ---------------------------------------------------------------------------------------------
@@ -332,7 +333,10 @@ def _cg_loop(system, callback, history):
         return np.zeros_like(b), 0
 
     dot = np.vdot  # conjugates its first argument; equals np.dot for real vectors
-    axpy = get_blas_funcs("axpy", (x,))  # y <- y + a x in place: one pass, no temporary
+    # NumPy in-place updates through one preallocated buffer (no allocation per iteration).
+    # SciPy's BLAS wrappers (scipy.linalg.blas.*axpy) were measured 1000x slower than NumPy
+    # here after a Numba/OpenMP parallel region had run, so the loops use NumPy only.
+    work = np.empty_like(x)
 
     # Step 1: r_0 = b - A x_0 (a true residual).
     r = b - _apply(A, x, dtype) if x.any() else b.copy()
@@ -360,8 +364,8 @@ def _cg_loop(system, callback, history):
         if pq <= 0:  # pᴴAp <= 0 with p != 0: A is not positive definite (exact test)
             return x, INFO_A_NOT_POSITIVE_DEFINITE
         alpha = rho / pq  # Step 3
-        x = axpy(p, x, a=alpha)  # Step 4
-        r = axpy(q, r, a=-alpha)  # Step 5
+        x += np.multiply(p, alpha, out=work)  # Step 4
+        r -= np.multiply(q, alpha, out=work)  # Step 5
         iteration += 1
         rnorm = float(np.linalg.norm(r))
         if history is not None:
@@ -403,7 +407,7 @@ def _cg_loop(system, callback, history):
         else:
             beta = rho_next / rho  # Step 7
             p *= beta  # Step 8
-            p = axpy(z, p)
+            p += z
         rho = rho_next
 
 
@@ -454,10 +458,11 @@ def block_cg(
         ``residuals[k]`` is an array of shape (s,) after ``k`` iterations (``k = 0`` is
         ``B - A X0``).  A column that has finished keeps its final (true) residual norm.
     block_size : int, optional
-        Largest number of right-hand sides iterated at once (default ``min(s, 64)``).  When
-        ``s`` is larger the columns are solved in consecutive chunks of this size, each a fresh
-        block CG run: the ``s x s`` Gram work grows like ``n s^2`` per iteration and outgrows
-        the saving in products beyond a few dozen columns.
+        Largest number of right-hand sides iterated at once (default ``min(s, 16)``).  When
+        ``s`` is larger the columns are solved in consecutive chunks of nearly equal size (at
+        most this), each a fresh block CG run: the Gram work grows like ``n m^2`` per
+        iteration for ``m`` columns and outgrows the saving in products for very sparse
+        operators; raise it when a product with ``A`` is expensive.
 
     Returns
     -------
@@ -552,8 +557,71 @@ def block_cg(
         raise ValueError(
             f"block_cg: invalid `block_size`={block_size!r}; expected an integer >= 1."
         )
-    X, info = _BlockCG(system, int(block_size), callback, residuals).run()
+    if block_size == 1:
+        X, info = _columns_by_cg(system, callback, residuals)
+    else:
+        X, info = _BlockCG(system, int(block_size), callback, residuals).run()
     return (X.reshape(-1) if system.squeeze else X), info
+
+
+def _columns_by_cg(system, callback, history):
+    """``block_size == 1``: the columns one after another by :func:`cg`'s loop.
+
+    Same results and contract as a block of width 1, without the s x s machinery (eigh and
+    Gram products of 1 x 1 matrices cost more than the vector work at this width).
+    """
+    X, s = system.x, system.b.shape[1]
+    norms = system.bnorm.copy()
+    if X.any():
+        norms = np.linalg.norm(system.b - _apply(system.A, X, system.dtype), axis=0)
+    log = [norms.copy()]
+    info, iterations, all_converged = 0, 0, True
+    for j in range(s):
+        column = _System(
+            system.A,
+            system.M,
+            np.ascontiguousarray(X[:, j]),
+            system.b[:, j].copy(),
+            system.bnorm[j],
+            system.tol[j],
+            system.maxiter,
+            system.dtype,
+            False,
+        )
+        column_history = []
+
+        def column_callback(xk, j=j):
+            X[:, j] = xk
+            callback(X)
+
+        x, column_info = _cg_loop(
+            column, None if callback is None else column_callback, column_history
+        )
+        X[:, j] = x
+        for value in column_history[1:]:
+            norms[j] = value
+            log.append(norms.copy())
+        norms[j] = column_history[-1]
+        iterations += len(column_history) - 1
+        if column_info < 0:
+            info = column_info
+            break
+        all_converged &= column_info == 0
+    if info == 0 and not all_converged:
+        info = max(iterations, 1)
+    if history is not None:
+        history[:] = log
+    return X, info
+
+
+def _herm(X):
+    """Conjugate transpose as a view for real arrays (``ndarray.conj`` would copy them)."""
+    return X.conj().T if np.iscomplexobj(X) else X.T
+
+
+def _column_dots(X, Y):
+    """``[x_jᴴ y_j for each column j]`` (real part), without an n x s temporary."""
+    return np.einsum("ij,ij->j", X.conj() if np.iscomplexobj(X) else X, Y).real
 
 
 def _orthonormal_basis(W, threshold):
@@ -562,7 +630,7 @@ def _orthonormal_basis(W, threshold):
     Scaling the columns to unit norm first makes the rank decision independent of how far each
     column has converged: a residual 1e-8 times smaller than its neighbours is not dependent.
     """
-    gram = W.conj().T @ W
+    gram = _herm(W) @ W
     scale = np.real(np.diagonal(gram)).copy()
     nonzero = scale > 0
     if not np.all(nonzero):
@@ -571,7 +639,7 @@ def _orthonormal_basis(W, threshold):
         return W
     scale = 1.0 / np.sqrt(scale)
     gram = gram * scale[:, None] * scale[None, :]
-    lam, V = eigh(gram, overwrite_a=True, check_finite=False)
+    lam, V = np.linalg.eigh(gram)  # NumPy's LAPACK: see the note in _cg_loop
     keep = lam > threshold * lam[-1]
     T = (scale[:, None] * V[:, keep]) / np.sqrt(lam[keep])
     return W @ T.astype(W.dtype, copy=False)
@@ -622,7 +690,9 @@ class _BlockCG:
         the optimality of CG over their whole Krylov space (measured: more products per column
         than separate CG runs).
         """
-        new, self.waiting = self.waiting[: self.block_size], self.waiting[self.block_size :]
+        n_chunks = -(-len(self.waiting) // self.block_size)
+        size = -(-len(self.waiting) // n_chunks)  # balanced: 50 -> 13 + 13 + 12 + 12
+        new, self.waiting = self.waiting[:size], self.waiting[size:]
         new = np.asarray(new, dtype=np.intp)
         new_residuals = self.sys.b[:, new] if self.R0 is None else self.R0[:, new]
         self.active = new
@@ -663,7 +733,7 @@ class _BlockCG:
                 continue
             R = self.R_act
             Z = R if M is None else _apply(M, R, dtype)  # Step 2
-            rz = np.einsum("ij,ij->j", R.conj(), Z).real
+            rz = _column_dots(R, Z)
             if not np.all(np.isfinite(rz)):
                 info = INFO_NONFINITE
                 break
@@ -671,7 +741,7 @@ class _BlockCG:
                 info = INFO_M_NOT_POSITIVE_DEFINITE
                 break
             if self.P_old is not None:  # Step 3
-                W = Z - self.P_old @ (self.gram_inv_old @ (self.Q_old.conj().T @ Z))
+                W = Z - self.P_old @ (self.gram_inv_old @ (_herm(self.Q_old) @ Z))
             else:
                 W = Z
             P = _orthonormal_basis(W, self.threshold)  # Step 4
@@ -679,17 +749,17 @@ class _BlockCG:
                 # Z lies in span(P_old) to rounding: restart the search space from Z itself.
                 P = _orthonormal_basis(Z, self.threshold)
             Q = _apply(A, P, dtype)  # Step 5
-            G = P.conj().T @ Q  # Step 6
-            G = (G + G.conj().T) / 2
+            G = _herm(P) @ Q  # Step 6
+            G = (G + _herm(G)) / 2
             if not np.all(np.isfinite(G)):
                 info = INFO_NONFINITE
                 break
-            mu, U = eigh(G, check_finite=False)
+            mu, U = np.linalg.eigh(G)
             if mu[0] <= 0:  # threshold 0: exact test for a direction with pᴴAp <= 0
                 info = INFO_A_NOT_POSITIVE_DEFINITE
                 break
-            gram_inv = (U / mu) @ U.conj().T
-            alpha = gram_inv @ (P.conj().T @ R)  # Step 7
+            gram_inv = (U / mu) @ _herm(U)
+            alpha = gram_inv @ (_herm(P) @ R)  # Step 7
             self.X_act += P @ alpha
             self.R_act -= Q @ alpha
             iterations += 1
