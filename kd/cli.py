@@ -17,7 +17,27 @@ from pathlib import Path
 
 __all__ = ["main"]
 
-METHODS = ("baseline", "kd", "pkt")
+METHODS = ("baseline", "kd", "pkt", "indistill", "infoflow", "srm")
+
+
+def _method_builders() -> dict:
+    """``{name: build(student, teacher, args) -> Distiller}`` (the methods' own defaults)."""
+    from . import methods as m
+
+    return {
+        "baseline": lambda student, teacher, args: m.Baseline(student),
+        "kd": lambda student, teacher, args: m.KD(student, teacher, T=args.T, alpha=args.alpha),
+        "pkt": lambda student, teacher, args: m.PKT(
+            student,
+            teacher,
+            kernel=args.pkt_kernel,
+            divergence=args.pkt_divergence,
+            weight=args.pkt_weight,
+        ),
+        "indistill": lambda student, teacher, args: m.InDistill(student, teacher),
+        "infoflow": lambda student, teacher, args: m.InformationFlowKD(student, teacher),
+        "srm": lambda student, teacher, args: m.SRM(student, teacher),
+    }
 
 
 def _positive_int(text: str) -> int:
@@ -161,7 +181,7 @@ def _run(args) -> int:
     import torch
 
     from .data import load_dataset
-    from .methods import KD, PKT, Baseline
+    from .methods import Baseline
     from .models import create_model
 
     if args.threads:
@@ -195,6 +215,14 @@ def _run(args) -> int:
         f"{data.num_classes} classes, {data.in_channels}×{data.image_size}×{data.image_size}",
         file=sys.stderr,
     )
+    # Check the method's stage plan against --epochs before spending time on the teacher (on
+    # throwaway models, as a method may read the teacher's weights when it is built).
+    from .trainer import Trainer
+
+    probe_teacher = build(args.teacher, 1) if args.method != "baseline" else None
+    probe = _method_builders()[args.method](build(args.student, 2), probe_teacher, args)
+    Trainer(probe, loaders[0], epochs=args.epochs)._plan(probe.stages())
+    del probe, probe_teacher
     teacher = None
     if args.method != "baseline":
         teacher_epochs = args.teacher_epochs or args.epochs
@@ -214,18 +242,7 @@ def _run(args) -> int:
             _evaluate(f"teacher {args.teacher}", teacher, loaders, args, seconds, teacher_epochs)
         )
     student = build(args.student, 2)
-    if args.method == "baseline":
-        distiller = Baseline(student)
-    elif args.method == "kd":
-        distiller = KD(student, teacher, T=args.T, alpha=args.alpha)
-    else:
-        distiller = PKT(
-            student,
-            teacher,
-            kernel=args.pkt_kernel,
-            divergence=args.pkt_divergence,
-            weight=args.pkt_weight,
-        )
+    distiller = _method_builders()[args.method](student, teacher, args)
     folder = out / f"{args.method}-{args.student}-s{args.seed}"
     print(f"training the student {args.student} with {args.method} ({folder})", file=sys.stderr)
     seconds = _train(distiller, loaders, args, args.epochs, folder)
@@ -262,4 +279,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "compare":
         return _compare(argv[1:])
     args = _build_parser().parse_args(argv)
-    return _run(args)
+    try:
+        return _run(args)
+    except (ValueError, FileNotFoundError) as exc:
+        # bad settings (e.g. too few epochs for a multi-stage method, a missing dataset)
+        print(f"python -m kd run: error: {exc}", file=sys.stderr)
+        return 2

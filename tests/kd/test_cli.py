@@ -35,6 +35,14 @@ def test_tiny_kd_run_prints_table_and_resumes(tmp_path, capsys):
     assert [r["epoch"] for r in log["history"]] == [1, 2]
 
 
+def test_too_few_epochs_for_a_multistage_method_fails_before_training(tmp_path, capsys):
+    argv = ["run", "--method", "srm", "--dataset", "digits", "--epochs", "2", "--no-progress"]
+    assert main([*argv, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "leaves no epoch for the last stage" in err and "training the teacher" not in err
+    assert not any(tmp_path.iterdir())
+
+
 def test_compare_without_module_or_bad_args(capsys, monkeypatch):
     with pytest.raises(SystemExit):
         main(["run", "--method", "nonsense"])
