@@ -360,17 +360,21 @@ class _RitzMonitor:
 def _orth_block(W, Q_old, eps):
     """Orthonormalise the block ``W`` (overwritten) against ``Q_old`` and within itself.
 
-    Returns ``(Q, R, C)`` with ``W_in = Q_old @ C + Q @ R`` up to rounding.  Classical Gram-Schmidt
-    with a second pass only where a column lost more than ``1 - 1/sqrt(2)`` of its norm (Kahan's
-    "twice is enough" test); in the Lanczos recurrence the first pass removes only rounding-level
-    components, so the second pass is usually skipped.  If the block is (numerically) rank
-    deficient - the Krylov space is exhausted, e.g. for exactly low-rank input - the orthonormal
-    completion columns that Householder QR invents are re-orthogonalised against ``Q_old`` too,
-    so the basis stays orthonormal.
+    Returns ``(Q, R, C)`` with ``W_in = Q_old @ C + Q @ R`` up to rounding and ``[Q_old, Q]``
+    orthonormal.  Classical Gram-Schmidt with a second pass only where a column lost more than
+    ``1 - 1/sqrt(2)`` of its norm (Kahan's "twice is enough" test); in the Lanczos recurrence the
+    first pass removes only rounding-level components, so the second pass is usually skipped.
+
+    If the projected block is numerically rank deficient (the Krylov space is exhausted, e.g. for
+    exactly low-rank input) Householder QR would invent completion columns that are not
+    orthogonal to ``Q_old``.  Then a column-pivoted QR keeps the ``r`` significant directions,
+    the other ``b - r`` columns are deterministic Gaussian vectors orthogonalised against
+    everything (a block Lanczos restart), and ``R = Q^T W`` holds the exact coefficients (no
+    longer triangular, which nothing downstream needs).
     """
     C = None
+    norms0 = np.linalg.norm(W, axis=0)
     if Q_old is not None and Q_old.shape[1]:
-        norms0 = np.linalg.norm(W, axis=0)
         C = Q_old.T @ W
         W -= Q_old @ C
         norms1 = np.linalg.norm(W, axis=0)
@@ -378,19 +382,21 @@ def _orth_block(W, Q_old, eps):
             c2 = Q_old.T @ W
             W -= Q_old @ c2
             C += c2
-    scale = float(np.max(np.linalg.norm(W, axis=0))) if W.size else 0.0
+    reference = max(float(norms0.max()) if norms0.size else 0.0, np.finfo(W.dtype).tiny)
+    threshold = eps**_RANK_DEFICIENT_EPS_POWER * reference
+    W_keep = W.copy() if Q_old is not None and Q_old.shape[1] else None
     Q, R = _qr_r(W)
-    diag = np.abs(np.diag(R))
-    if (
-        Q_old is not None
-        and Q_old.shape[1]
-        and diag.size
-        and diag.min() <= eps**_RANK_DEFICIENT_EPS_POWER * max(scale, np.finfo(W.dtype).tiny)
-    ):
-        for _ in range(2):
-            Q -= Q_old @ (Q_old.T @ Q)
-        Q = _qr(Q)
-    return Q, R, C
+    if W_keep is None or not W.shape[1] or np.abs(np.diag(R)).min() > threshold:
+        return Q, R, C
+    Q_p, r_piv, _ = sla.qr(W_keep, mode="economic", pivoting=True, check_finite=False)
+    r = int(np.sum(np.abs(np.diag(r_piv)) > threshold))
+    rows, b = W_keep.shape
+    basis = np.concatenate([Q_old, Q_p[:, :r]], axis=1)
+    fill = np.random.default_rng(basis.shape[1]).standard_normal((rows, b - r)).astype(W.dtype)
+    for _ in range(2):
+        fill -= basis @ (basis.T @ fill)
+    Q = np.concatenate([Q_p[:, :r], _qr(fill)], axis=1)
+    return Q, Q.T @ W_keep, C
 
 
 def _block_krylov_svd(A, Omega, k, max_iter, rtol, dtype):
@@ -408,7 +414,7 @@ def _block_krylov_svd(A, Omega, k, max_iter, rtol, dtype):
     m, n = A.shape
     b = Omega.shape[1]
     eps = np.finfo(dtype).eps
-    max_blocks = max(1, min(max_iter + 1, min(m, n) // b))
+    max_blocks = max(1, min(max_iter + 1, min(m, n) // b - 1))
     U_buf = np.empty((m, max_blocks * b), dtype=dtype, order="F")
     V_buf = np.empty((n, (max_blocks + 1) * b), dtype=dtype, order="F")
     B_small = np.zeros((max_blocks * b, max_blocks * b), dtype=dtype)  # U^T A V
@@ -501,8 +507,7 @@ def _fixed_accuracy(A, tol, max_rank, first_block, n_iter, rng, dtype):
         if rank >= max_rank:
             return Q_all, np.concatenate(z_blocks, axis=1), est, norm_est, False
         # accept the block: re-orthogonalise (its columns may be rank deficient) and project
-        _orthogonalize_against(Q_j, Q_all)
-        Q_j = _qr(Q_j)
+        Q_j, _, _ = _orth_block(Q_j, Q_all, np.finfo(dtype).eps)
         z_j = np.asarray(A.T @ Q_j, dtype=dtype)
         if rank == 0:
             norm_est = float(sla.svdvals(z_j, check_finite=False)[0])
@@ -760,7 +765,6 @@ def _block_lanczos_eigh(A, Omega, k, max_steps, rtol, adaptive, dtype):
     b = Omega.shape[1]
     max_blocks = max(1, min(max_steps + 1, n // b if b else 1))
     Q_buf = np.empty((n, max_blocks * b), dtype=dtype, order="F")
-    aq_buf = np.empty((n, max_blocks * b), dtype=dtype, order="F")
     T = np.zeros((max_blocks * b, max_blocks * b), dtype=dtype)
     eps = np.finfo(dtype).eps
     Q_j = _qr(Omega)
@@ -770,7 +774,6 @@ def _block_lanczos_eigh(A, Omega, k, max_steps, rtol, adaptive, dtype):
         lo, hi = width, width + Q_j.shape[1]
         Q_buf[:, lo:hi] = Q_j
         AQ = np.asarray(A @ Q_j, dtype=dtype)
-        aq_buf[:, lo:hi] = AQ
         T[:hi, lo:hi] = Q_buf[:, :hi].T @ AQ
         T[lo:hi, :lo] = T[:lo, lo:hi].T
         width = hi
@@ -779,11 +782,9 @@ def _block_lanczos_eigh(A, Omega, k, max_steps, rtol, adaptive, dtype):
             ritz = np.sort(np.abs(sla.eigvalsh(t_j, check_finite=False)))[::-1]
             if monitor.converged(ritz) or j == max_blocks - 1:
                 break
-        W = AQ.copy()
-        _orthogonalize_against(W, Q_buf[:, :width])
-        Q_j = _qr(W)
-        if width + Q_j.shape[1] > n:
+        if width + b > n:
             break
+        Q_j, _, _ = _orth_block(AQ.copy(), Q_buf[:, :width], eps)
     t_j = 0.5 * (T[:width, :width] + T[:width, :width].T)
     w, S = sla.eigh(t_j, check_finite=False)
     order = np.argsort(-np.abs(w), kind="stable")[:k]

@@ -191,14 +191,21 @@ class BlockLowRank:
         -----
         The randomized Nyström preconditioner of Frangella, Tropp & Udell (2023) for
         :math:`\\hat A + \\mu I` is
-        :math:`P^{-1} = (\\hat\\lambda_r+\\mu)U(\\hat\\Lambda+\\mu I)^{-1}U^T
-        + (I - UU^T)`; the scaling of the kept subspace puts its preconditioned eigenvalues at the
-        bottom of the spectrum of the unkept part.  For :math:`I - \\alpha A` the unkept part has
-        eigenvalues in :math:`[1 - \\alpha\\lambda_{r+1}, 1]` and the exact block inverse puts the
-        kept ones at 1, the top of that interval, so the analogue is the Woodbury inverse itself
-        (any positive scaling of the subspace leaves CG's condition-number bound
-        :math:`1/(1-\\alpha\\lambda_{r+1})` unchanged within each block).  It is SPD for
-        ``alpha * lambda_max < 1`` and ignores the coupling between blocks, which CG corrects.
+        :math:`P^{-1} = (\\hat\\lambda_r+\\mu)U(\\hat\\Lambda+\\mu I)^{-1}U^T + (I - UU^T)`;
+        the scaling of the kept subspace puts its preconditioned eigenvalues at the bottom of the
+        spectrum of the unkept part.  For :math:`I - \\alpha A` the unkept part has eigenvalues
+        in :math:`[1 - \\alpha\\lambda_{r+1}, 1]` and the exact block inverse puts the kept ones
+        at 1, the top of that interval, so the analogue is the Woodbury inverse itself (a positive
+        scaling of the subspace does not change CG's bound :math:`1/(1-\\alpha\\lambda_{r+1})`).
+        It is SPD for ``alpha * lambda_max < 1``.
+
+        That bound holds for eigenvectors of the whole ``A``; block eigenvectors ignore the
+        coupling between blocks, and the amplification :math:`1/(1-\\alpha\\lambda)` of a block
+        direction that is not a near-null direction of :math:`I - \\alpha A` widens the
+        spectrum.  Measured on a clustered kNN hypergraph (n = 300, 6 blocks, rank 10, CG to
+        rtol 1e-10): alpha = 0.9, 19 iterations without preconditioner, 14 with the spectral
+        ordering, 24 with RCM, 26 in the input order; alpha = 0.99: 24, 20, 32, 38.  Use it
+        with ``ordering='spectral'`` (blocks = clusters), and compare with no preconditioner.
 
         Returns
         -------
@@ -408,12 +415,15 @@ def tessellate(
 
     Notes
     -----
-    Accuracy (measured, ``benchmarks/randomized.py`` case ``tessellation``): the block-diagonal
+    Accuracy (measured; ``benchmarks/randomized.py``, case ``tessellation``): the block-diagonal
     approximation drops the coupling between blocks, so the error of the inverse is dominated by
-    how much of :math:`\\Theta`'s weight lies off the diagonal blocks, not by the rank.  On
-    clustered kNN hypergraphs the relative error ``||(I-aT)^-1 Y - inv_op(a) Y|| / ||(I-aT)^-1 Y||``
-    is about 0.3 with a good ordering and 0.8-0.9 in a random order (alpha = 0.9), in line with
-    the research notes; it is a preconditioner, not a solver: use it as ``M=`` in CG.
+    the weight of :math:`\\Theta` outside the diagonal blocks, not by the rank.  On a clustered
+    kNN hypergraph (n = 3000, 20 clusters in shuffled order, k = 10, 10 blocks, alpha = 0.9,
+    random right-hand sides) the relative error
+    ``||(I - aT)^-1 Y - inverse_operator(a) @ Y|| / ||(I - aT)^-1 Y||`` was 0.54 in the input
+    order (any rank), 0.51 / 0.47 / 0.39 with RCM and 0.51 / 0.47 / 0.39 with the spectral
+    ordering at rank 5 / 20 / 50.  It is an approximation for warm starts and preconditioning,
+    not a solver: CG (``hyperlearn.linalg.cg``) reaches 1e-6 in about 10 iterations.
 
     Examples
     --------
