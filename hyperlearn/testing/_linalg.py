@@ -119,8 +119,18 @@ def abs_norm_bound(op):
 
 
 def norm2_estimate(op, n_iter=30, random_state=0):
-    """Estimate ‖A‖₂ by power iteration on AᵀA (lower estimate, converges from below)."""
+    """Estimate ‖A‖₂ by power iteration on AᵀA (lower estimate, converges from below).
+
+    A LinearOperator without ``rmatvec`` is assumed symmetric (Aᵀ = A).
+    """
     lin = spla.aslinearoperator(op)
+    if op.shape[0] == op.shape[1]:
+        try:
+            lin.rmatvec(np.zeros(op.shape[0], dtype=operator_dtype(op)))
+        except NotImplementedError:
+            lin = spla.LinearOperator(
+                op.shape, matvec=lin.matvec, rmatvec=lin.matvec, dtype=operator_dtype(op)
+            )
     rng = np.random.default_rng(random_state)
     x = rng.standard_normal(op.shape[1])
     x /= np.linalg.norm(x)

@@ -654,3 +654,16 @@ def test_laplacian_rejects_bad_inputs():
         assert_normalized_laplacian(np.eye(2))
     with pytest.raises(ValueError, match="expected \\(2, 2\\)"):
         assert_normalized_laplacian(hg, np.eye(3))
+
+
+def test_solution_large_operator_without_rmatvec_is_assumed_symmetric():
+    # n > 1000: ‖A‖₂ for the rounding slack is estimated by power iteration; a LinearOperator
+    # with matvec only is treated as symmetric
+    n = 1500
+    d = np.linspace(1.0, 10.0, n)
+    op = spla.LinearOperator((n, n), matvec=lambda v: d * np.ravel(v), dtype=np.float64)
+    b = np.ones(n)
+    report = assert_solution_accuracy(op, b / d, b, rtol=1e-12, x_true=b / d, condition_number=10)
+    assert report["forward_error"][0] <= 1e-15
+    with pytest.raises(AssertionError, match="Residual criterion"):
+        assert_solution_accuracy(op, b / d + 1e-6, b, rtol=1e-12)
