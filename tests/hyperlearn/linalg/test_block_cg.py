@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from threadpoolctl import threadpool_limits
 
-from hyperlearn.linalg import block_cg, cg
+from hyperlearn.linalg import block_cg, cg, jacobi_preconditioner
 
 from ._cg_systems import (
     RTOL,
@@ -203,3 +203,56 @@ def test_property_low_rank_right_hand_sides(n, rank, s, seed):
     X, info = block_cg(system.A, B, rtol=1e-8)
     assert info == 0
     _assert_converged(system, B, X, 1e-8)
+
+
+# ------------------------------------------------------------------------------------------
+# With the project's matrix-free hypergraph operator and the tessellation preconditioner
+# ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("alpha", [0.5, 0.9, 0.99])
+def test_hypergraph_operator_system(alpha, dtype):
+    from hyperlearn.hypergraph import Hypergraph
+
+    from ._cg_systems import ShiftedOperator, _make, random_incidence
+
+    H = random_incidence(150, 75, seed=3)
+    hg = Hypergraph.from_incidence(H, dtype=dtype)
+    theta = hg.normalized_adjacency()
+    op = ShiftedOperator(theta, alpha)
+    # exact oracle: the explicit matrix of the same operator, in float64
+    explicit = np.eye(150) - alpha * hg.normalized_adjacency(explicit=True).toarray()
+    system = _make(f"hypergraph_operator_alpha{alpha}", explicit, dtype)
+    B = _rhs(150, 5, seed=13, dtype=dtype)
+    rtol = RTOL[np.dtype(dtype)]
+    for M in (None, jacobi_preconditioner(op)):
+        X, info = block_cg(op, B, rtol=rtol, M=M)
+        assert info == 0 and X.dtype == dtype
+        _assert_converged(system, B, X, rtol)
+        x, info = cg(op, B[:, 0], rtol=rtol, M=M)
+        assert info == 0 and x.dtype == dtype
+        _assert_converged(system, B[:, :1], x[:, None], rtol)
+
+
+@pytest.mark.parametrize("alpha", [0.5, 0.99])
+def test_exact_block_low_rank_preconditioner_converges_in_one_iteration(alpha):
+    from hyperlearn.linalg import tessellate
+
+    # Θ block-diagonal with exactly rank-3 blocks: tessellate(rank=3) recovers it, and
+    # BlockLowRank.preconditioner(alpha) is then the exact inverse of I − αΘ.
+    rng = np.random.default_rng(14)
+    blocks = []
+    for _ in range(3):
+        U = np.linalg.qr(rng.standard_normal((20, 3)))[0]
+        blocks.append(U @ np.diag(rng.uniform(0.2, 1.0, 3)) @ U.T)
+    theta = sp.block_diag(blocks).toarray()
+    A = np.eye(60) - alpha * theta
+    M = tessellate(theta, 3, 3, ordering=None, random_state=0).preconditioner(alpha)
+    counting = CountingOperator(A)
+    B = _rhs(60, 4, seed=15)
+    X, info = block_cg(counting, B, rtol=1e-10, M=M)
+    assert info == 0
+    assert counting.products / 4 <= 3  # one iteration and the true-residual check
+    assert np.all(np.linalg.norm(B - A @ X, axis=0) <= 1e-10 * np.linalg.norm(B, axis=0))
+    counting.products = 0
+    _x, info = cg(counting, B[:, 0], rtol=1e-10, M=M)
+    assert info == 0 and counting.products <= 3
