@@ -62,6 +62,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=_positive_int, default=1, help="torch CPU threads")
     p.add_argument("--json", default=None, help="write all results here")
     p.add_argument("--plot", default=None, help="PNG of the validation learning curves")
+    p.add_argument(
+        "--srm-init-check",
+        type=_positive_int,
+        default=None,
+        metavar="EPOCHS",
+        help="also train SRM dictionaries for EPOCHS epochs from SVD and from random atoms and "
+        "report the relative reconstruction error on the validation split",
+    )
     p.add_argument("--no-progress", action="store_true")
     return p
 
@@ -295,6 +303,17 @@ def _format(summary: dict, teacher_row: dict | None) -> str:
     return "\n".join(lines)
 
 
+def _stage_normalised(history) -> np.ndarray:
+    values, first, stage = [], None, None
+    for r in history:
+        if r["stage"] != stage:
+            if stage is not None:
+                values.append(np.nan)
+            stage, first = r["stage"], r["loss"]
+        values.append(r["loss"] / first if first else np.nan)
+    return np.asarray(values)
+
+
 def _plot(path, histories: dict) -> None:
     import matplotlib
 
@@ -310,10 +329,12 @@ def _plot(path, histories: dict) -> None:
         if n and method not in LABEL_FREE:
             acc = np.mean([c[:n] for c in curves], axis=0)
             axes[0].plot(np.arange(1, n + 1), acc, label=method)
-        losses = [[r["loss"] for r in h] for h in runs]
-        m = min(len(c) for c in losses)
-        mean = np.mean([c[:m] for c in losses], axis=0)
-        axes[1].plot(np.arange(1, m + 1), mean / mean[0], label=method)
+        # each stage optimises a different loss: normalise it by its own first epoch and break
+        # the line at stage boundaries
+        curves = [_stage_normalised(h) for h in runs]
+        m = min(len(c) for c in curves)
+        mean = np.mean([c[:m] for c in curves], axis=0)
+        axes[1].plot(np.arange(1, m + 1), mean, label=method)
     axes[0].set(
         xlabel="student epoch",
         ylabel="validation accuracy (head)",
@@ -331,6 +352,59 @@ def _plot(path, histories: dict) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def srm_init_check(teacher, d, args) -> dict:
+    """Dictionary learning from SVD atoms vs random atoms, same epochs, per seed.
+
+    Returns ``{init: [per-seed {"train_loss": [...], "val_rel_error": {layer: value}}]}`` with the
+    relative reconstruction error ``Σ‖C ŝ − t‖² / Σ‖t‖²`` of the validation pixels per layer.
+    """
+    import torch
+
+    from .features import pixel_vectors
+    from .methods import SRM, Distiller
+
+    class _DictionaryOnly(Distiller):
+        def __init__(self, srm):
+            super().__init__(srm.student, srm.teacher)
+            self.srm = srm
+
+        def stages(self):
+            return self.srm.stages()[:1]
+
+    out = {"svd": [], "random": []}
+    for seed in range(args.seeds):
+        for init in ("svd", "random"):
+            srm = SRM(
+                _build("student", d["data"], seed, 2),
+                teacher,
+                dict_epochs=args.srm_init_check,
+                init=init,
+                random_state=seed,
+            )
+            history = _trainer(
+                _DictionaryOnly(srm), d["train_loader"](seed), args, None, seed, None
+            ).fit()
+            err, energy = {}, {}
+            srm.eval()
+            with torch.no_grad():
+                for x, _ in d["val"]:
+                    maps, _ = srm._teacher_maps(x)
+                    for name, coder in zip(srm.names, srm.coders, strict=True):
+                        t = pixel_vectors(maps[name])
+                        _, recon = coder(t)
+                        err[name] = err.get(name, 0.0) + float(((recon - t) ** 2).sum())
+                        energy[name] = energy.get(name, 0.0) + float((t**2).sum())
+            out[init].append(
+                {
+                    "seed": seed,
+                    "train_loss": [r["loss"] for r in history],
+                    "val_rel_error": {n: err[n] / energy[n] for n in err},
+                }
+            )
+            print(f"srm init check seed {seed} {init}: {out[init][-1]}", file=sys.stderr)
+    return out
 
 
 # ------------------------------------------------------------------------------------------
@@ -351,6 +425,7 @@ def main(argv: list[str] | None = None) -> int:
     teacher.eval()
     teacher_row = {**_evaluate(teacher, d, head=True), "train_time_s": teacher_meta["train_time_s"]}
     print(f"teacher: {teacher_row}", file=sys.stderr)
+    init_check = srm_init_check(teacher, d, args) if args.srm_init_check else None
     results = {m: [] for m in args.methods}
     histories = {m: [] for m in args.methods}
     for seed in range(args.seeds):
@@ -372,6 +447,20 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {row}", file=sys.stderr)
     summary = summarise(results)
     table = _format(summary, teacher_row)
+    if init_check is not None:
+        lines = [
+            f"SRM dictionary, {args.srm_init_check} epochs: validation relative "
+            "reconstruction error per tapped layer (mean ± std over seeds)"
+        ]
+        for init, runs in init_check.items():
+            layers = sorted(runs[0]["val_rel_error"])
+            cells = []
+            for layer in layers:
+                v = np.asarray([r["val_rel_error"][layer] for r in runs])
+                std = v.std(ddof=1) if v.size > 1 else 0.0
+                cells.append(f"{v.mean():.4f} ± {std:.4f}")
+            lines.append(f"  {init:6s} " + "  ".join(cells))
+        table += "\n\n" + "\n".join(lines)
     print(table)
     elapsed = time.perf_counter() - t_start
     print(f"total wall time {elapsed:.0f} s", file=sys.stderr)
@@ -385,6 +474,7 @@ def main(argv: list[str] | None = None) -> int:
             "teacher": {**teacher_row, "history": teacher_meta.get("history")},
             "results": results,
             "summary": summary,
+            "srm_init_check": init_check,
             "histories": histories,
             "table": table,
             "wall_time_s": elapsed,
