@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import itertools
+from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
+from tqdm.auto import tqdm
 
 from ..utils._numba import thread_limits
 from ..utils._validation import (
@@ -28,8 +31,12 @@ __all__ = [
 ]
 
 KNN_METRICS = ("euclidean", "cosine")
-# Rows (and columns) per distance block: a 1024 x 1024 float64 block is 8 MiB.
+# Database points per distance block, and the cap on query rows per block: a 256 x 1024 float64
+# Gram block (2 MiB) is written by BLAS and read back by the merge kernel while it is still in
+# cache.  Measured single-threaded (n = 20 000, d = 64): 1.8 s with 256 x 1024 blocks against
+# 2.0-3.6 s for 128 x 1024, 256 x 512, 1024 x 1024 and 2048 x 2048.
 DEFAULT_KNN_BLOCK = 1024
+KNN_QUERY_BLOCK = 256
 
 
 def _resolve_dtype(dtype, *candidates):
@@ -187,14 +194,17 @@ def kneighbors(
     metric="euclidean",
     block_size=None,
     n_jobs=None,
+    progress=False,
 ):
     """Exact k nearest neighbours, blockwise, without an ``n × n`` matrix.
 
-    Distance blocks of ``block_size × block_size`` go through BLAS (``‖q‖² + ‖x‖² − 2 qᵀx``),
-    and a parallel Numba kernel merges each block into per-query sorted top-k lists.  The
-    returned distances are recomputed directly (``‖q − x‖``, no cancellation) for the selected
-    neighbours, and each row is sorted by (distance, index).  Memory:
-    ``O(n_queries·n_neighbors + block_size²)`` besides a float64 copy of the inputs.
+    Gram blocks of at most ``256 × block_size`` go through single-threaded BLAS
+    (``‖q‖² + ‖x‖² − 2 qᵀx``) and a Numba kernel merges each into per-query sorted top-k lists;
+    query blocks run in parallel threads (GIL released), each writing its own rows, so the
+    result does not depend on the thread count.  The returned distances are recomputed
+    directly (``‖q − x‖``, no cancellation) for the selected neighbours, and each row is sorted
+    by (distance, index).  Memory: ``O(n_queries·n_neighbors + n_threads·block_size²)`` besides
+    a float64 copy of the inputs.
 
     Parameters
     ----------
@@ -210,9 +220,13 @@ def kneighbors(
         Cosine distance is ``1 − cos`` (a zero vector has distance 1 to everything, as in
         scikit-learn).
     block_size : int, default=None
-        Rows per block (``None``: 1024).
+        Database points per block (``None``: 1024); query blocks have
+        ``min(256, block_size)`` rows.
     n_jobs : int, default=None
-        Threads (Numba and BLAS); ``None`` keeps the current settings.
+        Threads; ``None`` uses Numba's current thread count.  BLAS runs single-threaded
+        inside (one GEMM per thread: no oversubscription).
+    progress : bool, default=False
+        Show a tqdm progress bar over query blocks.
 
     Returns
     -------
@@ -281,15 +295,30 @@ def kneighbors(
     n_q = Q.shape[0]
     best_d = np.full((n_q, n_neighbors), np.inf)
     best_i = np.full((n_q, n_neighbors), -1, dtype=np.int64)
-    with thread_limits(n_jobs):
-        for q0 in range(0, n_q, block):
-            q1 = min(q0 + block, n_q)
-            for d0 in range(0, n_db, block):
-                d1 = min(d0 + block, n_db)
-                G = Q[q0:q1] @ D[d0:d1].T
-                _kernels.knn_merge_block(
-                    G, q_norm[q0:q1], d_norm[d0:d1], q0, d0, exclude_self, best_d, best_i
-                )
+    query_block = min(KNN_QUERY_BLOCK, block)
+
+    def search(q0):
+        q1 = min(q0 + query_block, n_q)
+        for d0 in range(0, n_db, block):
+            d1 = min(d0 + block, n_db)
+            G = Q[q0:q1] @ D[d0:d1].T
+            _kernels.knn_merge_block(
+                G, q_norm[q0:q1], d_norm[d0:d1], q0, d0, exclude_self, best_d, best_i
+            )
+
+    starts = range(0, n_q, query_block)
+    with thread_limits(n_jobs) as n_threads, threadpool_limits(limits=1, user_api="blas"):
+        bar = tqdm(total=len(starts), desc="kNN", unit="block", disable=not progress)
+        if n_threads == 1 or len(starts) == 1:
+            for q0 in starts:
+                search(q0)
+                bar.update()
+        else:
+            with ThreadPoolExecutor(max_workers=n_threads) as pool:
+                for future in as_completed([pool.submit(search, q0) for q0 in starts]):
+                    future.result()
+                    bar.update()
+        bar.close()
         distances = np.empty_like(best_d)
         _kernels.exact_distances(Q, D, best_i, metric == "cosine", distances)
     if metric == "cosine":
@@ -307,14 +336,16 @@ def _normalize_rows(A):
     return A / norms[:, None]
 
 
-def from_knn(cls, X, n_neighbors, *, metric, weights, n_jobs, block_size, dtype):
+def from_knn(cls, X, n_neighbors, *, metric, weights, n_jobs, block_size, dtype, progress=False):
     """See :meth:`Hypergraph.from_knn`."""
     if X is None:
         raise TypeError("X is None: expected a 2-D array of features.")
     if dtype is None:
         dtype = float_dtype_of(np.asarray(X).dtype, "X") if not sp.issparse(X) else None
     dtype = _resolve_dtype(dtype)
-    _, neighbors = kneighbors(X, n_neighbors, metric=metric, block_size=block_size, n_jobs=n_jobs)
+    _, neighbors = kneighbors(
+        X, n_neighbors, metric=metric, block_size=block_size, n_jobs=n_jobs, progress=progress
+    )
     n, k = neighbors.shape
     members = np.empty((n, k + 1), dtype=np.int64)
     members[:, 0] = np.arange(n)

@@ -278,6 +278,7 @@ class Hypergraph:
         n_jobs=None,
         block_size=None,
         dtype=None,
+        progress=False,
     ):
         """One hyperedge per vertex: the vertex and its ``n_neighbors`` nearest neighbours.
 
@@ -300,9 +301,11 @@ class Hypergraph:
         n_jobs : int, default=None
             Threads for the search (see :func:`hyperlearn.utils.thread_limits`).
         block_size : int, default=None
-            Rows per distance block; ``None`` picks 1024.
+            Database points per distance block; ``None`` picks 1024.
         dtype : {None, numpy.float32, numpy.float64}, default=None
             ``None`` follows ``X``.
+        progress : bool, default=False
+            Show a tqdm progress bar.
 
         Returns
         -------
@@ -333,6 +336,7 @@ class Hypergraph:
             n_jobs=n_jobs,
             block_size=block_size,
             dtype=dtype,
+            progress=progress,
         )
 
     @classmethod

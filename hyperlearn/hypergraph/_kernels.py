@@ -121,28 +121,30 @@ def edge_statistics(indptr, indices, data, colscale, edgescale, F, out):
 # ---------------------------------------------------------------------------------------------
 
 
-@njit(cache=True, parallel=True, nogil=True)
+@njit(cache=True, nogil=True)
 def knn_merge_block(G, qnorm, dnorm, row_offset, col_offset, exclude_self, best_d, best_i):
-    """Merge a block of candidates into sorted top-k lists.
+    """Merge a block of candidates into sorted top-k lists (serial; callers run one block per
+    thread, releasing the GIL).
 
     The pseudo-distance of query ``r`` and database point ``c`` is
     ``qnorm[r] + dnorm[c] - 2 G[r, c]`` (squared Euclidean distance from the Gram block ``G``).
-    ``best_d[r]`` / ``best_i[r]`` are kept sorted by (distance, index).  Blocks arrive in
-    increasing database index, so a candidate never has a smaller index than one already kept:
-    a strict ``<`` test breaks ties by the smaller index, deterministically.
+    ``best_d[row_offset + r]`` / ``best_i[row_offset + r]`` are kept sorted by (distance,
+    index).  Blocks arrive in increasing database index, so a candidate never has a smaller
+    index than one already kept: a strict ``<`` test breaks ties by the smaller index.
     """
     n_rows, n_cols = G.shape
     k = best_d.shape[1]
-    for r in prange(n_rows):
+    for r in range(n_rows):
         bd = best_d[row_offset + r]
         bi = best_i[row_offset + r]
         qn = qnorm[r]
         self_col = row_offset + r - col_offset
+        worst = bd[k - 1]
         for c in range(n_cols):
-            if exclude_self and c == self_col:
-                continue
             d = qn + dnorm[c] - 2.0 * G[r, c]
-            if d < bd[k - 1]:
+            if d < worst:
+                if exclude_self and c == self_col:
+                    continue
                 pos = k - 1
                 while pos > 0 and bd[pos - 1] > d:
                     bd[pos] = bd[pos - 1]
@@ -150,6 +152,7 @@ def knn_merge_block(G, qnorm, dnorm, row_offset, col_offset, exclude_self, best_
                     pos -= 1
                 bd[pos] = d
                 bi[pos] = col_offset + c
+                worst = bd[k - 1]
 
 
 @njit(cache=True, parallel=True, nogil=True)

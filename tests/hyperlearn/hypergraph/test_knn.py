@@ -119,3 +119,11 @@ def test_from_knn_int_features_converted():
 def test_from_knn_rejects_sparse():
     with pytest.raises(TypeError, match="X is a sparse matrix"):
         Hypergraph.from_knn(sp.eye(5, format="csr"), n_neighbors=2)
+
+
+def test_progress_bar_and_n_jobs(capsys):
+    X = np.random.default_rng(4).standard_normal((300, 3))
+    a = Hypergraph.from_knn(X, 4, block_size=50, n_jobs=1, progress=True)
+    assert "kNN" in capsys.readouterr().err
+    b = Hypergraph.from_knn(X, 4, block_size=50, n_jobs=2)
+    assert a == b
