@@ -49,11 +49,20 @@ def test_tiny_comparison_writes_json_plot_and_caches_teacher(tmp_path, capsys):
     assert [r["stage"] for r in payload["histories"]["indistill"][0]] == ["aux", "curriculum"]
     assert (tmp_path / "curves.png").stat().st_size > 0
     # second run: the teacher comes from the cache, with identical teacher metrics
-    assert main([*argv[:-5], "--methods", "baseline", "--no-progress",
+    assert main([*argv[:-5], "--methods", "baseline", "--no-progress", "--srm-init-check", "1",
                  "--json", str(tmp_path / "out2.json")]) == 0  # fmt: skip
-    assert "loaded from the cache" in capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert "loaded from the cache" in captured.err
     again = json.loads((tmp_path / "out2.json").read_text())
     assert again["teacher"]["map_cosine"] == payload["teacher"]["map_cosine"]
+    # the dictionary-initialisation measurement: one run per init and seed, errors in [0, ∞)
+    check = again["srm_init_check"]
+    assert set(check) == {"svd", "random"}
+    for runs in check.values():
+        assert len(runs) == 1 and len(runs[0]["train_loss"]) == 1
+        assert set(runs[0]["val_rel_error"]) == {"0", "1", "2"}
+        assert all(v >= 0 for v in runs[0]["val_rel_error"].values())
+    assert "SRM dictionary, 1 epochs" in captured.out
 
 
 def test_bad_arguments():
