@@ -458,7 +458,13 @@ class Trainer:
             resume_opt = None
             cache = None
             if self.cache_teacher and stage.teacher_outputs is not None:
-                cache = _TeacherCache(len(self.train_loader.dataset))
+                dataset = getattr(self.train_loader, "dataset", None)
+                if dataset is None:
+                    raise ValueError(
+                        "cache_teacher=True needs a train_loader with a .dataset (a "
+                        "torch DataLoader): the cache holds one entry per sample"
+                    )
+                cache = _TeacherCache(len(dataset))
             for local in range(max(0, start - first), n):
                 g = first + local
                 if self.reset_optimizer_each_epoch and local > 0:
