@@ -48,15 +48,15 @@ def test_features_captured_and_model_untouched():
 
 def test_capture_input_gives_classifier_input_of_torchvision_model():
     torch.manual_seed(0)
-    model = create_model("resnet18", num_classes=3).eval()
+    model = create_model("shufflenet_v2_x0_5", num_classes=3).eval()  # small torchvision net
     x = torch.randn(2, 3, 32, 32)
     out, feats = FeatureExtractor(
-        model, {"pooled": "fc", "l1": "layer1"}, capture={"pooled": "input"}, detach=True
+        model, {"pooled": "fc", "s2": "stage2"}, capture={"pooled": "input"}, detach=True
     ).extract(x)
-    assert feats["pooled"].shape == (2, 512)
+    assert feats["pooled"].shape == (2, 1024)
     assert not feats["pooled"].requires_grad
     assert torch.allclose(model.fc(feats["pooled"]), out)
-    assert feats["l1"].shape == (2, 64, 8, 8)
+    assert feats["s2"].shape == (2, 48, 4, 4)
     assert _all_hooks(model) == 0
 
 

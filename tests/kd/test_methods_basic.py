@@ -64,10 +64,10 @@ def test_pkt_uses_representation_layers_of_different_widths():
     assert d.weights(5) == {"pkt": 2.0, "ce": 1.0}
     label_free = PKT(student, teacher, ce_weight=0.0)
     assert sorted(label_free.losses(Batch(x, None, teacher=t), 0)) == ["pkt"]
-    # a torchvision teacher: its representation is the input of its fc layer (512-d)
-    tv = PKT(student, create_model("resnet18", num_classes=4))
+    # a torchvision teacher: its representation is the input of its fc layer
+    tv = PKT(student, create_model("shufflenet_v2_x0_5", num_classes=4))
     with torch.no_grad():
-        assert tv.teacher_outputs(x)["repr"].shape == (8, 512)
+        assert tv.teacher_outputs(x)["repr"].shape == (8, 1024)
     with pytest.raises(ValueError, match="not a module path"):
         PKT(student, teacher, teacher_layer="block7")
 
