@@ -319,11 +319,18 @@ def test_sparse_dense_and_operator_inputs_agree(shape):
         assert np.abs(U - results[0][0]).max() <= 2 * tol / gap
 
 
-@pytest.mark.parametrize("n_iter", [0, 1, 4])
-@pytest.mark.parametrize("normalizer", ["auto", "QR", "LU", "none"])
+@pytest.mark.parametrize(
+    "n_iter,normalizer",
+    [(q, norm) for q in (0, 1, 4) for norm in ("auto", "QR", "LU")] + [(0, "none"), (1, "none")],
+)
 @pytest.mark.parametrize("transpose", [True, False])
 def test_explicit_iterations_match_sklearn_including_signs(n_iter, normalizer, transpose):
-    """Explicit n_iter: same test matrix, same scheme, same sign rule as scikit-learn."""
+    """Explicit n_iter: same test matrix, same scheme, same sign rule as scikit-learn.
+
+    Unnormalised iterations beyond one are excluded: (AA^T)^q A Omega loses the small
+    directions to rounding (sklearn's own warning), so two correct implementations that round
+    differently need not agree there.
+    """
     A, s_true = decaying_matrix(60, 45, seed=9, decay="fast")
     kw = dict(
         n_iter=n_iter, power_iteration_normalizer=normalizer, transpose=transpose, random_state=3
