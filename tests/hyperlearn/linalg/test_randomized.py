@@ -107,7 +107,11 @@ def test_exact_rank_is_recovered_to_rounding(args, data):
     k = data.draw(st.integers(1, min(m, n)), label="n_components")
     p = max(0, r - k) + data.draw(st.integers(0, 4), label="extra oversampling")
     n_iter = data.draw(st.sampled_from(["auto", 0, 1, 3]), label="n_iter")
-    normalizer = data.draw(st.sampled_from(["auto", "QR", "LU"]), label="normalizer")
+    # 'auto' means no normalisation for 1 <= n_iter <= 2: the sketch (AA^T)^q A Omega then has
+    # condition number ~ kappa(A)^(2q+1) and its basis is only accurate to eps times that (the
+    # reason normalizers exist), so the rounding bound applies to normalised iterations only.
+    choices = ["auto", "QR", "LU"] if n_iter in ("auto", 0) else ["QR", "LU"]
+    normalizer = data.draw(st.sampled_from(choices), label="normalizer")
     U, s, Vt = randomized_svd(
         A, k, n_oversamples=p, n_iter=n_iter, power_iteration_normalizer=normalizer, random_state=0
     )
