@@ -727,11 +727,15 @@ def randomized_svd(
     ``q`` iterations is at least as good as subspace iteration's after ``q`` (its space contains
     :math:`(AA^T)^qA\\Omega`) and converges like a Chebyshev polynomial, i.e. in
     :math:`\\tilde O(1/\\sqrt\\varepsilon)` instead of :math:`\\tilde O(1/\\varepsilon)` iterations.
-    The iteration stops once the top ``n_components`` Ritz values change by less than ``1e-6``
-    (float64; ``1e-4`` float32) relative.  The output is the Rayleigh-Ritz approximation
-    :math:`U U^T M` on the final basis (HMT stage B) with one last pass.  When the Krylov basis
-    would exceed a quarter of ``min(M.shape)`` the same adaptive stopping is applied to
-    QR-normalized subspace iteration instead.
+    The iteration stops when the estimated remaining error of the top ``n_components`` Ritz
+    values (their last change, extrapolated geometrically) is below ``1e-6`` relative (float64;
+    ``1e-4`` float32), or after scikit-learn's 'auto' number of iterations.  The output is the
+    Rayleigh-Ritz approximation :math:`U U^T M` on the final basis (HMT stage B) with one last
+    pass.  Full re-orthogonalisation costs :math:`O((m+n)\\,w\\,b)` per iteration for a basis
+    of width ``w``; when a deterministic cost model says it would exceed half the cost of the
+    products (wide blocks, or cheap sparse/operator products) the same stopping rule is applied
+    to QR-normalised subspace iteration instead.  Either way no more passes are made than by
+    scikit-learn's default.
 
     *Fixed-accuracy mode.*  The basis grows by blocks (sizes doubling).  Each round draws ``b``
     Gaussian vectors and runs ``q`` QR-normalised power steps on the residual

@@ -1,0 +1,435 @@
+"""Suite ``randomized``: truncated SVD / eigendecomposition and block tessellation.
+
+Dense cases (``(m, n)`` sizes): ``A = U diag(s) V^T`` with known singular values, for a fast
+(``s_j = exp(-j/10)``) and a slow (``s_j = j^-1/2``) decaying spectrum, k in ``K_VALUES``, float64
+and float32.  The singular vectors are orthonormal DCT columns with random signs and a random row
+permutation (built in O(n^2 log n), so a 5000 x 5000 case does not need a QR of that size; the
+algorithms compared never exploit the structure).  Side by side, on the same array:
+
+- ``ours``: :func:`hyperlearn.linalg.randomized_svd` default (adaptive block Krylov);
+- ``ours sklearn-scheme``: ours with scikit-learn's explicit iteration count and LU normalizer
+  (isolates the implementation savings from the algorithmic ones);
+- ``ours tol``: fixed-accuracy mode with ``tol = 1.5 * s_{k+1} / s_1`` (rank found by itself);
+- ``sklearn``: ``sklearn.utils.extmath.randomized_svd`` defaults (the target anchor);
+- ``scipy svds``: ARPACK, defaults;
+- ``dask svd_compressed``: defaults (no power iteration), row-chunked array, computed;
+- ``torch svd_lowrank``: ``q = k + 10`` (the same oversampling), ``niter = 2`` (default);
+- ``matrix products``: the floor -- the products with ``A`` and ``A^T`` that our call makes
+  (counted on a wrapped copy of the call) timed alone in the same run.
+
+Accuracy beside every time: ``err/s_k+1`` = ``||A - U S V^T||_2 / s_{k+1}`` (1 is optimal; by
+ARPACK on the residual operator, relative tolerance ``ACCURACY_TOL``) and ``max_rel_sv`` = the
+largest relative error of the k singular values.
+
+Operator case (``"hypergraph<n>"``): Θ of a kNN hypergraph (k = 10, clustered points),
+matrix-free (HypergraphOperator) and explicit CSR; reference eigenvalues from ARPACK ``eigsh`` on
+the explicit matrix.  Tessellation case (``"tessellation<n>"``): relative error of
+``tessellate(Θ).inverse_operator(alpha) @ Y`` against the exact dense solve, per ordering and rank.
+
+Thread settings: the CLI limits BLAS to one thread by default; torch is set to one thread here.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import scipy.fft
+import scipy.sparse as sp
+from scipy.sparse.linalg import LinearOperator, eigsh, svds
+
+from ._harness import Record, SkipBenchmark, bench, bound, skipped
+
+SUITE = "randomized"
+SIZES = [(2000, 2000), (5000, 5000), (20000, 2000), "hypergraph50000", "tessellation3000"]
+QUICK_SIZES = [(1000, 800), "hypergraph5000", "tessellation1000"]
+K_VALUES = (10, 50, 200)
+QUICK_K_VALUES = (10,)
+DECAYS = ("fast", "slow")
+DTYPES = (np.float64, np.float32)
+# relative tolerance of the ARPACK estimate of ||A - U S V^T||_2
+ACCURACY_TOL = 1e-4
+OVERSAMPLES = 10
+HYPERGRAPH_NEIGHBORS = 10
+TESSELLATION_ALPHA = 0.9
+
+
+# --- data ------------------------------------------------------------------------------------
+
+
+def _orthonormal_columns(n, r, rng, dtype=np.float64):
+    """n x r orthonormal: columns of the orthonormal DCT-II with random signs and row order."""
+    C = scipy.fft.dct(np.eye(n, r), axis=0, norm="ortho")
+    C *= rng.choice([-1.0, 1.0], size=r)
+    return np.ascontiguousarray(C[rng.permutation(n)], dtype=dtype)
+
+
+def make_dense(m, n, decay, seed=0):
+    """A = U diag(s) V^T (float64) with its exact singular values s (length min(m, n))."""
+    rng = np.random.default_rng(seed)
+    r = min(m, n)
+    j = np.arange(1, r + 1, dtype=np.float64)
+    s = np.exp(-j / 10.0) if decay == "fast" else j**-0.5
+    keep = int(np.sum(s > 1e-18 * s[0]))  # exp(-j/10) underflows the product below 1e-18
+    U = _orthonormal_columns(m, keep, rng)
+    V = _orthonormal_columns(n, keep, rng)
+    return (U * s[:keep]) @ V.T, s
+
+
+def make_hypergraph(n, seed=0):
+    """Θ of a kNN hypergraph on clustered 3-D points (one hyperedge per vertex: it and 10 NN)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    from hyperlearn import Hypergraph
+
+    rng = np.random.default_rng(seed)
+    n_clusters = max(10, n // 250)
+    centres = rng.uniform(size=(n_clusters, 3))
+    X = centres[rng.integers(n_clusters, size=n)] + 0.03 * rng.standard_normal((n, 3))
+    _, nbrs = NearestNeighbors(n_neighbors=HYPERGRAPH_NEIGHBORS + 1).fit(X).kneighbors(X)
+    H = sp.csr_matrix(
+        (np.ones(nbrs.size), (nbrs.ravel(), np.repeat(np.arange(n), HYPERGRAPH_NEIGHBORS + 1))),
+        shape=(n, n),
+    )
+    H.data[:] = 1.0
+    return Hypergraph.from_incidence(H)
+
+
+# --- accuracy --------------------------------------------------------------------------------
+
+
+def residual_norm(A, U, s, Vt):
+    """||A - U diag(s) Vt||_2 in float64 by ARPACK on the residual operator (never formed)."""
+    lin = A if isinstance(A, LinearOperator) else None
+    U = np.asarray(U, dtype=np.float64) * np.asarray(s, dtype=np.float64)
+    Vt = np.asarray(Vt, dtype=np.float64)
+    m, n = A.shape
+
+    def mv(x):
+        x = np.ravel(x)
+        y = lin.matvec(x) if lin is not None else A @ x
+        return np.asarray(y, dtype=np.float64) - U @ (Vt @ x)
+
+    def rmv(y):
+        y = np.ravel(y)
+        x = lin.rmatvec(y) if lin is not None else A.T @ y
+        return np.asarray(x, dtype=np.float64) - Vt.T @ (U.T @ y)
+
+    R = LinearOperator((m, n), matvec=mv, rmatvec=rmv, dtype=np.float64)
+    v0 = np.random.default_rng(0).standard_normal(min(m, n))
+    return float(svds(R, k=1, tol=ACCURACY_TOL, v0=v0, return_singular_vectors=False)[0])
+
+
+def _accuracy(A64, s_true, k):
+    def acc(result):
+        U, s, Vt = result
+        s = np.asarray(s, dtype=np.float64)[:k]
+        r = len(s)
+        out = {
+            "err/s_k+1": residual_norm(A64, U[:, :r], s, Vt[:r]) / s_true[min(r, len(s_true) - 1)],
+            "max_rel_sv": float(np.max(np.abs(s - s_true[:r]) / s_true[:r])),
+        }
+        if r != k:
+            out["rank"] = r
+        return out
+
+    return acc
+
+
+# --- anchors ---------------------------------------------------------------------------------
+
+
+class _Counting(LinearOperator):
+    """Wraps an array; records the width of every product (to time the same products alone)."""
+
+    def __init__(self, A):
+        self.A = A
+        self.widths = []
+        super().__init__(dtype=A.dtype, shape=A.shape)
+
+    def _matmat(self, X):
+        self.widths.append(("A", X.shape[1]))
+        return self.A @ X
+
+    def _rmatmat(self, X):
+        self.widths.append(("AT", X.shape[1]))
+        return self.A.T @ X
+
+    def _matvec(self, x):
+        return self._matmat(np.reshape(x, (-1, 1))).ravel()
+
+    def _rmatvec(self, x):
+        return self._rmatmat(np.reshape(x, (-1, 1))).ravel()
+
+
+def _product_floor(A, widths, repeats):
+    """Median time of exactly the products in ``widths``, each timed alone on fresh blocks."""
+    rng = np.random.default_rng(1)
+    total = 0.0
+    cache = {}
+    for side, w in widths:
+        key = (side, w)
+        if key not in cache:
+            rows = A.shape[1] if side == "A" else A.shape[0]
+            X = rng.standard_normal((rows, w)).astype(A.dtype)
+            M = A if side == "A" else A.T
+            times = []
+            for _ in range(repeats + 1):
+                t = time.perf_counter()
+                M @ X
+                times.append(time.perf_counter() - t)
+            cache[key] = float(np.median(times[1:]))
+        total += cache[key]
+    return total
+
+
+def _torch():
+    import torch
+
+    torch.set_num_threads(1)
+    return torch
+
+
+def _dask_svd(A, k):
+    import dask.array as da
+
+    rows = max(A.shape[0] // 4, 1)
+    dA = da.from_array(A, chunks=(rows, A.shape[1]))
+
+    def run():
+        u, s, v = da.linalg.svd_compressed(dA, k, seed=0, compute=True)
+        return da.compute(u, s, v, scheduler="synchronous")
+
+    return run
+
+
+# --- cases -----------------------------------------------------------------------------------
+
+
+def _dense_case(m, n, ks, quick, records):
+    from sklearn.utils.extmath import randomized_svd as sk_svd
+
+    from hyperlearn.linalg import randomized_svd
+
+    repeats = 1 if quick or m * n >= 20_000_000 else 3
+    for decay in DECAYS:
+        A64, s_true = make_dense(m, n, decay)
+        for dtype in DTYPES if not quick else (np.float64, np.float32):
+            A = A64.astype(dtype)
+            dname = np.dtype(dtype).name
+            for k in ks:
+                if k + OVERSAMPLES > min(m, n):
+                    continue
+                case = f"{m}x{n} {decay} k={k} {dname}"
+                params = {"m": m, "n": n, "decay": decay, "k": k, "dtype": dname}
+                acc = _accuracy(A64, s_true, k)
+                run = {
+                    "ours": lambda A=A, k=k: randomized_svd(A, k, random_state=0),
+                    "sklearn": lambda A=A, k=k: sk_svd(A, k, random_state=0),
+                }
+                sk_iter = 7 if k < 0.1 * min(m, n) else 4
+                for name, fn in run.items():
+                    records.append(
+                        bench(SUITE, case, name, fn, params=params, accuracy=acc, repeats=repeats)
+                    )
+                records.append(
+                    bench(
+                        SUITE, case, "ours sklearn-scheme",
+                        lambda A=A, k=k, q=sk_iter: randomized_svd(
+                            A, k, n_iter=q, power_iteration_normalizer="LU", random_state=0
+                        ),
+                        params=params, accuracy=acc, repeats=repeats,
+                    )
+                )  # fmt: skip
+                if dtype == np.float64:
+                    tol = 1.5 * s_true[k] / s_true[0]
+                    rec = bench(
+                        SUITE, case, "ours tol",
+                        lambda A=A, k=k, tol=tol: randomized_svd(
+                            A, min(m, n), tol=tol, random_state=0
+                        ),
+                        params={**params, "tol": tol}, accuracy=_accuracy(A64, s_true, min(m, n)),
+                        repeats=repeats,
+                    )  # fmt: skip
+                    records.append(rec)
+                # matrix-product floor of our default call
+                counting = _Counting(A)
+                randomized_svd(counting, k, random_state=0)
+                floor = _product_floor(A, counting.widths, repeats)
+                records.append(
+                    bound(SUITE, case, "matrix products (ours)", floor, params=params,
+                          note=f"{len(counting.widths)} products of widths "
+                          f"{sorted({w for _, w in counting.widths})}, timed alone",
+                          extra={"passes": len(counting.widths)})
+                )  # fmt: skip
+                # anchors
+                if quick or k <= 50 or m * n <= 4_000_000:
+                    records.append(
+                        bench(SUITE, case, "scipy svds", lambda A=A, k=k: svds(A, k=k, rng=0),
+                              params=params, accuracy=acc, repeats=1)
+                    )  # fmt: skip
+                else:
+                    records.append(
+                        skipped(SUITE, case, "scipy svds", "k=200 on a large matrix: minutes")
+                    )
+                try:
+                    records.append(
+                        bench(SUITE, case, "dask svd_compressed", _dask_svd(A, k), params=params,
+                              accuracy=lambda r, acc=acc: acc((r[0], r[1], r[2])),
+                              repeats=1)
+                    )  # fmt: skip
+                except Exception as exc:  # pragma: no cover - optional anchor
+                    records.append(skipped(SUITE, case, "dask svd_compressed", repr(exc)))
+                records.append(_torch_case(A, k, case, params, acc, repeats))
+    return records
+
+
+def _torch_case(A, k, case, params, acc, repeats):
+    try:
+        torch = _torch()
+    except ImportError as exc:
+        return skipped(SUITE, case, "torch svd_lowrank", f"ImportError: {exc}", params)
+    At = torch.from_numpy(np.ascontiguousarray(A))
+
+    def run():
+        torch.manual_seed(0)
+        U, S, V = torch.svd_lowrank(At, q=k + OVERSAMPLES, niter=2)
+        return U[:, :k].numpy(), S[:k].numpy(), V[:, :k].numpy().T
+
+    return bench(SUITE, case, "torch svd_lowrank", run, params=params, accuracy=acc,
+                 repeats=repeats)  # fmt: skip
+
+
+def _hypergraph_case(n, ks, quick, records):
+    from sklearn.utils.extmath import randomized_svd as sk_svd
+
+    from hyperlearn.linalg import randomized_eigh, randomized_svd
+
+    hg = make_hypergraph(n)
+    theta = hg.normalized_adjacency()
+    theta.matmat(np.ones((n, 2)))  # compile the Numba kernels outside the timings
+    explicit = hg.normalized_adjacency(explicit=True).tocsr()
+    kmax = max(ks)
+    w_true = np.sort(eigsh(explicit, k=kmax + 1, which="LA", tol=1e-10, v0=np.ones(n))[0])[::-1]
+    repeats = 1 if quick else 3
+    for k in ks:
+        case = f"hypergraph n={n} k={k}"
+        params = {"n": n, "k": k, "nnz_H": hg.incidence.nnz, "nnz_theta": explicit.nnz}
+
+        def acc(result, k=k):
+            U, s, Vt = result
+            s = np.asarray(s, dtype=np.float64)[:k]
+            return {
+                "err/s_k+1": residual_norm(explicit, U[:, :k], s, Vt[:k]) / w_true[k],
+                "max_rel_sv": float(np.max(np.abs(s - w_true[:k]) / w_true[:k])),
+            }
+
+        def eig_as_svd(w_v):
+            w, V = w_v
+            return V, w, V.T
+
+        rows = [
+            ("ours (operator)", lambda k=k: randomized_svd(theta, k, random_state=0), acc),
+            ("ours (explicit CSR)", lambda k=k: randomized_svd(explicit, k, random_state=0), acc),
+            ("ours eigh (operator)", lambda k=k: randomized_eigh(theta, k, random_state=0),
+             lambda r, acc=acc: acc(eig_as_svd(r))),
+            ("sklearn (explicit CSR)", lambda k=k: sk_svd(explicit, k, random_state=0), acc),
+            ("scipy svds (operator)", lambda k=k: svds(theta, k=k, rng=0), acc),
+        ]  # fmt: skip
+        for name, fn, accuracy in rows:
+            records.append(bench(SUITE, case, name, fn, params=params, accuracy=accuracy,
+                                 repeats=repeats))  # fmt: skip
+        try:
+            torch = _torch()
+            coo = explicit.tocoo()
+            St = torch.sparse_coo_tensor(np.vstack([coo.row, coo.col]), coo.data, coo.shape)
+
+            def run_torch(k=k, torch=torch, St=St):
+                torch.manual_seed(0)
+                U, S, V = torch.svd_lowrank(St, q=k + OVERSAMPLES, niter=2)
+                return U[:, :k].numpy(), S[:k].numpy(), V[:, :k].numpy().T
+
+            records.append(bench(SUITE, case, "torch svd_lowrank (sparse COO)", run_torch,
+                                 params=params, accuracy=acc, repeats=repeats))  # fmt: skip
+        except ImportError as exc:
+            records.append(skipped(SUITE, case, "torch svd_lowrank", str(exc), params))
+        counting = _Counting(explicit)
+        randomized_svd(counting, k, random_state=0)
+        floor = _product_floor(explicit, counting.widths, repeats)
+        records.append(
+            bound(
+                SUITE,
+                case,
+                "matrix products (ours, CSR)",
+                floor,
+                params=params,
+                note=f"{len(counting.widths)} sparse products, timed alone",
+            )
+        )
+    return records
+
+
+def _tessellation_case(n, quick, records):
+    from hyperlearn.linalg import tessellate
+
+    hg = make_hypergraph(n, seed=1)
+    rng = np.random.default_rng(2)
+    perm = rng.permutation(n)  # hide the spatial order of the points
+    theta_dense = hg.normalized_adjacency(explicit=True).toarray()[np.ix_(perm, perm)]
+    from hyperlearn import Hypergraph
+
+    hg = Hypergraph.from_incidence(hg.incidence[perm])
+    theta = hg.normalized_adjacency()
+    theta.matmat(np.ones((n, 2)))
+    Y = rng.standard_normal((n, 20))
+    alpha = TESSELLATION_ALPHA
+    t = time.perf_counter()
+    F = np.linalg.solve(np.eye(n) - alpha * theta_dense, Y)
+    exact_s = time.perf_counter() - t
+    n_blocks = 10
+    for rank in (5, 20, 50) if not quick else (5, 20):
+        case = f"tessellation n={n} blocks={n_blocks} rank={rank}"
+        params = {"n": n, "n_blocks": n_blocks, "rank": rank, "alpha": alpha}
+        for ordering in (None, "rcm", "spectral"):
+
+            def fn(ordering=ordering, rank=rank):
+                blr = tessellate(theta, n_blocks, rank, ordering=ordering, random_state=0)
+                return blr, blr.inverse_operator(alpha) @ Y
+
+            def acc(result):
+                return {"rel_err_inverse": float(np.linalg.norm(result[1] - F) / np.linalg.norm(F))}
+
+            records.append(
+                bench(
+                    SUITE,
+                    case,
+                    f"tessellate ordering={ordering}",
+                    fn,
+                    params=params,
+                    accuracy=acc,
+                    repeats=1 if quick else 3,
+                )
+            )
+        records.append(Record(SUITE, case, params, "dense solve (exact)", exact_s,
+                              accuracy={"rel_err_inverse": 0.0}))  # fmt: skip
+    return records
+
+
+def run(sizes, *, quick=False):
+    records = []
+    ks = QUICK_K_VALUES if quick else K_VALUES
+    for size in sizes:
+        if isinstance(size, tuple):
+            _dense_case(int(size[0]), int(size[1]), ks, quick, records)
+        elif isinstance(size, str) and size.startswith("hypergraph"):
+            _hypergraph_case(int(size[len("hypergraph") :]), (10,) if quick else (10, 50),
+                             quick, records)  # fmt: skip
+        elif isinstance(size, str) and size.startswith("tessellation"):
+            _tessellation_case(int(size[len("tessellation") :]), quick, records)
+        else:
+            raise SkipBenchmark(f"unknown size {size!r}: expected (m, n), 'hypergraph<n>' "
+                                "or 'tessellation<n>'")  # fmt: skip
+    return records
+
+
+__all__ = ["QUICK_SIZES", "SIZES", "run"]
