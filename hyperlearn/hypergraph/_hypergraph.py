@@ -154,7 +154,8 @@ class Hypergraph:
         edges : sequence of sequences of int, or tuple ``(indptr, indices)``
             Either a ragged list (``edges[e]`` lists the vertices of hyperedge ``e``) or the
             compressed form: the members of hyperedge ``e`` are
-            ``indices[indptr[e]:indptr[e + 1]]``.  No Python loop runs per hyperedge.
+            ``indices[indptr[e]:indptr[e + 1]]`` (a tuple of exactly two NumPy arrays is always
+            read this way; pass a list for two hyperedges).  No Python loop runs per hyperedge.
             Members repeated within one hyperedge are merged (counted once, value 1).
         n_vertices : int, default=None
             Number of vertices; ``None`` means ``max(vertex id) + 1``.  Vertices in no
