@@ -116,8 +116,10 @@ def _make_system(name, A, b, x0, M, *, rtol, atol, maxiter, callback, residuals,
         raise ValueError(f"{name}: `A` must be square; got shape {A.shape}.")
     n = A.shape[0]
 
-    b = np.asarray(b)
     rhs = "B" if block else "b"
+    if issparse(b):
+        b = b.toarray()  # e.g. a sparse 0/1 tag matrix: the solution is dense anyway
+    b = np.asarray(b)
     if block:
         if b.ndim not in (1, 2) or b.shape[0] != n:
             raise ValueError(
@@ -438,8 +440,8 @@ def block_cg(
     ----------
     A : {ndarray, sparse matrix or array, LinearOperator} of shape (n, n)
         Hermitian (real symmetric) positive definite matrix or operator.
-    B : ndarray of shape (n, s) or (n,)
-        Right-hand sides.
+    B : ndarray or sparse matrix of shape (n, s), or ndarray of shape (n,)
+        Right-hand sides (a sparse ``B`` is densified: ``X`` is dense anyway).
     X0 : ndarray of the shape of B, or 'Mb', optional
         Initial guess (zeros by default).  It is never modified.
     rtol, atol : float, optional

@@ -256,3 +256,11 @@ def test_exact_block_low_rank_preconditioner_converges_in_one_iteration(alpha):
     counting.products = 0
     _x, info = cg(counting, B[:, 0], rtol=1e-10, M=M)
     assert info == 0 and counting.products <= 3
+
+
+def test_sparse_right_hand_sides_are_accepted():
+    system = poisson2d(6, np.float64)
+    Y = sp.random(system.n, 4, density=0.2, random_state=16, format="csr")
+    X, info = block_cg(system.A, Y, rtol=1e-10)
+    assert info == 0 and isinstance(X, np.ndarray)
+    np.testing.assert_allclose(X, system.solve(Y.toarray()), rtol=1e-7, atol=1e-12)
