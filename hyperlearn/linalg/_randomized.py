@@ -298,7 +298,14 @@ class _Products:
             return A.T @ Y
         if kind == "sparse":
             return A.T @ np.ascontiguousarray(Y)
-        return A.rmatmat(Y)
+        try:
+            return A.rmatmat(Y)
+        except (NotImplementedError, TypeError) as exc:  # scipy: TypeError if rmatvec is None
+            raise TypeError(
+                f"the LinearOperator {type(A).__name__}(shape={A.shape}) defines no rmatvec/"
+                "rmatmat, but products with its transpose are needed here: give it rmatvec or "
+                "rmatmat (for a symmetric operator, the same function as matvec/matmat)."
+            ) from exc
 
     def mm(self, X):
         """``A @ X`` (of the possibly transposed ``A``) as an array of the working dtype."""
@@ -877,28 +884,30 @@ def _block_lanczos_eigh(A, Omega, k, max_steps, rtol, adaptive, dtype):
     """
     n = A.shape[0]
     b = Omega.shape[1]
-    max_blocks = max(1, min(max_steps + 1, n // b if b else 1))
-    Q_buf = np.empty((n, max_blocks * b), dtype=dtype, order="F")
-    T = np.zeros((max_blocks * b, max_blocks * b), dtype=dtype)
+    # the last block may be narrower, so that a basis of all n columns (exact) is reachable
+    max_width = min((max_steps + 1) * b, n)
+    Q_buf = np.empty((n, max_width), dtype=dtype, order="F")
+    T = np.zeros((max_width, max_width), dtype=dtype)
     eps = np.finfo(dtype).eps
     Q_j = _qr(Omega)
     monitor = _RitzMonitor(k, rtol, eps)
     width = 0
-    for j in range(max_blocks):
+    while True:
         lo, hi = width, width + Q_j.shape[1]
         Q_buf[:, lo:hi] = Q_j
         AQ = A.sym_mm(Q_j)
         T[:hi, lo:hi] = Q_buf[:, :hi].T @ AQ
         T[lo:hi, :lo] = T[:lo, lo:hi].T
         width = hi
-        t_j = 0.5 * (T[:width, :width] + T[:width, :width].T)
-        if adaptive or j == max_blocks - 1:
-            ritz = np.sort(np.abs(sla.eigvalsh(t_j, check_finite=False)))[::-1]
-            if monitor.converged(ritz) or j == max_blocks - 1:
-                break
-        if width + b > n:
+        if width >= max_width:
             break
-        Q_j, _, _ = _orth_block(AQ.copy(), Q_buf[:, :width], eps)
+        if adaptive:
+            t_j = 0.5 * (T[:width, :width] + T[:width, :width].T)
+            ritz = np.sort(np.abs(sla.eigvalsh(t_j, check_finite=False)))[::-1]
+            if monitor.converged(ritz):
+                break
+        nb = min(b, max_width - width)
+        Q_j, _, _ = _orth_block(AQ[:, :nb].copy(), Q_buf[:, :width], eps)
     t_j = 0.5 * (T[:width, :width] + T[:width, :width].T)
     w, S = sla.eigh(t_j, check_finite=False)
     order = np.argsort(-np.abs(w), kind="stable")[:k]

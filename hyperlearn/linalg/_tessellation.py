@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -400,8 +401,8 @@ def tessellate(
     n_oversamples, n_iter
         Passed to :func:`randomized_eigh` for each block.
     n_jobs : int or None, default=None
-        Threads factoring blocks in parallel (None: all CPUs, capped at ``n_blocks``).  BLAS is
-        limited to one thread per worker while they run.
+        Threads factoring blocks in parallel (None: all CPUs, capped at ``n_blocks``).  BLAS and
+        Numba are limited to one thread per worker while they run.
 
     Returns
     -------
@@ -471,6 +472,14 @@ def tessellate(
         idx, seed = job
         return _factor_block(A, original, idx, rank, method, n_oversamples, n_iter, seed, dtype)
 
+    def work_single_threaded(job):
+        # Numba's thread count is per calling thread: operator blocks (Numba kernels) in a pool
+        # worker run on one thread, like BLAS, so workers x threads never exceeds the CPUs.
+        numba = sys.modules.get("numba")
+        if numba is not None:
+            numba.set_num_threads(1)
+        return work(job)
+
     workers = min(n_blocks, os.cpu_count() or 1) if n_jobs is None else int(n_jobs)
     if workers < 1:
         raise ValueError(f"n_jobs={n_jobs!r} is invalid: expected None or a positive integer.")
@@ -481,5 +490,5 @@ def tessellate(
 
         # BLAS releases the GIL: one BLAS thread per worker avoids oversubscription
         with threadpool_limits(1), ThreadPoolExecutor(max_workers=workers) as pool:
-            blocks = list(pool.map(work, jobs))
+            blocks = list(pool.map(work_single_threaded, jobs))
     return BlockLowRank(perm, blocks, dtype)

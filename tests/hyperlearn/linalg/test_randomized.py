@@ -630,6 +630,24 @@ def test_bad_input_is_refused_with_a_clear_message(call, exc, match):
         call()
 
 
+def test_operator_without_transpose_is_refused_clearly():
+    A = GOOD
+    op = LinearOperator(A.shape, matvec=lambda x: A @ x, dtype=A.dtype)
+    with pytest.raises(TypeError, match="rmatvec"):
+        randomized_svd(op, 2, random_state=0)
+    S = A.T @ A
+    sym = LinearOperator(S.shape, matvec=lambda x: S @ x, dtype=S.dtype)
+    w, _V = randomized_eigh(sym, 2, random_state=0)  # symmetric: products with A only
+    assert np.allclose(w, np.linalg.eigvalsh(S)[::-1][:2], rtol=1e-8)
+
+
+def test_sparse_arrays_are_accepted():
+    X = sp.random(60, 40, density=0.2, format="csr", random_state=0)
+    ref = randomized_svd(X, 3, random_state=0)[1]
+    for container in (sp.csr_array, sp.csc_array, sp.coo_array):
+        assert np.allclose(randomized_svd(container(X), 3, random_state=0)[1], ref, rtol=1e-10)
+
+
 def test_no_warning_for_csr():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
