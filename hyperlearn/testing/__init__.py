@@ -11,6 +11,9 @@ their failure message, and accept a ``safety`` factor:
 - :func:`assert_normalized_laplacian` — Zhou's normalized hypergraph Laplacian: symmetric,
   spectrum in [0, 1], Δ·Dv^(1/2)1 = 0.
 
+:func:`hmt_power_bound` evaluates the Halko–Martinsson–Tropp expectation bound itself (for
+tests that average the error over seeds).
+
 Hypothesis strategies live in :mod:`hyperlearn.testing.strategies` (requires ``hypothesis``;
 ``pip install hypothesis`` or the ``dev`` extra): ``hypergraphs``, ``matrices_with_spectrum``,
 ``spd_matrices``, ``spd_systems``.
@@ -28,6 +31,7 @@ from ._assertions import (
     assert_normalized_laplacian,
     assert_solution_accuracy,
     assert_symmetric_psd,
+    hmt_power_bound,
 )
 
 __all__ = [
@@ -38,6 +42,7 @@ __all__ = [
     "assert_normalized_laplacian",
     "assert_solution_accuracy",
     "assert_symmetric_psd",
+    "hmt_power_bound",
     "strategies",
 ]
 

@@ -27,6 +27,7 @@ __all__ = [
     "assert_normalized_laplacian",
     "assert_solution_accuracy",
     "assert_symmetric_psd",
+    "hmt_power_bound",
 ]
 
 # c in c·√max(m, n)·eps·‖A‖₂: rounding error of a computed low-rank factorisation (QR, GEMMs and a
@@ -97,12 +98,40 @@ def _check_dense(value, name, ndim):
 
 
 def hmt_power_bound(sigma, k, p, q):
-    """Halko–Martinsson–Tropp average spectral error bound of the power scheme.
+    r"""Halko–Martinsson–Tropp bound on E‖(I − P_Y)A‖₂ for Y = (AAᵀ)^q A Ω, Ω n×(k+p) Gaussian.
 
-    Returns [(1 + √(k/(p−1)))·σ_{k+1}^{2q+1} + (e√(k+p)/p)·(Σ_{j>k} σ_j^{2(2q+1)})^{1/2}]^{1/(2q+1)}
-    for the full spectrum ``sigma`` (non-increasing, zero-padded), computed after factoring out
-    σ_{k+1} so that large exponents neither overflow nor underflow the leading term.
+    .. math::
+
+        \big[(1 + \sqrt{k/(p-1)})\,\sigma_{k+1}^{2q+1}
+        + \tfrac{e\sqrt{k+p}}{p}\big(\sum_{j>k} \sigma_j^{2(2q+1)}\big)^{1/2}\big]^{1/(2q+1)}
+
+    (HMT 2011, Cor. 10.10), computed after factoring out σ_{k+1} so that large exponents neither
+    overflow nor underflow the leading term.
+
+    Parameters
+    ----------
+    sigma : array-like
+        All singular values of A, non-increasing (missing trailing values count as zero).
+    k : int
+        Target rank, ≥ 1.
+    p : int
+        Oversampling, ≥ 2.
+    q : int
+        Number of power iterations, ≥ 0.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> from hyperlearn.testing import hmt_power_bound
+    >>> round(hmt_power_bound([1.0, 0.5, 0.0, 0.0], k=1, p=2, q=0), 6)
+    2.177051
     """
+    k = _check_int(k, "k", low=1)
+    p = _check_int(p, "p", low=2)
+    q = _check_int(q, "q", low=0)
     tail = np.asarray(sigma[k:], dtype=np.float64)
     if tail.size == 0 or tail[0] == 0.0:
         return 0.0
