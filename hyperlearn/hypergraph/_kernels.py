@@ -25,8 +25,61 @@ from ..utils._numba import configure_openmp
 # must run before Numba's OpenMP pool starts (see configure_openmp)
 configure_openmp()
 
+import llvmlite.binding as _llvm  # noqa: E402
 import numpy as np  # noqa: E402
-from numba import njit, prange  # noqa: E402
+from llvmlite import ir  # noqa: E402
+from numba import njit, prange, types  # noqa: E402
+from numba.core import cgutils  # noqa: E402
+from numba.extending import intrinsic  # noqa: E402
+
+#: Gathered rows are prefetched this many index entries ahead.  Measured on Θ·X (n = 50 000,
+#: nnz(H) = 760 000, 50 columns, one thread, CPU time): 130 ms without, 102/97/89/93 ms with
+#: distances 2/4/8/16 (float64); 72 ms without, 41 ms at 8 (float32).
+PREFETCH_DISTANCE = 8
+#: Prefetching pays only for rows of more than one cache line: for 1 and 8 float64 columns
+#: (8 and 64 bytes) it was slower or neutral (7.6 -> 9.5 ms; 16.8 -> 15.6 ms), for 50 float32
+#: columns (200 bytes) 1.75x faster, so callers enable it from 128 bytes.
+PREFETCH_MIN_ROW_BYTES = 128
+_CACHE_LINE = 64
+# LLVM >= 15 names the intrinsic by the opaque pointer type
+_PREFETCH_NAME = "llvm.prefetch.p0" if _llvm.llvm_version_info[0] >= 15 else "llvm.prefetch.p0i8"
+
+
+@intrinsic
+def _prefetch_line(typingctx, arr, row, offset):
+    """Prefetch (read, high locality) the cache line at byte ``offset`` of row ``row`` of a
+    C-contiguous 2-D array.  A hint only: an address past the end does not fault."""
+    if not isinstance(arr, types.Array) or arr.ndim != 2:
+        return None
+    sig = types.void(arr, row, offset)
+
+    def codegen(context, builder, signature, args):
+        aryty, rowty, offty = signature.args
+        ary = context.make_array(aryty)(context, builder, args[0])
+        zero = context.get_constant(types.intp, 0)
+        index = [context.cast(builder, args[1], rowty, types.intp), zero]
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, index, wraparound=False)
+        byte_ptr = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [byte_ptr, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, _PREFETCH_NAME)
+        offset_val = context.cast(builder, args[2], offty, types.intp)
+        address = builder.gep(builder.bitcast(ptr, byte_ptr), [offset_val])
+        builder.call(fn, [address, i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@njit(inline="always", nogil=True)
+def _prefetch_row(indices, q, X, row_bytes):
+    if q < indices.shape[0]:
+        j = np.uintp(indices[q])
+        offset = 0
+        while offset < row_bytes:
+            _prefetch_line(X, j, offset)
+            offset += _CACHE_LINE
+
 
 # ---------------------------------------------------------------------------------------------
 # compressed-row gathers: out[i] = rowscale[i] * sum_{p in row i} data[p] * x[indices[p]]
@@ -60,13 +113,16 @@ def gather_vec_pattern(indptr, indices, rowscale, x, out):
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def gather_mat(indptr, indices, data, rowscale, colscale, X, out):
+def gather_mat(indptr, indices, data, rowscale, colscale, X, out, prefetch):
     """``out[i, :] = rowscale[i] * Σ_p data[p] colscale[j] X[j, :]`` with ``j = indices[p]``.
 
     ``X`` and ``out`` are C-contiguous, so each gathered row is one contiguous read and the
-    inner loop over the columns vectorises.
+    inner loop over the columns vectorises.  With ``prefetch`` > 0 the row of ``X`` needed
+    ``prefetch`` entries later is prefetched (the gathers are random: hardware prefetchers
+    cannot predict them).
     """
     n_cols = out.shape[1]
+    row_bytes = X.shape[1] * X.itemsize
     for i in prange(out.shape[0]):
         row = out[i]
         for c in range(n_cols):
@@ -74,6 +130,8 @@ def gather_mat(indptr, indices, data, rowscale, colscale, X, out):
         p = np.intp(indptr[i])
         stop = np.intp(indptr[i + 1])
         while p < stop:
+            if prefetch > 0:
+                _prefetch_row(indices, p + prefetch, X, row_bytes)
             j = np.uintp(indices[p])
             h = data[p] * colscale[j]
             src = X[j]
@@ -86,9 +144,10 @@ def gather_mat(indptr, indices, data, rowscale, colscale, X, out):
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def gather_mat_pattern(indptr, indices, rowscale, colscale, X, out):
+def gather_mat_pattern(indptr, indices, rowscale, colscale, X, out, prefetch):
     """As :func:`gather_mat` for a 0/1 matrix: the values are not read at all."""
     n_cols = out.shape[1]
+    row_bytes = X.shape[1] * X.itemsize
     for i in prange(out.shape[0]):
         row = out[i]
         for c in range(n_cols):
@@ -96,6 +155,8 @@ def gather_mat_pattern(indptr, indices, rowscale, colscale, X, out):
         p = np.intp(indptr[i])
         stop = np.intp(indptr[i + 1])
         while p < stop:
+            if prefetch > 0:
+                _prefetch_row(indices, p + prefetch, X, row_bytes)
             j = np.uintp(indices[p])
             h = colscale[j]
             src = X[j]
@@ -113,17 +174,20 @@ def gather_mat_pattern(indptr, indices, rowscale, colscale, X, out):
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def edge_statistics(indptr, indices, data, colscale, edgescale, F, out):
+def edge_statistics(indptr, indices, data, colscale, edgescale, F, out, prefetch):
     """``out[e] = edgescale[e] * ‖Σ_{v∈e} data[p] colscale[v] F[v, :]‖²`` over CSC columns.
 
     With ``colscale = d^{-1/2}`` and ``edgescale = 1/δ`` this is ``‖γ_eᵀ F‖² / δ(e)``.
     """
     n_cols = F.shape[1]
+    row_bytes = F.shape[1] * F.itemsize
     for e in prange(out.shape[0]):
         buf = np.zeros(n_cols, dtype=np.float64)
         p = np.intp(indptr[e])
         stop = np.intp(indptr[e + 1])
         while p < stop:
+            if prefetch > 0:
+                _prefetch_row(indices, p + prefetch, F, row_bytes)
             v = np.uintp(indices[p])
             h = data[p] * colscale[v]
             src = F[v]

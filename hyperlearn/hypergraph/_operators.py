@@ -76,6 +76,15 @@ def check_nnz_budget(edge_sizes, nnz_budget, *, what, extra=0):
     return predicted
 
 
+def _prefetch_distance(X):
+    """Prefetch distance for gathering rows of ``X`` (0: off, rows too short to pay)."""
+    from . import _kernels
+
+    if X.shape[1] * X.itemsize >= _kernels.PREFETCH_MIN_ROW_BYTES:
+        return _kernels.PREFETCH_DISTANCE
+    return 0
+
+
 def _safe_power(values, power):
     """``values**power`` where ``values > 0``, else 0 (float64)."""
     values = np.asarray(values, dtype=np.float64)
@@ -173,16 +182,19 @@ class IncidenceProductOperator(LinearOperator):
         Z = np.empty((m, k), dtype=dtype)
         Y = np.empty((n, k), dtype=dtype)
         csc, csr = self._csc, self._csr
+        pf = _prefetch_distance(X)
         # the right scaling is fused into pass 1 (one extra scalar per gathered row)
         with serial_below(csr.nnz * k):
             if self._binary:
-                _kernels.gather_mat_pattern(csc.indptr, csc.indices, self._edge_scale, right, X, Z)
-                _kernels.gather_mat_pattern(csr.indptr, csr.indices, left, self._ones_m, Z, Y)
+                _kernels.gather_mat_pattern(
+                    csc.indptr, csc.indices, self._edge_scale, right, X, Z, pf
+                )
+                _kernels.gather_mat_pattern(csr.indptr, csr.indices, left, self._ones_m, Z, Y, pf)
             else:
                 _kernels.gather_mat(
-                    csc.indptr, csc.indices, csc.data, self._edge_scale, right, X, Z
+                    csc.indptr, csc.indices, csc.data, self._edge_scale, right, X, Z, pf
                 )
-                _kernels.gather_mat(csr.indptr, csr.indices, csr.data, left, self._ones_m, Z, Y)
+                _kernels.gather_mat(csr.indptr, csr.indices, csr.data, left, self._ones_m, Z, Y, pf)
         if self._diag is not None:
             Y += self._diag[:, None] * X
         return Y
@@ -427,5 +439,7 @@ def edge_statistics(hypergraph, F):
     csc = hypergraph.incidence_csc
     out = np.empty(hypergraph.n_edges, dtype=dtype)
     with serial_below(csc.nnz * F.shape[1]):
-        _kernels.edge_statistics(csc.indptr, csc.indices, csc.data, colscale, edgescale, F, out)
+        _kernels.edge_statistics(
+            csc.indptr, csc.indices, csc.data, colscale, edgescale, F, out, _prefetch_distance(F)
+        )
     return out

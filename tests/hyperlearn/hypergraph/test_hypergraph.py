@@ -268,3 +268,30 @@ def test_docstring_examples():
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert result.failed == 0, module.__name__
         assert result.attempted > 0, module.__name__
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_cols", [32, 64])
+def test_wide_blocks_use_prefetching_kernels(dtype, n_cols):
+    from hyperlearn.hypergraph import _kernels
+    from hyperlearn.hypergraph._operators import _prefetch_distance
+
+    rng = np.random.default_rng(5)
+    H = (rng.uniform(size=(40, 25)) < 0.3) * rng.uniform(0.2, 1.0, size=(40, 25))
+    H[0] = 1.0
+    w = rng.uniform(0.1, 3.0, size=25)
+    X = rng.standard_normal((40, n_cols)).astype(dtype)
+    assert _prefetch_distance(X) == _kernels.PREFETCH_DISTANCE  # the path under test
+    eps = np.finfo(dtype).eps
+    for hg in (
+        Hypergraph.from_incidence(H.astype(dtype), w),
+        Hypergraph.from_incidence((H > 0).astype(dtype), w),
+    ):
+        Hd = hg.incidence.toarray().astype(np.float64)
+        theta = ref.normalized_adjacency(Hd, hg.weights)
+        bound = ROUNDING_SLACK * (40 + 25) * eps * (theta @ np.abs(X))
+        assert np.all(np.abs(hg.normalized_adjacency() @ X - theta @ X) <= bound)
+        c = hg.edge_statistics(X)
+        c_abs = ref.edge_statistics(Hd, hg.weights, np.abs(X))
+        err = np.abs(c - ref.edge_statistics(Hd, hg.weights, X))
+        assert np.all(err <= 2 * ROUNDING_SLACK * (40 + n_cols) * eps * c_abs)
