@@ -7,8 +7,6 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import numpy as np
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
-from tqdm.auto import tqdm
 
 from ..utils._numba import thread_limits
 from ..utils._validation import (
@@ -255,6 +253,10 @@ def kneighbors(
     >>> ind.ravel().tolist(), dist.ravel().tolist()
     ([1, 0, 1], [1.0, 1.0, 2.0])
     """
+    # imported here: tqdm.auto alone costs ~80 ms of `import hyperlearn` time
+    from threadpoolctl import threadpool_limits
+    from tqdm.auto import tqdm
+
     from . import _kernels
 
     if metric not in KNN_METRICS:
