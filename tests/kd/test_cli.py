@@ -48,7 +48,11 @@ def test_compare_without_module_or_bad_args(capsys, monkeypatch):
         main(["run", "--method", "nonsense"])
     with pytest.raises(SystemExit):
         main(["run", "--epochs", "0"])
-    monkeypatch.setitem(sys.modules, "kd.compare", None)  # simulate a missing kd/compare.py
+    # simulate a missing kd/compare.py, also when another test imported it already
+    import kd
+
+    monkeypatch.delattr(kd, "compare", raising=False)
+    monkeypatch.setitem(sys.modules, "kd.compare", None)
     assert main(["compare", "--seeds", "1"]) == 2
     assert "kd/compare.py is not available" in capsys.readouterr().err
 
