@@ -15,7 +15,8 @@ nnz(H) = 760 000, float64, one thread; SciPy's two SpMVs: 2.8 ms).
 The Θ product is done in two GATHER passes over a compressed incidence matrix (never a scatter):
 pass 1 runs over the columns of H (its CSC form) and pass 2 over its rows (CSR form), both with
 ``out[i] = rowscale[i] * Σ_p data[p] * x[indices[p]]``.  Scatter-style kernels (writing
-``y[v] += ...`` from edges) need atomics or per-thread copies and were measured 10x slower.
+``y[v] += ...`` from edges) need atomics or per-thread copies; one was measured 10x slower
+than SciPy on this project's machine (see the style guide).
 """
 
 from __future__ import annotations
