@@ -15,6 +15,7 @@ import json
 import math
 import os
 import struct
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -574,7 +575,8 @@ class Trainer:
             acc = "" if val is None else f", val acc {val:.4f}"
             tqdm.write(
                 f"epoch {g + 1}/{total} [{stage.name}] loss {record['loss']:.4g}{acc} "
-                f"({train_time:.1f}s)"
+                f"({train_time:.1f}s)",
+                file=sys.stderr,  # progress beside the bar; stdout stays for results
             )
         if not math.isfinite(record["loss"]):  # pragma: no cover - guarded per batch above
             raise NonFiniteLossError(f"non-finite mean loss at epoch {g + 1}")
