@@ -5,6 +5,6 @@ Nothing here is compiled or imports Numba at import time.
 
 from __future__ import annotations
 
-from ._numba import thread_limits
+from ._numba import thread_limits, warm_up
 
-__all__ = ["thread_limits"]
+__all__ = ["thread_limits", "warm_up"]

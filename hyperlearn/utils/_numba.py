@@ -9,7 +9,7 @@ import numbers
 import os
 from contextlib import contextmanager
 
-__all__ = ["configure_openmp", "effective_n_jobs", "serial_below", "thread_limits"]
+__all__ = ["configure_openmp", "effective_n_jobs", "serial_below", "thread_limits", "warm_up"]
 
 #: Below this many gathered entries (nnz × columns) a kernel runs on one thread: waking the
 #: pool costs tens of microseconds, about the time of a 10⁵-entry gather.
@@ -136,3 +136,48 @@ def thread_limits(n_jobs=None):
             yield n_threads
     finally:
         numba.set_num_threads(previous)
+
+
+def warm_up(dtypes=("float64", "float32")):
+    """Compile (or load from the on-disk cache) the hypergraph kernels now.
+
+    The first call of each Numba kernel in a process compiles it or loads it from the cache
+    (about a second in all); call this before timing anything, or at start-up of a service.
+
+    Parameters
+    ----------
+    dtypes : sequence of {"float64", "float32"}
+        Dtypes of the hypergraphs and vectors to prepare for.
+
+    Returns
+    -------
+    float
+        Seconds spent.
+
+    Examples
+    --------
+    >>> from hyperlearn.utils import warm_up
+    >>> warm_up(["float64"]) >= 0
+    True
+    """
+    import time
+
+    import numpy as np
+
+    from ..hypergraph import Hypergraph, kneighbors
+
+    start = time.perf_counter()
+    rng = np.random.default_rng(0)
+    points = rng.standard_normal((12, 3))
+    kneighbors(points, 2)
+    kneighbors(points, 2, metric="cosine")
+    for dtype in dtypes:
+        dtype = np.dtype(dtype).type
+        binary = Hypergraph.from_knn(points.astype(dtype), 2)
+        weighted = Hypergraph.from_incidence(binary.incidence * dtype(0.5))
+        for hg in (binary, weighted):
+            op = hg.normalized_adjacency()
+            op.matvec(np.ones(hg.n_vertices, dtype=dtype))
+            op.matmat(np.ones((hg.n_vertices, 2), dtype=dtype))
+            hg.edge_statistics(np.ones((hg.n_vertices, 2), dtype=dtype))
+    return time.perf_counter() - start

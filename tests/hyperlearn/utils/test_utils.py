@@ -129,3 +129,12 @@ def test_configure_openmp_respects_user_setting(monkeypatch):
     monkeypatch.delenv("OMP_WAIT_POLICY")
     configure_openmp()
     assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+
+
+def test_warm_up_prepares_kernels():
+    from hyperlearn.hypergraph import _kernels
+    from hyperlearn.utils import warm_up
+
+    assert warm_up(["float32"]) >= 0
+    # the Θ kernels now hold float32 specialisations
+    assert any("float32" in str(sig) for sig in _kernels.gather_vec_pattern.signatures)
