@@ -11,9 +11,13 @@ from contextlib import contextmanager
 
 __all__ = ["configure_openmp", "effective_n_jobs", "serial_below", "thread_limits", "warm_up"]
 
-#: Below this many gathered entries (nnz × columns) a kernel runs on one thread: waking the
-#: pool costs tens of microseconds, about the time of a 10⁵-entry gather.
-PARALLEL_MIN_WORK = 100_000
+#: Below this many gathered entries (nnz × columns, about 3 ms of serial work) a kernel runs on
+#: one thread.  On an idle machine a parallel region costs a wake-up of microseconds, but on an
+#: oversubscribed one the region waits for its slowest thread to get a scheduler timeslice
+#: (milliseconds): measured on the shared 2-core box (load average 7), Θx at nnz(H) = 760 000
+#: took 13.7 ms wall on 2 threads against 6.5 ms on one.  Products above this size (Θ·X with
+#: many columns, large n) amortise the wait and run in parallel.
+PARALLEL_MIN_WORK = 1_000_000
 
 
 def configure_openmp():
