@@ -89,7 +89,8 @@ class Hypergraph:
     Isolated vertices (``d(v) = 0``: in no hyperedge, or only in zero-weight hyperedges) are
     allowed: :math:`d(v)^{-1/2}` is taken as 0, so their rows and columns of Θ are zero (and the
     normalized Laplacian ``I − Θ`` has a 1 on their diagonal).  Empty hyperedges (``δ(e) = 0``,
-    only from :meth:`from_labels` or with ``allow_empty_edges=True``) contribute nothing.
+    from :meth:`from_labels`, :meth:`from_networkx` or with ``allow_empty_edges=True``)
+    contribute nothing.
 
     References
     ----------
@@ -348,6 +349,7 @@ class Hypergraph:
         NetworkX convention).  Vertices and hyperedges are numbered in the node order of ``G``.
         The optional node attribute ``"weight"`` of a hyperedge node is its weight (default
         1); the optional edge attribute ``"weight"`` is the incidence value (default 1).
+        A hyperedge node without neighbours becomes an empty hyperedge.
         Round trip: ``Hypergraph.from_networkx(hg.to_networkx()) == hg``.
 
         Parameters
