@@ -228,7 +228,7 @@ class InDistill(Distiller):
     Notes
     -----
     Stages: ``aux`` (only with ``aux``), ``curriculum`` (loss names ``"feat_<l>"``,
-    ``"final"``, ``"ce"``), then the stages of ``then``. The side branches are frozen buffers
+    ``"final"``, ``"ce"``), then the stages of ``then``. The side branches are frozen sub-modules
     of the method (built in ``__init__`` and rebuilt from the trained source when the curriculum
     stage starts), computed in :meth:`teacher_outputs`, so ``Trainer(cache_teacher=True)`` caches
     them.
