@@ -1,0 +1,206 @@
+"""Smoke and contract tests of the command line (``hyperlearn tag | info | bench``).
+
+Sizes are tiny: the point is that every option works end to end and that user errors give a
+one-line message and exit code 2, not the quality of the tagging (tested with the estimator).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from hyperlearn.cli import main
+from hyperlearn.datasets import make_tagged_shapes
+from hyperlearn.metrics import f1_at_k, precision_at_k
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+PRINT_ROUNDING = 5e-7  # values printed with 6 decimals
+# Small but large enough for a 10-NN hypergraph with several tags per hyperedge.
+N_SMALL = 200
+FAST = ["--max-iter", "2", "--n-jobs", "1"]
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_help_lists_commands(capsys):
+    code, out, _ = run(capsys, "--help")
+    assert code == 0
+    for command in ("tag", "info", "bench"):
+        assert command in out
+
+
+def test_import_is_light():
+    # `hyperlearn --help` must not pay for NumPy/SciPy/Numba: the CLI imports them per command.
+    code = (
+        "import sys, hyperlearn.cli; "
+        "heavy = [m for m in ('numpy', 'scipy', 'numba', 'sklearn') if m in sys.modules]; "
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_tag_compare_shapes_json(capsys, tmp_path):
+    path = tmp_path / "out.json"
+    code, out, _ = run(
+        capsys, "tag", "--dataset", "shapes", "--n-images", str(N_SMALL), "--compare",
+        "--json", str(path), "--random-state", "3", *FAST,
+    )  # fmt: skip
+    assert code == 0
+    for method in ("block_cg", "cg", "tessellated", "exact", "knn_voting", "user_tags"):
+        assert method in out
+    assert "F1@5 untagged" in out and "T = 29 tags" in out
+    payload = json.loads(path.read_text())
+    assert payload["n_images"] == N_SMALL and payload["n_tags"] == 29 and payload["k"] == 5
+    by_method = {r["method"]: r for r in payload["results"]}
+    assert set(by_method) == {"block_cg", "cg", "tessellated", "exact", "knn_voting", "user_tags"}
+    # Oracle: the user-tags baseline scores ARE the observed tags, so its metrics can be recomputed
+    # from the same generated data (same seed and noise settings as the CLI defaults).
+    data = make_tagged_shapes(N_SMALL, random_state=3, untagged_fraction=0.2)
+    expected_f1 = f1_at_k(data.tags_true, data.tags_observed.astype(float), 5)
+    expected_p = precision_at_k(data.tags_true, data.tags_observed.astype(float), 5)
+    metrics = by_method["user_tags"]["metrics"]
+    assert metrics["f1@5_all"] == pytest.approx(expected_f1, rel=1e-12)
+    assert metrics["p@5"] == pytest.approx(expected_p, rel=1e-12)
+    assert payload["n_untagged"] == int(data.untagged.sum())
+    for r in payload["results"]:
+        for value in r["metrics"].values():
+            assert 0.0 <= value <= 1.0
+        if r["kind"] == "solver":
+            assert 1 <= r["alternations"] <= 2
+            assert len(r["solver_iterations"]) == r["alternations"]
+    # every untagged image gets exactly k tag names
+    assert len(payload["untagged_tags"]) == payload["n_untagged"]
+    assert all(len(t) == 5 for t in payload["untagged_tags"].values())
+
+
+def test_tag_digits_single_solver_plot(capsys, tmp_path):
+    plot = tmp_path / "f1.png"
+    code, out, _ = run(
+        capsys, "tag", "--dataset", "digits", "--n-images", "150", "--solver", "exact",
+        "--k", "3", "--plot", str(plot), "--quiet", *FAST,
+    )  # fmt: skip
+    assert code == 0
+    lines = [ln for ln in out.splitlines() if ln.strip()]
+    assert lines[0].split()[:3] == ["method", "F1@3", "all"]
+    assert lines[2].startswith("exact")
+    assert len(lines) == 3  # --quiet: the table only
+    assert plot.read_bytes()[:8] == PNG_MAGIC
+
+
+def _write_npz(path, *, with_truth, seed=0):
+    data = make_tagged_shapes(120, random_state=seed, untagged_fraction=0.25)
+    arrays = {"X": data.features, "Y": data.tags_observed}
+    if with_truth:
+        arrays["Y_true"] = data.tags_true
+        arrays["tag_names"] = np.array(data.tag_names)
+    np.savez(path, **arrays)
+    return data
+
+
+def test_tag_npz_with_truth(capsys, tmp_path):
+    path = tmp_path / "mine.npz"
+    data = _write_npz(path, with_truth=True)
+    js = tmp_path / "r.json"
+    code, out, _ = run(capsys, "tag", "--dataset", str(path), "--json", str(js), *FAST)
+    assert code == 0
+    assert "mine.npz: 120 images" in out and "F1@5 all" in out
+    payload = json.loads(js.read_text())
+    assert payload["n_untagged"] == int(data.untagged.sum())
+    assert payload["tag_names"] == data.tag_names
+    assert payload["results"][0]["method"] == "block_cg"
+    assert set(payload["results"][0]["metrics"]) == {"f1@5_all", "f1@5_untagged", "p@5", "map"}
+
+
+def test_tag_npz_without_truth_lists_tags(capsys, tmp_path):
+    path = tmp_path / "mine.npz"
+    data = _write_npz(path, with_truth=False)
+    js = tmp_path / "r.json"
+    code, out, _ = run(capsys, "tag", "--dataset", str(path), "--json", str(js), *FAST)
+    assert code == 0
+    assert "no ground truth" in out and "F1@5" not in out
+    first = int(np.flatnonzero(data.untagged)[0])
+    assert f"image {first}: tag_" in out
+    payload = json.loads(js.read_text())
+    assert payload["results"][0]["metrics"] == {}
+    assert sorted(map(int, payload["untagged_tags"])) == np.flatnonzero(data.untagged).tolist()
+    # without ground truth there is no F1 to plot
+    code, _, err = run(
+        capsys, "tag", "--dataset", str(path), "--plot", str(tmp_path / "p.png"), *FAST
+    )
+    assert code == 2 and "Y_true" in err
+
+
+def test_info(capsys):
+    code, out, _ = run(capsys, "info")
+    assert code == 0
+    assert "numpy" in out and "numba" in out and "Threads:" in out
+    assert "1797 vertices, 1797 hyperedges" in out
+    lines = out.splitlines()
+    header = next(i for i, ln in enumerate(lines) if "top 6 eigenvalues" in ln)
+    eig_line = lines[header + 1]
+    eigenvalues = np.array([float(v) for v in eig_line.split()])
+    # Oracle: dense symmetric eigendecomposition of the explicit Θ of the same hypergraph.
+    from scipy.linalg import eigh
+    from sklearn.datasets import load_digits
+
+    from hyperlearn.hypergraph import Hypergraph
+
+    hg = Hypergraph.from_knn(load_digits().data / 16.0, n_neighbors=10)
+    theta = hg.normalized_adjacency(explicit=True).toarray()
+    n = theta.shape[0]
+    reference = eigh(theta, eigvals_only=True, subset_by_index=(n - 6, n - 1))[::-1]
+    # printed with 6 decimals (rounding <= 5e-7); ARPACK converges to ~1e-12 here
+    np.testing.assert_allclose(eigenvalues, reference, rtol=0, atol=PRINT_ROUNDING + 1e-9)
+    assert eigenvalues[0] == pytest.approx(1.0, abs=PRINT_ROUNDING)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["tag", "--dataset", "does_not_exist.npz"], "no such file"),
+        (["tag", "--dataset", "imagenet"], "must be 'shapes', 'digits'"),
+        (["tag", "--k", "0"], "positive integer"),
+        (["tag", "--k", "30", "--n-images", "50"], "--k must be <= the number of tags 29"),
+        (["tag", "--solver", "magic"], "invalid choice"),
+        (["tag", "--alpha", "1.5"], "(0, 1)"),
+        (["tag", "--dataset", "digits", "--n-images", "5000"], "at most 1797"),
+        (["tag", "--n-images", "abc"], "positive integer"),
+        (["tag", "--json", "/nonexistent_dir_xyz/out.json"], "does not exist"),
+        (["frobnicate"], "invalid choice"),
+        ([], "usage"),
+        (["bench", "no_such_suite"], "unknown suite"),
+    ],
+)
+def test_bad_arguments_exit_2(capsys, argv, message):
+    code = main(argv)
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert message in err + out
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("arrays", "message"),
+    [
+        ({"X": np.ones((5, 2))}, "missing ['Y']"),
+        ({"X": np.ones((5, 2)), "Y": np.full((5, 3), 2)}, "only 0 and 1"),
+        ({"X": np.ones((5, 2)), "Y": np.ones((4, 3))}, "same n"),
+        ({"X": np.ones((5, 2)), "Y": np.zeros((5, 3))}, "no tag at all"),
+    ],
+)
+def test_bad_npz_exit_2(capsys, tmp_path, arrays, message):
+    path = tmp_path / "bad.npz"
+    np.savez(path, **arrays)
+    code = main(["tag", "--dataset", str(path)])
+    _, err = capsys.readouterr()
+    assert code == 2
+    assert message in err and err.count("\n") == 1
