@@ -1,0 +1,482 @@
+"""HypergraphTagger: image tagging by adaptive hypergraph learning."""
+
+from __future__ import annotations
+
+import numbers
+import time
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from ._solvers import EXACT_MAX_VERTICES, SOLVERS, solve_f_step
+from ._weights import closed_form_weights, objective, simplex_weights
+
+__all__ = ["HypergraphTagger"]
+
+#: ``solver="auto"`` uses the dense exact solver up to this many images, block CG beyond.
+AUTO_EXACT_MAX_VERTICES = 2_000
+#: Default tessellation: vertices per diagonal block and rank per block (see ``n_blocks``).
+TESSELLATION_BLOCK_SIZE = 5_000
+TESSELLATION_RANK = 200
+#: Backtracking halvings of the safeguarded w-step before the step is rejected.
+MAX_BACKTRACKS = 8
+
+
+def _check_fraction_open(value, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
+        raise ValueError(f"{name} must be a float in the open interval (0, 1); got {value!r}.")
+    return float(value)
+
+
+def _check_positive(value, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
+        raise ValueError(f"{name} must be a positive number; got {value!r}.")
+    return float(value)
+
+
+def _check_int(value, name, low):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}; got {value!r}.")
+    return int(value)
+
+
+def _check_features(X, name="X", n_features=None):
+    if sp.issparse(X):
+        raise TypeError(f"{name} must be a dense array of image features; got a sparse matrix.")
+    X = np.asarray(X)
+    if X.dtype.kind not in "fiub":
+        raise TypeError(f"{name} must hold numbers; got dtype {X.dtype}.")
+    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(
+            f"{name} must be a non-empty 2-D array (n_images, n_features); got shape {X.shape}."
+        )
+    if X.dtype.kind != "f" or X.dtype.itemsize not in (4, 8):
+        X = X.astype(np.float64)
+    if not np.all(np.isfinite(X)):
+        raise ValueError(f"{name} contains NaN or infinite values.")
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(
+            f"{name} has {X.shape[1]} features, but the tagger was fitted with {n_features}."
+        )
+    return X
+
+
+def _check_tags(Y, n_samples, dtype):
+    if sp.issparse(Y):
+        Y = Y.toarray()
+    Y = np.asarray(Y)
+    if Y.ndim == 1:
+        raise ValueError(
+            "Y must be a 2-D 0/1 matrix (n_images, n_tags); got a 1-D array. For a single tag "
+            "pass Y.reshape(-1, 1)."
+        )
+    if Y.ndim != 2 or Y.shape[1] == 0:
+        raise ValueError(f"Y must be a 2-D 0/1 matrix (n_images, n_tags); got shape {Y.shape}.")
+    if Y.shape[0] != n_samples:
+        raise ValueError(f"X has {n_samples} images but Y has {Y.shape[0]} rows.")
+    if Y.dtype.kind not in "biuf":
+        raise TypeError(f"Y must hold 0/1 numbers; got dtype {Y.dtype}.")
+    bad = ~((Y == 0) | (Y == 1))
+    if np.any(bad):
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"Y must contain only 0 and 1; got {Y[first]!r} at index {first}.")
+    if not np.any(Y):
+        raise ValueError("Y has no observed tag at all: there is nothing to propagate.")
+    return Y.astype(dtype)
+
+
+class HypergraphTagger(BaseEstimator):
+    """Tag images by transductive learning on a hypergraph with adaptive hyperedge weights.
+
+    The hypergraph has one visual hyperedge per image (the image and its ``n_neighbors``
+    nearest neighbours in feature space) and one textual hyperedge per tag (the images the
+    users tagged with it).  Fitting alternates
+
+    * the **f-step** (Zhou et al. 2006): tag relevance scores ``F`` solve
+      ``(I − αΘ) F = (1 − α) Y`` for all tags at once, with
+      ``Θ = Dv^{-1/2} H W De^{-1} Hᵀ Dv^{-1/2}`` applied matrix-free;
+    * the **w-step** (Gao et al. 2013): hyperedge weights minimise
+      ``μ‖w‖² − Σ_e w_e c_e`` with ``c_e = ‖γ_eᵀF‖²/δ(e)`` on the simplex
+      (``Σ w = 1``, ``w ≥ 0``), then the vertex degrees are recomputed;
+
+    until the relative change of ``w`` or of the objective falls below ``tol``.
+
+    Parameters
+    ----------
+    n_neighbors : int, default=10
+        Neighbours per visual hyperedge (each has ``n_neighbors + 1`` images).
+    alpha : float in (0, 1), default=0.9
+        Propagation strength; ``α = 1/(1 + λ)`` for the fitting weight λ of ``‖F − Y‖²``.
+    mu : float > 0, default=1.0
+        Weight regularisation μ.  With ``mu_scaling="relative"`` (default) it is measured in
+        natural units: the absolute value is ``mu · m · c̄ / 2`` with ``c̄`` the mean of ``c`` at
+        the first w-step and ``m`` the number of hyperedges, so ``mu = 1`` makes the first
+        update ``w ∝ c``, larger values pull ``w`` towards uniform and smaller ones make it
+        sparse.  The absolute value used is ``mu_`` (fixed for the whole fit, so the objective
+        is one function).
+    adaptive_weights : bool, default=True
+        Learn the hyperedge weights; ``False`` runs one f-step with uniform weights.
+    max_iter : int, default=10
+        Maximum number of alternations (f-step + w-step).
+    tol : float, default=1e-4
+        Stop when ``‖w_new − w‖/‖w‖ < tol`` or the relative decrease of the objective is
+        below ``tol``.
+    solver : {"block_cg", "cg", "tessellated", "exact", "auto"}, default="block_cg"
+        f-step solver: block CG for all tags at once (default), CG per tag, the
+        block-tessellated low-rank Woodbury inverse (fast, approximate), a dense Cholesky
+        solve (reference; at most ``EXACT_MAX_VERTICES`` images), or ``"auto"`` (exact up
+        to ``AUTO_EXACT_MAX_VERTICES`` images, block CG beyond).
+    n_blocks, rank : int, default=None
+        Tessellation parameters (``solver="tessellated"``): ``None`` gives
+        ``max(1, round(n/5000))`` blocks and rank ``min(200, block size)``.  The block-diagonal
+        model drops the coupling between blocks, and tag hyperedges couple everything: measured
+        F1@5 on the untagged digits (n = 1797, exact solver 0.930): 0.903 with one block of rank
+        200, 0.668 with two, 0.357 with four blocks of rank 100.
+    random_state : int, RandomState or None, default=None
+        Seeds the tessellation's randomized factorisations.
+    n_jobs : int, default=None
+        Threads for the Numba kernels and BLAS (set together, so they never oversubscribe).
+    weight_update : {"simplex", "closed_form"}, default="simplex"
+        ``"simplex"`` projects onto ``w ≥ 0`` (keeps ``I − αΘ`` positive definite);
+        ``"closed_form"`` is Gao's unprojected update, whose weights may go negative.
+    mu_scaling : {"relative", "absolute"}, default="relative"
+        How ``mu`` is read (see ``mu``).
+    solver_tol : float, default=1e-6
+        Relative residual of the iterative f-step solves (true residual, per tag).
+    metric : {"euclidean", "cosine"}, default="euclidean"
+        Feature distance of the visual hyperedges.
+    tag_weight : float >= 0, default=0.1
+        Initial weight of a tag hyperedge relative to a visual one (user hyperedges start at 1).
+        Tag hyperedges are large (every image with the tag), so at equal weight they dominate
+        the vertex degrees and spread co-occurring tags: measured with the exact solver, F1@5
+        fell from 0.934 to 0.868 on the digits tags and from 0.622 to 0.600 on the shapes
+        tags when ``tag_weight`` went from 0.1 to 1 (α = 0.9, k = 10).
+    verbose : bool, default=False
+        Show a progress bar over the alternations.
+
+    Attributes
+    ----------
+    scores_ : ndarray of shape (n_images, n_tags)
+        Tag relevance scores ``F`` of the fitted images.
+    edge_weights_ : ndarray of shape (n_edges,)
+        Learned hyperedge weights (visual hyperedges first, then one per tag, then any
+        user-supplied hyperedges).
+    hypergraph_ : Hypergraph
+        The hypergraph with the learned weights.
+    n_iter_ : int
+        Alternations run.
+    objective_ : list of float
+        Objective ``J(F, w)`` after each f-step and each accepted w-step.
+    mu_ : float
+        Absolute weight regularisation used.
+    solver_iterations_ : list of int
+        Krylov iterations of each f-step (0 for direct solvers).
+    timings_ : dict
+        Seconds: ``"build"`` (hypergraph), ``"f_step"`` and ``"w_step"`` (lists, one per
+        alternation), ``"total"``.
+
+    Notes
+    -----
+    The w-step holds ``Dv`` fixed (Gao et al.), so the true objective, with degrees recomputed,
+    may rise after it.  The update is therefore safeguarded: if the objective increases, the
+    step towards the new weights is halved (a convex combination stays on the simplex) up to
+    ``MAX_BACKTRACKS`` times and rejected otherwise.  With an exact f-step the objective
+    history is then non-increasing.
+
+    Scores are invariant to a common scaling of ``w`` (Θ is), which is why ``Σ w = 1`` costs
+    nothing.
+
+    References
+    ----------
+    D. Zhou, J. Huang, B. Schölkopf, "Learning with hypergraphs: clustering, classification,
+    and embedding", NIPS 2006.
+    Y. Gao, M. Wang, Z.-J. Zha, J. Shen, X. Li, X. Wu, "Visual-textual joint relevance
+    learning for tag-based social image search", IEEE TIP 22(1), 2013.
+
+    Examples
+    --------
+    >>> from hyperlearn import HypergraphTagger
+    >>> from hyperlearn.datasets import load_digits_tags
+    >>> from hyperlearn.metrics import f1_at_k
+    >>> data = load_digits_tags(random_state=0)
+    >>> tagger = HypergraphTagger(max_iter=3).fit(data.features, data.tags_observed)
+    >>> f1_at_k(data.tags_true, tagger.scores_, k=3) > 0.5
+    True
+    """
+
+    def __init__(
+        self,
+        n_neighbors=10,
+        alpha=0.9,
+        mu=1.0,
+        adaptive_weights=True,
+        max_iter=10,
+        tol=1e-4,
+        solver="block_cg",
+        n_blocks=None,
+        rank=None,
+        random_state=None,
+        n_jobs=None,
+        *,
+        weight_update="simplex",
+        mu_scaling="relative",
+        solver_tol=1e-6,
+        metric="euclidean",
+        tag_weight=0.1,
+        verbose=False,
+    ):
+        self.n_neighbors = n_neighbors
+        self.alpha = alpha
+        self.mu = mu
+        self.adaptive_weights = adaptive_weights
+        self.max_iter = max_iter
+        self.tol = tol
+        self.solver = solver
+        self.n_blocks = n_blocks
+        self.rank = rank
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.weight_update = weight_update
+        self.mu_scaling = mu_scaling
+        self.solver_tol = solver_tol
+        self.metric = metric
+        self.tag_weight = tag_weight
+        self.verbose = verbose
+
+    # -- validation --------------------------------------------------------------------------
+
+    def _validate_params(self, n_samples):
+        alpha = _check_fraction_open(self.alpha, "alpha")
+        mu = _check_positive(self.mu, "mu")
+        _check_int(self.max_iter, "max_iter", 1)
+        _check_positive(self.tol, "tol")
+        _check_positive(self.solver_tol, "solver_tol")
+        _check_int(self.n_neighbors, "n_neighbors", 1)
+        if self.n_neighbors >= n_samples:
+            raise ValueError(
+                f"n_neighbors must be < the number of images ({n_samples}); got {self.n_neighbors}."
+            )
+        if self.solver not in (*SOLVERS, "auto"):
+            raise ValueError(f"solver must be one of {(*SOLVERS, 'auto')}; got {self.solver!r}.")
+        if self.weight_update not in ("simplex", "closed_form"):
+            raise ValueError(
+                f"weight_update must be 'simplex' or 'closed_form'; got {self.weight_update!r}."
+            )
+        if self.mu_scaling not in ("relative", "absolute"):
+            raise ValueError(
+                f"mu_scaling must be 'relative' or 'absolute'; got {self.mu_scaling!r}."
+            )
+        solver = self.solver
+        if solver == "auto":
+            solver = "exact" if n_samples <= AUTO_EXACT_MAX_VERTICES else "block_cg"
+        if solver == "exact" and n_samples > EXACT_MAX_VERTICES:
+            raise ValueError(
+                f"solver='exact' accepts at most {EXACT_MAX_VERTICES} images; got {n_samples}. "
+                "Use solver='block_cg'."
+            )
+        if self.weight_update == "closed_form" and solver == "tessellated":
+            raise ValueError(
+                "weight_update='closed_form' may give negative weights, which the tessellated "
+                "solver (a PSD low-rank model of Θ) cannot represent; use 'simplex'."
+            )
+        n_blocks = self.n_blocks
+        if n_blocks is None:
+            n_blocks = max(1, round(n_samples / TESSELLATION_BLOCK_SIZE))
+        n_blocks = _check_int(n_blocks, "n_blocks", 1)
+        if n_blocks > n_samples:
+            raise ValueError(
+                f"n_blocks must be <= the number of images ({n_samples}); got {n_blocks}."
+            )
+        rank = self.rank
+        if rank is None:
+            rank = min(TESSELLATION_RANK, n_samples // n_blocks)
+        rank = _check_int(rank, "rank", 1)
+        return alpha, mu, solver, n_blocks, rank
+
+    # -- fitting -----------------------------------------------------------------------------
+
+    def fit(self, X, Y, hypergraph=None):
+        """Learn tag scores of the images ``X`` from their observed tags ``Y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_images, n_features)
+            Image features (float32 stays float32).
+        Y : array-like or sparse matrix of shape (n_images, n_tags)
+            Observed 0/1 tags (noisy, incomplete); rows without tags are the images to tag.
+        hypergraph : Hypergraph, optional
+            Extra hyperedges on the same images (e.g. users, places), appended to the visual
+            and tag hyperedges.
+
+        Returns
+        -------
+        self
+        """
+        from tqdm import tqdm
+
+        from ..hypergraph import Hypergraph
+        from ..utils._numba import thread_limits
+
+        start = time.perf_counter()
+        X = _check_features(X)
+        n = X.shape[0]
+        Y = _check_tags(Y, n, X.dtype)
+        alpha, mu, solver, n_blocks, rank = self._validate_params(n)
+        if hypergraph is not None and (
+            not isinstance(hypergraph, Hypergraph) or hypergraph.n_vertices != n
+        ):
+            raise ValueError(
+                f"hypergraph must be a Hypergraph on the {n} images; got {hypergraph!r}."
+            )
+        tag_weight = self.tag_weight
+        if (
+            isinstance(tag_weight, bool)
+            or not isinstance(tag_weight, numbers.Real)
+            or not (0 <= tag_weight < np.inf)
+        ):
+            raise ValueError(f"tag_weight must be a finite number >= 0; got {tag_weight!r}.")
+        rng = check_random_state(self.random_state)
+        timings = {"build": 0.0, "f_step": [], "w_step": [], "total": 0.0}
+
+        with thread_limits(self.n_jobs):
+            parts = [
+                Hypergraph.from_knn(X, self.n_neighbors, metric=self.metric, dtype=X.dtype),
+                Hypergraph.from_labels(Y, dtype=X.dtype),
+            ]
+            if hypergraph is not None:
+                parts.append(hypergraph.astype(X.dtype))
+            hg = Hypergraph.hstack(parts)
+            m = hg.n_edges
+            w = np.ones(m)
+            w[n : n + Y.shape[1]] = tag_weight
+            w /= w.sum()
+            hg = hg.with_weights(w.astype(X.dtype))
+            timings["build"] = time.perf_counter() - start
+
+            rhs = (1.0 - alpha) * Y
+            F = rhs.copy()  # warm start: the propagation's first term
+            history, iterations = [], []
+            mu_abs = mu if self.mu_scaling == "absolute" else None
+            n_alternations = self.max_iter if self.adaptive_weights else 1
+            bar = tqdm(
+                range(n_alternations), desc="alternations", disable=not self.verbose, leave=False
+            )
+            n_iter = 0
+            for _ in bar:
+                n_iter += 1
+                t0 = time.perf_counter()
+                seed = rng.randint(np.iinfo(np.int32).max)
+                F, its, info = solve_f_step(
+                    solver,
+                    hg,
+                    alpha,
+                    rhs,
+                    F,
+                    rtol=self.solver_tol,
+                    n_blocks=n_blocks,
+                    rank=rank,
+                    random_state=seed,
+                )
+                if info < 0:
+                    raise RuntimeError(
+                        f"the f-step solver '{solver}' broke down (info={info}): I − αΘ is not "
+                        "positive definite, which happens only with negative weights "
+                        "(weight_update='closed_form'). Use weight_update='simplex'."
+                    )
+                timings["f_step"].append(time.perf_counter() - t0)
+                iterations.append(int(its))
+                c = np.asarray(hg.edge_statistics(F), dtype=np.float64)
+                if mu_abs is None:  # natural units, fixed once (see `mu`)
+                    mu_abs = mu * m * max(float(c.mean()), np.finfo(np.float64).tiny) / 2.0
+                J = objective(F, Y, c, w, alpha=alpha, mu=mu_abs)
+                history.append(J)
+                if not self.adaptive_weights:
+                    break
+                t0 = time.perf_counter()
+                w_new, J_new, hg_new = self._w_step(hg, F, Y, c, w, J, alpha, mu_abs)
+                timings["w_step"].append(time.perf_counter() - t0)
+                change = np.linalg.norm(w_new - w) / np.linalg.norm(w)
+                if hg_new is not None:
+                    history.append(J_new)
+                    decrease = (J - J_new) / max(abs(J), np.finfo(np.float64).tiny)
+                    w, hg = w_new, hg_new
+                else:
+                    change, decrease = 0.0, 0.0
+                bar.set_postfix(objective=f"{history[-1]:.6g}", change=f"{change:.2e}")
+                if change < self.tol or decrease < self.tol:
+                    break
+            bar.close()
+
+        self.scores_ = F
+        self.edge_weights_ = np.asarray(hg.weights)
+        self.hypergraph_ = hg
+        self.n_iter_ = n_iter
+        self.objective_ = history
+        self.mu_ = float(mu_abs)
+        self.solver_iterations_ = iterations
+        self.n_features_in_ = X.shape[1]
+        self._X_fit = X
+        timings["total"] = time.perf_counter() - start
+        self.timings_ = timings
+        return self
+
+    def _w_step(self, hg, F, Y, c, w, J, alpha, mu):
+        """Safeguarded weight update; returns ``(w, J, hypergraph)`` or ``(w, J, None)``."""
+        target = (
+            simplex_weights(c, mu)
+            if self.weight_update == "simplex"
+            else closed_form_weights(c, mu)
+        )
+        step = 1.0
+        for _ in range(MAX_BACKTRACKS + 1):
+            w_try = w + step * (target - w)
+            hg_try = hg.with_weights(w_try.astype(hg.dtype))
+            c_try = np.asarray(hg_try.edge_statistics(F), dtype=np.float64)
+            J_try = objective(F, Y, c_try, w_try, alpha=alpha, mu=mu)
+            if J_try <= J:
+                return w_try, J_try, hg_try
+            step *= 0.5
+        return w, J, None
+
+    # -- prediction --------------------------------------------------------------------------
+
+    def decision_function(self, X=None):
+        """Tag relevance scores.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_new, n_features), optional
+            New images.  ``None`` returns the scores of the fitted images (``scores_``).  A new
+            image gets the mean score of its ``n_neighbors`` nearest fitted images: one
+            propagation step through the visual hyperedge it would form.
+
+        Returns
+        -------
+        ndarray of shape (n_images, n_tags)
+        """
+        check_is_fitted(self, "scores_")
+        if X is None:
+            return self.scores_
+        from ..hypergraph import kneighbors
+
+        X = _check_features(X, n_features=self.n_features_in_).astype(self._X_fit.dtype, copy=False)
+        k = min(self.n_neighbors, self._X_fit.shape[0])
+        _, idx = kneighbors(X, k, database=self._X_fit, metric=self.metric, n_jobs=self.n_jobs)
+        return self.scores_[idx].mean(axis=1)
+
+    def predict(self, X=None, k=5):
+        """The ``k`` highest-scoring tags of each image, as a 0/1 indicator matrix.
+
+        Ties are broken by the smaller tag index.  ``X=None`` tags the fitted images.
+        """
+        k = _check_int(k, "k", 1)
+        scores = self.decision_function(X)
+        if k > scores.shape[1]:
+            raise ValueError(f"k must be <= the number of tags ({scores.shape[1]}); got {k}.")
+        order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        out = np.zeros(scores.shape, dtype=np.uint8)
+        np.put_along_axis(out, order, 1, axis=1)
+        return out
