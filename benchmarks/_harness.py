@@ -88,6 +88,8 @@ VERSIONED_PACKAGES = (
     "hypernetx",
     "hyperlearn",
 )
+# import name -> distribution name, where they differ
+DISTRIBUTION_NAMES = {"sklearn": "scikit-learn"}
 
 
 class SkipBenchmark(Exception):  # noqa: N818 - reads better at the raise site than SkipBenchmarkError
@@ -379,13 +381,18 @@ def machine_info() -> dict:
 
 
 def versions() -> dict:
-    """Versions of the packages in ``VERSIONED_PACKAGES`` that are installed (``None`` if not)."""
+    """Versions of the packages in ``VERSIONED_PACKAGES`` that are installed (``None`` if not).
+
+    Read from the installed distributions' metadata: nothing is imported (importing torch or
+    dask just to print a version would cost seconds)."""
+    from importlib import metadata
+
     out = {}
     for name in VERSIONED_PACKAGES:
+        dist = DISTRIBUTION_NAMES.get(name, name)
         try:
-            mod = importlib.import_module(name)
-            out[name] = str(getattr(mod, "__version__", "unknown"))
-        except Exception:  # a broken optional package must not stop the report
+            out[name] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
             out[name] = None
     return out
 
@@ -612,8 +619,15 @@ def _format_case(suite, case, recs, baseline_impl):
     for r in recs:
         name = r["impl"] + (" (bound)" if r["status"] == "bound" else "")
         if r["status"] == "skipped":
-            rows.append([name, "skipped", *("-" for _ in anchors), *("-" for _ in acc_keys),
-                         *("-" for _ in extra_keys)])  # fmt: skip
+            rows.append(
+                [
+                    name,
+                    "skipped",
+                    *("-" for _ in anchors),
+                    *("-" for _ in acc_keys),
+                    *("-" for _ in extra_keys),
+                ]
+            )
             continue
         ratios = [_fmt_ratio(r["time_s"] / t_of[a]) if r["time_s"] else "-" for a in anchors]
         accs = [_fmt_num(r["accuracy"].get(k)) for k in acc_keys]
