@@ -257,6 +257,14 @@ def _load_dataset(args):
             raise CLIError(
                 f"--dataset must be 'shapes', 'digits' or an existing .npz file; got {name!r}"
             )
+        import zipfile
+
+        if os.path.isfile(name) and not zipfile.is_zipfile(name):
+            # np.load would return a plain array (.npy) or complain about pickles (text)
+            raise CLIError(
+                f"--dataset {name!r} is not an .npz archive (write one with numpy.savez(path, "
+                "X=..., Y=...))"
+            )
         try:
             data = load_tags_npz(name)
         except FileNotFoundError:

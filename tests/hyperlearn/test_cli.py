@@ -188,6 +188,17 @@ def test_bad_arguments_exit_2(capsys, argv, message):
     assert "Traceback" not in err
 
 
+def test_not_an_npz_exit_2(capsys, tmp_path):
+    text = tmp_path / "notes.npz"
+    text.write_text("not an archive")
+    plain = tmp_path / "array.npy"
+    np.save(plain, np.ones(3))
+    for path in (text, plain, tmp_path):
+        code = main(["tag", "--dataset", str(path)])
+        _, err = capsys.readouterr()
+        assert code == 2 and err.startswith("hyperlearn tag: error:") and err.count("\n") == 1
+
+
 @pytest.mark.parametrize(
     ("arrays", "message"),
     [
