@@ -280,6 +280,8 @@ def _case_fit(n):
             whole = elapsed + (ALTERNATIONS - extra["alternations"]) * extra["per_alt_s"]
             extra["projected_5alt_s"] = whole
         note = f"{extra['alternations']} alternation(s) run"
+        if "projected_5alt_s" in extra:
+            note += " (projection pessimistic: later f-steps start warm and need fewer iterations)"
         if n == 20_000:
             how = ", projected" if whole != elapsed else ""
             note += (
