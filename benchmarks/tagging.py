@@ -280,7 +280,7 @@ def _case_fit(n):
             whole = elapsed + (ALTERNATIONS - extra["alternations"]) * extra["per_alt_s"]
             extra["projected_5alt_s"] = whole
         note = f"{extra['alternations']} alternation(s) run"
-        if "projected_5alt_s" in extra:
+        if "projected_5alt_s" in extra and solver in ("block_cg", "cg"):
             note += " (projection pessimistic: later f-steps start warm and need fewer iterations)"
         if n == 20_000:
             how = ", projected" if whole != elapsed else ""
