@@ -63,7 +63,9 @@ DEFLATION_EXPONENT = 0.5
 # ~8 n m^2 multiply-adds of Gram work, which outgrows the product for very sparse operators:
 # on the hypergraph tagging system (~14 incidence nonzeros per row, n = 20k, 1 core) chunks of
 # 16 and 32 were fastest, 64 was 1.5x slower (benchmarks/cg.py).  Larger blocks cut iterations
-# further and pay off when a product is expensive: pass ``block_size``.
+# further and pay off when a product is expensive: pass ``block_size``.  Block CG only pays when
+# A.matmat is cheaper per column than A.matvec; for the same operator at n = 200k (random vertex
+# order, n x m blocks far beyond cache) it was 1.5-4x DEARER per column, and cg per column won.
 DEFAULT_BLOCK_SIZE = 16
 
 
