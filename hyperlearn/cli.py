@@ -79,6 +79,16 @@ def _open_unit(text):
     return value
 
 
+def _n_jobs(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-zero integer, got {text!r}") from None
+    if value == 0:
+        raise argparse.ArgumentTypeError("expected a positive integer or -1 (all CPUs), got 0")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``hyperlearn`` argument parser (sub-commands ``tag``, ``info``, ``bench``)."""
     parser = argparse.ArgumentParser(
@@ -143,7 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     tag.add_argument("--json", dest="json_path", default=None, help="write the results as JSON")
     tag.add_argument("--plot", dest="plot_path", default=None, help="PNG: F1@k vs time")
     tag.add_argument("--random-state", type=int, default=0, help="seed of data and solvers")
-    tag.add_argument("--n-jobs", type=int, default=None, help="threads (Numba and BLAS)")
+    tag.add_argument(
+        "--n-jobs", type=_n_jobs, default=None, help="threads (Numba and BLAS); -1 = all CPUs"
+    )
     tag.add_argument("--quiet", action="store_true", help="print only the table")
 
     sub.add_parser(
@@ -586,7 +598,10 @@ def _cmd_tag(args):
     for text in _describe(data, args):
         say(text)
     with thread_limits(args.n_jobs) as n_threads:
-        results, notes, warmup_s = _run_methods(data, args)
+        try:
+            results, notes, warmup_s = _run_methods(data, args)
+        except ValueError as exc:  # the estimator's input validation (e.g. a user's npz)
+            raise CLIError(str(exc)) from None
     _evaluate(results, data, k)
     say(
         f"Method: HypergraphTagger (kNN hyperedges k = {args.n_neighbors} + one hyperedge per "

@@ -174,6 +174,7 @@ def test_info(capsys):
         (["tag", "--alpha", "1.5"], "(0, 1)"),
         (["tag", "--dataset", "digits", "--n-images", "5000"], "at most 1797"),
         (["tag", "--n-images", "abc"], "positive integer"),
+        (["tag", "--n-jobs", "0"], "-1 (all CPUs)"),
         (["tag", "--json", "/nonexistent_dir_xyz/out.json"], "does not exist"),
         (["frobnicate"], "invalid choice"),
         ([], "usage"),
