@@ -1,0 +1,247 @@
+"""Tests of the benchmark harness and the command line (tiny sizes; no timing assertions
+beyond what sleeping guarantees)."""
+
+import io
+import json
+import math
+import time
+
+import numpy as np
+import pytest
+
+from benchmarks import (
+    Record,
+    SkipBenchmark,
+    bench,
+    bound,
+    copy_bandwidth_gbs,
+    load_json,
+    measure,
+    optional_import,
+    report,
+    skipped,
+    thread_info,
+)
+from benchmarks.__main__ import discover, main, parse_size
+
+#: A deliberately slow first call (standing in for Numba compilation) and the bound that the
+#: timed calls must stay under if the warm-up really is excluded.
+FIRST_CALL_SECONDS = 0.3
+#: The CLI test checks plumbing (ours and the anchor compute the same Θx), not kernel accuracy,
+#: which tests/hyperlearn checks against dense references with derived bounds: a wrong operator
+#: gives a relative difference of order 1, float64 rounding about 1e-15.
+PLUMBING_TOL = 1e-8
+
+
+class Counter:
+    def __init__(self, first_sleep=0.0, sleep=0.0):
+        self.calls = 0
+        self.first_sleep = first_sleep
+        self.sleep = sleep
+
+    def __call__(self):
+        self.calls += 1
+        time.sleep(self.first_sleep if self.calls == 1 else self.sleep)
+        return self.calls
+
+
+def test_measure_counts_calls_and_returns_last_result():
+    fn = Counter()
+    m = measure(fn, repeats=3, warmup=2)
+    assert fn.calls == 5
+    assert m["result"] == 5
+    assert len(m["times_s"]) == 3
+    assert m["min_s"] <= m["median_s"] <= m["max_s"]
+    assert (m["repeats"], m["warmup"], m["number"]) == (3, 2, 1)
+
+
+def test_measure_excludes_warmup_and_times_what_runs():
+    fn = Counter(first_sleep=FIRST_CALL_SECONDS, sleep=0.01)
+    m = measure(fn, repeats=3, warmup=1)
+    assert m["median_s"] >= 0.01  # sleep sleeps at least this long
+    assert m["max_s"] < FIRST_CALL_SECONDS
+
+
+def test_measure_auto_number_reports_per_call_time():
+    m = measure(lambda: None, repeats=2, warmup=0, number=None)
+    assert m["number"] > 1
+    assert m["median_s"] * m["number"] < 1.0
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"repeats": 0}, "repeats"),
+        ({"warmup": -1}, "warmup"),
+        ({"number": 0}, "number"),
+        ({"memory": "heap"}, "memory"),
+    ],
+)
+def test_measure_rejects_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        measure(lambda: None, **kwargs)
+
+
+def test_measure_tracemalloc_counts_numpy_buffers():
+    nbytes = 8 * 10**6
+    m = measure(lambda: np.ones(nbytes // 8).sum(), repeats=1, memory="tracemalloc")
+    assert nbytes <= m["peak_bytes"] < 2 * nbytes
+    assert m["memory_method"] == "tracemalloc"
+
+
+def test_measure_rss_sees_a_held_allocation():
+    pytest.importorskip("psutil")
+    nbytes = 64 * 2**20
+
+    def hold():
+        a = np.ones(nbytes // 8)
+        time.sleep(0.05)  # many RSS samples while the array is resident
+        return a.size
+
+    m = measure(hold, repeats=1, memory="rss")
+    # the allocator may reuse pages already resident, so allow a margin below nbytes
+    assert m["peak_bytes"] >= nbytes // 2
+
+
+def test_thread_info_reports_blas_limits():
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):
+        info = thread_info()
+    assert info["cpu_count"] >= 1
+    assert all(t == 1 for t in info["blas_threads"])
+    assert info["numba_threads"] >= 1
+    assert set(info) >= {"threadpools", "env", "affinity_cpus", "numba_threading_layer"}
+
+
+def test_copy_bandwidth_is_positive_and_cached():
+    bw = copy_bandwidth_gbs(2**22, 2)
+    assert math.isfinite(bw) and bw > 0
+    assert copy_bandwidth_gbs(2**22, 2) == bw
+    with pytest.raises(ValueError, match="nbytes"):
+        copy_bandwidth_gbs(0)
+
+
+def test_record_validation_and_access():
+    r = Record("s", "c", {"n": 1}, "ours", 0.25, {"err": 1e-16}, {"it": 3})
+    assert r.impl == "ours" and r["time_s"] == 0.25 and r.accuracy == {"err": 1e-16}
+    assert Record.from_dict(json.loads(json.dumps(r))) == r
+    with pytest.raises(ValueError, match="impl"):
+        Record("s", "c", None, "", 1.0)
+    with pytest.raises(ValueError, match="status"):
+        Record("s", "c", None, "x", 1.0, status="done")
+    with pytest.raises(ValueError, match="time_s"):
+        Record("s", "c", None, "x", -1.0)
+    with pytest.raises(ValueError, match="time_s"):
+        Record("s", "c", None, "x", None)
+    assert skipped("s", "c", "x", "why").status == "skipped"
+    assert bound("s", "c", "floor", 0.1).status == "bound"
+
+
+def test_bench_skips_missing_anchor_and_propagates_bugs():
+    def missing():
+        import a_package_that_is_not_installed  # noqa: F401
+
+    r = bench("s", "c", "anchor", missing)
+    assert r.status == "skipped" and r.time_s is None
+    assert "a_package_that_is_not_installed" in r.note
+
+    def over_budget():
+        raise SkipBenchmark("over budget")
+
+    assert bench("s", "c", "x", over_budget).note.endswith("over budget")
+    assert optional_import("a_package_that_is_not_installed") is None
+
+    def broken():
+        raise ZeroDivisionError("bug")
+
+    with pytest.raises(ZeroDivisionError):
+        bench("s", "c", "x", broken)
+
+
+def test_bench_accuracy_uses_the_timed_result():
+    r = bench("s", "c", "x", lambda: np.arange(4.0), accuracy=lambda y: {"sum": y.sum()}, repeats=2)
+    assert r.accuracy == {"sum": 6.0}
+    assert r.status == "ok" and r.extra["repeats"] == 2
+
+
+def _records():
+    return [
+        Record("s", "case A", {"n": 5}, "ours", 1.0, {"rel": 1e-15}),
+        Record("s", "case A", {"n": 5}, "anchor", 4.0, {"rel": 2e-15}),
+        skipped("s", "case A", "optional", "not installed", {"n": 5}),
+        bound("s", "case A", "floor", 0.5, {"n": 5}, note="bytes / bandwidth"),
+        Record("s", "case B", {}, "ours", 2e-3),
+    ]
+
+
+def test_report_table_ratios_and_skips():
+    out = io.StringIO()
+    text = report(_records(), file=out)
+    assert out.getvalue().strip() == text.strip()
+    assert "[s] case A" in text and "[s] case B" in text
+    line_ours = next(ln for ln in text.splitlines() if ln.strip().startswith("ours "))
+    # ratios to each timed impl of the case: ours/anchor = 0.25, ours/floor = 2
+    assert "0.25x" in line_ours and "2x" in line_ours
+    line_opt = next(ln for ln in text.splitlines() if ln.strip().startswith("optional"))
+    assert "skipped" in line_opt and "not installed" in text
+    assert "floor (bound)" in text
+    assert "threads:" in text
+
+
+def test_report_baseline_only():
+    text = report(_records(), baseline_impl="anchor", file=io.StringIO())
+    header = next(ln for ln in text.splitlines() if ln.strip().startswith("impl"))
+    assert "t/t[anchor]" in header and "t/t[ours]" not in header
+
+
+def test_report_json_round_trip_and_plot(tmp_path):
+    recs = _records()
+    jpath, ppath = tmp_path / "r.json", tmp_path / "r.png"
+    report(recs, json_path=jpath, plot_path=ppath, file=io.StringIO(), meta={"argv": ["x"]})
+    meta, back = load_json(jpath)
+    assert back == recs
+    assert all(isinstance(r, Record) for r in back)
+    assert set(meta) >= {"timestamp", "machine", "threads", "versions", "copy_bandwidth_gbs"}
+    assert meta["meta"] == {"argv": ["x"]}
+    assert meta["versions"]["numpy"] == np.__version__
+    assert ppath.stat().st_size > 1000
+
+
+def test_parse_size_and_discovery():
+    assert parse_size("50000") == 50000
+    assert parse_size("1e4") == 10000
+    assert parse_size("2000x500") == (2000, 500)
+    assert parse_size("small") == "small"
+    assert "hypergraph" in discover()
+
+
+def test_cli_unknown_suite(capsys):
+    assert main(["no_such_suite"]) == 2
+    assert "unknown suite" in capsys.readouterr().err
+
+
+def test_cli_hypergraph_quick(tmp_path, monkeypatch, capsys):
+    import benchmarks.hypergraph as suite
+
+    # the skipped-anchor path: no explicit Θ may be built
+    monkeypatch.setattr(suite, "EXPLICIT_NNZ_BUDGET", 0)
+    monkeypatch.setattr(suite, "REPEATS", 2)
+    monkeypatch.setattr(suite, "BANDWIDTH_BYTES", 2**22)
+    jpath = tmp_path / "h.json"
+    rc = main(["hypergraph", "--quick", "--sizes", "300", "--json", str(jpath), "--threads", "1"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "theta x  n=300" in out and "theta X[50]  n=300" in out
+    meta, recs = load_json(jpath)
+    assert meta["meta"]["blas_threads_requested"] == 1
+    assert all(t == 1 for t in meta["meta"]["thread_info_per_suite"]["hypergraph"]["blas_threads"])
+    by = {(r.case, r.impl): r for r in recs}
+    for case in ("theta x  n=300", "theta X[50]  n=300"):
+        assert by[(case, "ours")].accuracy["rel_diff"] < PLUMBING_TOL
+        assert by[(case, "scipy composition")].time_s > 0
+        assert by[(case, "memory floor")].status == "bound"
+        explicit = by[(case, "scipy explicit Θ")]
+        assert explicit.status == "skipped" and "EXPLICIT_NNZ_BUDGET" in explicit.note
+    knn = by[("from_knn  n=300 d=64", "ours from_knn")]
+    assert knn.accuracy["same_edges"] == 1.0
