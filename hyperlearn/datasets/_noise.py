@@ -18,7 +18,8 @@ def check_tag_noise(tag_noise):
     for name, value in (("missing", missing), ("spurious", spurious)):
         if not (0.0 <= value < 1.0) or not np.isfinite(value):
             raise ValueError(
-                f"tag_noise {name} rate must be in [0, 1); got {value!r} in tag_noise={tag_noise!r}."
+                f"tag_noise {name} rate must be in [0, 1); got {value!r} in "
+                f"tag_noise={tag_noise!r}."
             )
     return missing, spurious
 
@@ -48,7 +49,7 @@ def corrupt_tags(tags_true, tag_noise, untagged_fraction, rng):
     u = rng.random_sample((n, T))
     observed = np.where(tags_true, u >= missing, u < spurious)
     untagged = np.zeros(n, dtype=bool)
-    n_untagged = int(round(untagged_fraction * n))
+    n_untagged = round(untagged_fraction * n)
     if n_untagged:
         untagged[rng.permutation(n)[:n_untagged]] = True
         observed[untagged] = False

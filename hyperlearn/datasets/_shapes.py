@@ -48,6 +48,20 @@ ATTRIBUTES = (
     "striped_background",
 )
 MAX_SECONDARY = 2
+# smallest radius in pixels: every kind then covers several pixels at any image size
+MIN_RADIUS = 3.0
+# candidate positions tried per secondary shape before it is left out
+PLACEMENT_TRIES = 6
+
+
+def _dilate(mask):
+    """Grow boolean masks (n, s, s) by one pixel in the four axis directions."""
+    out = mask.copy()
+    out[:, 1:] |= mask[:, :-1]
+    out[:, :-1] |= mask[:, 1:]
+    out[:, :, 1:] |= mask[:, :, :-1]
+    out[:, :, :-1] |= mask[:, :, 1:]
+    return out
 
 
 def _shape_mask(kind, dy, dx, r):
@@ -80,18 +94,42 @@ def _shape_mask(kind, dy, dx, r):
     raise ValueError(f"unknown shape {kind!r}")
 
 
-def _paint(canvas, kinds, cy, cx, r, colours, grid, active):
-    """Paint one shape per image (where ``active``) onto ``canvas`` (n, s, s, 3) in place."""
+def _masks(kinds, cy, cx, r, grid, active):
+    """Pixel masks (n, s, s) of one shape per image (all False where not ``active``)."""
+    n = kinds.shape[0]
+    out = np.zeros((n, *grid[0].shape), dtype=bool)
     for t, kind in enumerate(SHAPES):
         idx = np.flatnonzero(active & (kinds == t))
-        if idx.size == 0:
-            continue
-        dy = grid[0][None] - cy[idx, None, None]
-        dx = grid[1][None] - cx[idx, None, None]
-        mask = _shape_mask(kind, dy, dx, r[idx, None, None])
-        sub = canvas[idx]
-        sub[mask] = np.repeat(colours[idx], mask.reshape(idx.size, -1).sum(axis=1), axis=0)
-        canvas[idx] = sub
+        if idx.size:
+            dy = grid[0][None] - cy[idx, None, None]
+            dx = grid[1][None] - cx[idx, None, None]
+            out[idx] = _shape_mask(kind, dy, dx, r[idx, None, None])
+    return out
+
+
+def render_shape_masks(shape_params, image_size):
+    """Masks (n, 1 + MAX_SECONDARY, s, s) of the shapes described by ``shape_params``.
+
+    ``shape_params`` is the Bunch entry of :func:`make_tagged_shapes`; absent shapes (kind -1)
+    get an empty mask. Rendering uses the generator's own geometry, so tests can check that what
+    the tags say is what was painted.
+    """
+    s = int(image_size)
+    grid = np.mgrid[0:s, 0:s].astype(np.float64) + 0.5
+    kind = np.asarray(shape_params["kind"])
+    n, k = kind.shape
+    out = np.zeros((n, k, s, s), dtype=bool)
+    for j in range(k):
+        active = kind[:, j] >= 0
+        out[:, j] = _masks(
+            np.where(active, kind[:, j], 0),
+            np.nan_to_num(shape_params["cy"][:, j]),
+            np.nan_to_num(shape_params["cx"][:, j]),
+            np.nan_to_num(shape_params["radius"][:, j]),
+            grid,
+            active,
+        )
+    return out
 
 
 def make_tagged_shapes(
@@ -108,15 +146,17 @@ def make_tagged_shapes(
 
     Each image has a dark or bright background, optionally striped, with pixel noise and,
     for cluttered images, random coloured specks. On it sit one *main* shape (radius 6–11 pixels
-    at 32×32) and up to two smaller secondary shapes (radius 3–5), each of one of ten shape kinds
-    and eight colours (with a small colour jitter).
+    at 32×32) and up to two smaller secondary shapes (radius 3–5; radii scale with the image
+    side but stay >= 3 pixels), each of one of ten shape kinds and eight colours (with a small
+    colour jitter). Shapes never overlap or touch, so every
+    tagged shape is entirely visible (the main one up to the image border).
 
     Parameters
     ----------
     n_images : int, default=2000
         Number of images.
     image_size : int, default=32
-        Side of the square images (>= 16); sizes and positions scale with it.
+        Side ``s`` of the square images (>= 16); sizes and positions scale with ``s / 32``.
     n_classes : int, default=10
         Number of classes of ``target`` (2 to 10): the main shape's kind is drawn uniformly among
         the first ``n_classes`` kinds of :data:`SHAPES` and is the class.
@@ -144,23 +184,47 @@ def make_tagged_shapes(
         * ``tag_names`` : list of 29 str.
         * ``target`` : int64 (n,) — the main shape's kind, in ``range(n_classes)``.
         * ``target_names`` : list of ``n_classes`` str.
+        * ``shape_params`` : Bunch of (n, 3) arrays describing what was painted, column 0 the
+          main shape, columns 1–2 the secondary ones: ``kind`` (index into :data:`SHAPES`, -1 if
+          absent), ``colour`` (index into :data:`COLOURS`, -1 if absent), centre ``cy``, ``cx``
+          (pixels from the top-left corner) and ``radius`` (NaN if absent).
+
+    Raises
+    ------
+    ValueError
+        If ``n_images`` < 1, ``image_size`` < 16, ``n_classes`` not an integer in [2, 10], a
+        ``tag_noise`` rate or ``untagged_fraction`` outside [0, 1).
 
     Notes
     -----
-    Attribute tags: ``single`` / ``multiple`` (one shape or more), ``large`` (main radius
-    >= 9/32 of the side) / ``small`` (<= 7/32), ``left`` / ``right`` / ``top`` / ``bottom`` (main
-    centre in the outer 40 % of that side), ``cluttered`` (coloured specks in the background),
-    ``bright_background``, ``striped_background``. Secondary shapes are painted after the main
-    one and may hide part of it, as in real photos a tag can be true and hard to see.
+    Shape and colour tags are exactly the kinds and colours of the painted shapes (a kind or
+    colour used twice is one tag). Attribute tags: ``single`` / ``multiple`` (one shape or more),
+    ``large`` (main radius >= 9/32 of the side) / ``small`` (<= 7/32), ``left`` / ``right``
+    (main centre ``cx`` < 0.4 s / > 0.6 s), ``top`` / ``bottom`` (``cy`` < 0.4 s / > 0.6 s),
+    ``cluttered`` (coloured 2×2 specks in the background, drawn under the shapes),
+    ``bright_background`` (gray level 0.55–0.75 instead of 0–0.25), ``striped_background``.
+
+    Secondary shapes are drawn with probabilities 0.4 / 0.35 / 0.25 for none / one / two; each is
+    put at the first of ``PLACEMENT_TRIES`` random centres where it keeps a one-pixel gap from the
+    shapes already placed, and is left out (neither painted nor tagged) if none fits, so about
+    1.8 shapes per image are painted at 32×32. About 7 of the 29 tags are true per image.
+
+    Observed tags: each cell of ``tags_true`` independently kept with probability
+    ``1 - missing_rate`` if true, or set with probability ``spurious_rate`` if false; then
+    ``round(untagged_fraction * n_images)`` random images lose all their observed tags (those
+    are flagged in ``untagged``; with a high ``missing_rate`` a few other images may have no
+    observed tag by chance).
 
     Deterministic for a fixed ``random_state``; vectorised NumPy, about 1 s for 2000 images
-    including the features.
+    plus about 0.5 s for the features.
 
     Examples
     --------
     >>> data = make_tagged_shapes(50, random_state=0)
-    >>> data.images.shape, data.tags_true.shape, data.target.max() < 10
-    ((50, 32, 32, 3), (50, 29), True)
+    >>> data.images.shape, data.images.dtype, data.tags_true.shape
+    ((50, 32, 32, 3), dtype('float32'), (50, 29))
+    >>> bool(data.images.min() >= 0 and data.images.max() <= 1), int(data.target.max()) < 10
+    (True, True)
     """
     n = check_positive_int(n_images, "n_images")
     s = check_positive_int(image_size, "image_size", minimum=16)
@@ -186,15 +250,17 @@ def make_tagged_shapes(
     stripe_vertical = rng.random_sample(n) < 0.5
 
     main_kind = rng.randint(0, n_classes, n)
-    main_r = rng.uniform(6.0, 11.0, n) * scale
+    main_r = np.maximum(rng.uniform(6.0, 11.0, n) * scale, MIN_RADIUS)
     main_cy = rng.uniform(0.3, 0.7, n) * s + rng.uniform(-0.22, 0.22, n) * s
     main_cx = rng.uniform(0.3, 0.7, n) * s + rng.uniform(-0.22, 0.22, n) * s
     main_col = rng.randint(0, n_colours, n)
     n_secondary = rng.choice(3, size=n, p=[0.4, 0.35, 0.25])
     sec_kind = rng.randint(0, len(SHAPES), (n, MAX_SECONDARY))
-    sec_r = rng.uniform(3.0, 5.0, (n, MAX_SECONDARY)) * scale
-    sec_cy = rng.uniform(0.12, 0.88, (n, MAX_SECONDARY)) * s
-    sec_cx = rng.uniform(0.12, 0.88, (n, MAX_SECONDARY)) * s
+    # at least MIN_RADIUS pixels: thinner shapes (bars, frames) vanish between pixel centres
+    sec_r = np.maximum(rng.uniform(3.0, 5.0, (n, MAX_SECONDARY)) * scale, MIN_RADIUS)
+    # candidate centres: the first one that does not touch an earlier shape is used
+    cand_cy = rng.uniform(0.12, 0.88, (n, MAX_SECONDARY, PLACEMENT_TRIES)) * s
+    cand_cx = rng.uniform(0.12, 0.88, (n, MAX_SECONDARY, PLACEMENT_TRIES)) * s
     sec_col = rng.randint(0, n_colours, (n, MAX_SECONDARY))
     jitter = rng.uniform(-0.08, 0.08, (n, 1 + MAX_SECONDARY, 3))
     pixel_noise = rng.normal(0.0, 0.03, (n, s, s, 3))
@@ -208,39 +274,69 @@ def make_tagged_shapes(
     canvas = np.empty((n, s, s, 3))
     canvas[:] = (bg_level[:, None] + bg_tint)[:, None, None, :]
     coord = np.where(stripe_vertical[:, None, None], grid[1][None], grid[0][None])
-    stripes = 0.12 * np.sign(np.sin(coord * stripe_freq[:, None, None] + stripe_phase[:, None, None]))
+    phase = coord * stripe_freq[:, None, None] + stripe_phase[:, None, None]
+    stripes = 0.12 * np.sign(np.sin(phase))
     canvas += (stripes * striped[:, None, None])[..., None]
-    # clutter: 2×2 specks of random colour in cluttered images
+    # clutter: 2×2 specks of random colour in cluttered images (under the shapes)
     idx = np.flatnonzero(cluttered)
     for dy in (0, 1):
         for dx in (0, 1):
             canvas[idx[:, None], speck_y[idx] + dy, speck_x[idx] + dx] = speck_col[idx]
 
-    # ---- shapes: main first, then the secondary ones on top ----
-    colours = np.clip(palette[main_col] + jitter[:, 0], 0, 1)
-    _paint(canvas, main_kind, main_cy, main_cx, main_r, colours, grid, np.ones(n, dtype=bool))
+    # ---- shapes: the main one, then secondary ones placed where they touch no other shape ----
+    rows = np.arange(n)
+    kind = np.full((n, 1 + MAX_SECONDARY), -1, dtype=np.int64)
+    colour = np.full((n, 1 + MAX_SECONDARY), -1, dtype=np.int64)
+    cy = np.full((n, 1 + MAX_SECONDARY), np.nan)
+    cx = np.full((n, 1 + MAX_SECONDARY), np.nan)
+    radius = np.full((n, 1 + MAX_SECONDARY), np.nan)
+    kind[:, 0], colour[:, 0], cy[:, 0], cx[:, 0], radius[:, 0] = (
+        main_kind,
+        main_col,
+        main_cy,
+        main_cx,
+        main_r,
+    )
+    mask = _masks(main_kind, main_cy, main_cx, main_r, grid, np.ones(n, dtype=bool))
+    shape_masks = [mask]
+    occupied = _dilate(mask)
     for j in range(MAX_SECONDARY):
-        colours = np.clip(palette[sec_col[:, j]] + jitter[:, 1 + j], 0, 1)
-        active = n_secondary > j
-        _paint(canvas, sec_kind[:, j], sec_cy[:, j], sec_cx[:, j], sec_r[:, j], colours, grid, active)
+        placed = np.zeros((n, s, s), dtype=bool)
+        todo = n_secondary > j
+        for t in range(PLACEMENT_TRIES):
+            m = _masks(sec_kind[:, j], cand_cy[:, j, t], cand_cx[:, j, t], sec_r[:, j], grid, todo)
+            ok = todo & ~(m & occupied).any(axis=(1, 2))
+            placed[ok] = m[ok]
+            cy[ok, 1 + j], cx[ok, 1 + j] = cand_cy[ok, j, t], cand_cx[ok, j, t]
+            todo &= ~ok
+        ok = ~np.isnan(cy[:, 1 + j])
+        kind[ok, 1 + j], colour[ok, 1 + j], radius[ok, 1 + j] = (
+            sec_kind[ok, j],
+            sec_col[ok, j],
+            sec_r[ok, j],
+        )
+        shape_masks.append(placed)
+        occupied |= _dilate(placed)
+    for j, m in enumerate(shape_masks):
+        present = kind[:, j] >= 0
+        paint = np.clip(palette[np.where(present, colour[:, j], 0)] + jitter[:, j], 0, 1)
+        canvas[m] = paint[np.nonzero(m)[0]]
     canvas += pixel_noise
     images = np.clip(canvas, 0.0, 1.0).astype(np.float32)
+    n_shapes_drawn = (kind >= 0).sum(axis=1)
 
-    # ---- true tags ----
+    # ---- true tags: exactly the shapes and colours painted above ----
     n_shapes = len(SHAPES)
     T = n_shapes + n_colours + len(ATTRIBUTES)
     tags = np.zeros((n, T), dtype=bool)
-    rows = np.arange(n)
-    tags[rows, main_kind] = True
-    tags[rows, n_shapes + main_col] = True
-    for j in range(MAX_SECONDARY):
-        active = rows[n_secondary > j]
-        tags[active, sec_kind[active, j]] = True
-        tags[active, n_shapes + sec_col[active, j]] = True
+    for j in range(1 + MAX_SECONDARY):
+        present = rows[kind[:, j] >= 0]
+        tags[present, kind[present, j]] = True
+        tags[present, n_shapes + colour[present, j]] = True
     a = n_shapes + n_colours
     attr = {
-        "single": n_secondary == 0,
-        "multiple": n_secondary > 0,
+        "single": n_shapes_drawn == 1,
+        "multiple": n_shapes_drawn > 1,
         "large": main_r >= 9.0 * scale,
         "small": main_r <= 7.0 * scale,
         "left": main_cx < 0.4 * s,
@@ -264,4 +360,5 @@ def make_tagged_shapes(
         tag_names=[*SHAPES, *COLOURS, *ATTRIBUTES],
         target=main_kind.astype(np.int64),
         target_names=list(SHAPES[:n_classes]),
+        shape_params=Bunch(kind=kind, colour=colour, cy=cy, cx=cx, radius=radius),
     )
