@@ -22,6 +22,12 @@ def _check_images(images):
         raise TypeError(f"images must be numeric; got dtype {images.dtype}.")
     if not np.all(np.isfinite(images)):
         raise ValueError("images contain NaN or infinite values.")
+    lo, hi = images.min(), images.max()
+    if lo < 0 or hi > 1:
+        raise ValueError(
+            f"images must have pixel values in [0, 1]; got values in [{lo}, {hi}] (divide 8-bit "
+            "images by 255)."
+        )
     return images
 
 
@@ -96,16 +102,27 @@ def image_features(
     pixel_cells : int, default=8
         Side of the average-pooled thumbnail (``pixel_cells² × channels`` features).
     weights : tuple of 3 floats, default=(1, 1, 1)
-        Relative weights of the colour, gradient and pixel blocks; each block is first scaled to
-        unit mean Euclidean norm over the images, so the weights are comparable.
+        Weights of the colour, gradient and pixel blocks, applied after each block is divided by
+        a fixed reference norm (see Notes) so that the weights are comparable.
     dtype : dtype, default=float32
         Output dtype.
 
     Returns
     -------
     X : ndarray of shape (n, n_features)
+        Finite features, columns ordered colour block, gradient block, pixel block.
         ``n_features = colour_bins**3 + hog_cells² · orientations + pixel_cells² · 3`` for RGB
-        (400 with the defaults).
+        (400 with the defaults), ``colour_bins + hog_cells² · orientations + pixel_cells²`` for
+        grayscale.
+
+    Raises
+    ------
+    ValueError
+        If ``images`` has another shape, is empty, has NaN/inf or values outside [0, 1], an
+        integer parameter is not a positive integer, ``hog_cells`` or ``pixel_cells`` exceeds
+        the image side, or ``weights`` is not 3 non-negative finite numbers.
+    TypeError
+        If ``images`` is not numeric.
 
     Notes
     -----
@@ -115,6 +132,14 @@ def image_features(
       ``atan2(∂y, ∂x) mod π`` of the gray image in each cell, each L2-normalised (the HOG idea of
       Dalal & Triggs 2005, without block overlap).
     * Layout: the average-pooled ``pixel_cells × pixel_cells`` thumbnail.
+
+    Block scaling: with ``b = colour_bins``, ``c = hog_cells``, ``p = pixel_cells`` and ``C``
+    channels, the colour block is ``weights[0] · h`` where ``h`` sums to 1 over its ``b**C`` bins
+    (so the block sums to ``weights[0]``); the gradient block is ``weights[1] / c`` times the
+    ``c²`` cell histograms, each of Euclidean norm < 1 (so its norm is < ``weights[1]``); the
+    pixel block is ``weights[2] / (0.5 · p · sqrt(C))`` times the thumbnail (the norm of a
+    mid-gray thumbnail is ``0.5 · p · sqrt(C)``). These divisors are constants, not statistics
+    of the batch: each image's features are the same whichever other images are passed with it.
 
     Everything is vectorised NumPy (``np.bincount``); about 0.3 s for 2000 images of 32×32.
 
@@ -143,7 +168,12 @@ def image_features(
             f"hog_cells={hog_cells} and pixel_cells={pixel_cells} must not exceed the image side "
             f"{min(h, w)}."
         )
-    weights = np.asarray(weights, dtype=np.float64)
+    try:
+        weights = np.asarray(weights, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"weights must be 3 non-negative finite floats; got {weights!r}."
+        ) from None
     if weights.shape != (3,) or np.any(weights < 0) or not np.all(np.isfinite(weights)):
         raise ValueError(f"weights must be 3 non-negative finite floats; got {weights!r}.")
     images = images.astype(np.float64, copy=False)
@@ -152,8 +182,12 @@ def image_features(
         _orientation_histograms(images, int(hog_cells), int(orientations)),
         _block_mean(images, int(pixel_cells)).reshape(images.shape[0], -1),
     ]
-    out = []
-    for block, weight in zip(blocks, weights, strict=True):
-        scale = np.linalg.norm(block, axis=1).mean()
-        out.append(block * (weight / scale if scale > 0 else 0.0))
+    # Fixed bounds on each block's per-image Euclidean norm (not statistics of the batch), so an
+    # image's features do not depend on which other images are described with it.
+    n_channels = images.shape[3]
+    bounds = (1.0, float(hog_cells), 0.5 * float(pixel_cells) * np.sqrt(n_channels))
+    out = [
+        block * (weight / bound)
+        for block, weight, bound in zip(blocks, weights, bounds, strict=True)
+    ]
     return np.ascontiguousarray(np.hstack(out), dtype=dtype)

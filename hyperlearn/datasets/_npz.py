@@ -23,15 +23,18 @@ def load_tags_npz(path):
     Returns
     -------
     data : sklearn.utils.Bunch
-        ``features`` float (n, d), ``tags_observed`` uint8 (n, T), ``tags_true`` (uint8 or None),
-        ``untagged`` bool (n,) (rows of ``Y`` without a tag), ``tag_names``.
+        ``features`` float (n, d) (float32 kept, any other real dtype as float64),
+        ``tags_observed`` uint8 (n, T), ``tags_true`` (uint8 or None), ``untagged`` bool (n,)
+        (rows of ``Y`` without a tag), ``tag_names`` (list of T str).
 
     Raises
     ------
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If ``X`` or ``Y`` is missing, their shapes disagree, ``X`` is not finite or ``Y`` not 0/1.
+        If the file is not an ``.npz`` archive of plain arrays, ``X`` or ``Y`` is missing or
+        empty, their shapes disagree, ``X`` is not real and finite, ``Y`` (or ``Y_true``) holds
+        values other than 0 and 1, or ``tag_names`` does not have one name per column of ``Y``.
 
     Examples
     --------
@@ -44,30 +47,63 @@ def load_tags_npz(path):
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no such .npz file: {path!r}")
-    with np.load(path, allow_pickle=False) as archive:
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise ValueError(
+            f"cannot read {path!r} as an .npz archive of numeric arrays (numpy.savez): {exc}"
+        ) from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise ValueError(
+            f"{path!r} holds a single array, not an .npz archive with 'X' and 'Y' (numpy.savez)."
+        )
+    with archive:
         missing = [key for key in ("X", "Y") if key not in archive.files]
         if missing:
             raise ValueError(
                 f"{path!r} must hold arrays 'X' (features) and 'Y' (observed 0/1 tags); missing "
                 f"{missing}, found {archive.files}."
             )
-        X = np.asarray(archive["X"])
-        Y = np.asarray(archive["Y"])
-        Y_true = np.asarray(archive["Y_true"]) if "Y_true" in archive.files else None
-        names = archive["tag_names"].tolist() if "tag_names" in archive.files else None
+        try:
+            X = np.asarray(archive["X"])
+            Y = np.asarray(archive["Y"])
+            Y_true = np.asarray(archive["Y_true"]) if "Y_true" in archive.files else None
+            names = np.asarray(archive["tag_names"]) if "tag_names" in archive.files else None
+        except ValueError as exc:  # object arrays need pickle, which is never enabled
+            raise ValueError(f"cannot load the arrays of {path!r}: {exc}") from None
     if X.ndim != 2 or Y.ndim != 2 or X.shape[0] != Y.shape[0]:
         raise ValueError(
             f"X must be (n, d) and Y (n, T) with the same n; got X {X.shape} and Y {Y.shape}."
         )
-    if not np.issubdtype(X.dtype, np.number) or not np.all(np.isfinite(X)):
-        raise ValueError("X must be real and finite (no NaN or inf).")
+    if X.shape[0] == 0 or X.shape[1] == 0 or Y.shape[1] == 0:
+        raise ValueError(
+            f"X and Y must have at least one row and one column; got X {X.shape} and Y {Y.shape}."
+        )
+    if not (np.issubdtype(X.dtype, np.integer) or np.issubdtype(X.dtype, np.floating)):
+        raise ValueError(f"X must hold real numbers; got dtype {X.dtype}.")
+    if not np.all(np.isfinite(X)):
+        raise ValueError(f"X must be finite; it has {int(np.sum(~np.isfinite(X)))} NaN or inf.")
     for name, arr in (("Y", Y), ("Y_true", Y_true)):
-        if arr is not None and not np.all(np.isin(arr, (0, 1))):
-            raise ValueError(f"{name} must contain only 0 and 1.")
+        if arr is None:
+            continue
+        if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+            raise ValueError(f"{name} must hold 0/1 numbers; got dtype {arr.dtype}.")
+        bad = ~np.isin(arr, (0, 1))
+        if bad.any():
+            raise ValueError(
+                f"{name} must contain only 0 and 1; got {int(bad.sum())} other values, e.g. "
+                f"{arr[bad][0]!r}."
+            )
     if Y_true is not None and Y_true.shape != Y.shape:
         raise ValueError(f"Y_true must have the shape of Y {Y.shape}; got {Y_true.shape}.")
+    if names is not None and names.shape != (Y.shape[1],):
+        raise ValueError(
+            f"tag_names must be {Y.shape[1]} names (one per column of Y); got shape {names.shape}."
+        )
     if names is None:
         names = [f"tag_{t}" for t in range(Y.shape[1])]
+    else:
+        names = names.tolist()
     if X.dtype not in (np.float32, np.float64):
         X = X.astype(np.float64)
     Y = Y.astype(np.uint8)
