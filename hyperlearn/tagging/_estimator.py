@@ -44,19 +44,16 @@ def _check_int(value, name, low):
 
 
 def _check_features(X, name="X", n_features=None):
-    if sp.issparse(X):
-        raise TypeError(f"{name} must be a dense array of image features; got a sparse matrix.")
-    X = np.asarray(X)
-    if X.dtype.kind not in "fiub":
-        raise TypeError(f"{name} must hold numbers; got dtype {X.dtype}.")
-    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
-        raise ValueError(
-            f"{name} must be a non-empty 2-D array (n_images, n_features); got shape {X.shape}."
-        )
-    if X.dtype.kind != "f" or X.dtype.itemsize not in (4, 8):
-        X = X.astype(np.float64)
-    if not np.all(np.isfinite(X)):
-        raise ValueError(f"{name} contains NaN or infinite values.")
+    """Dense finite float32/float64 features with scikit-learn's standard messages."""
+    from sklearn.utils.validation import check_array
+
+    X = check_array(
+        X,
+        accept_sparse=False,
+        dtype=[np.float64, np.float32],
+        ensure_min_samples=2 if n_features is None else 1,
+        input_name=name,
+    )
     if n_features is not None and X.shape[1] != n_features:
         raise ValueError(
             f"{name} has {X.shape[1]} features, but the tagger was fitted with {n_features}."
@@ -65,6 +62,11 @@ def _check_features(X, name="X", n_features=None):
 
 
 def _check_tags(Y, n_samples, dtype):
+    if Y is None:
+        raise ValueError(
+            "HypergraphTagger requires y to be passed, but the target y is None: pass the "
+            "observed 0/1 tag matrix Y (n_images, n_tags)."
+        )
     if sp.issparse(Y):
         Y = Y.toarray()
     Y = np.asarray(Y)
@@ -245,6 +247,13 @@ class HypergraphTagger(BaseEstimator):
         self.metric = metric
         self.tag_weight = tag_weight
         self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = False
+        return tags
 
     # -- validation --------------------------------------------------------------------------
 
@@ -470,12 +479,23 @@ class HypergraphTagger(BaseEstimator):
     def predict(self, X=None, k=5):
         """The ``k`` highest-scoring tags of each image, as a 0/1 indicator matrix.
 
-        Ties are broken by the smaller tag index.  ``X=None`` tags the fitted images.
+        Ties are broken by the smaller tag index; with fewer than ``k`` tags every tag is
+        returned.  ``X=None`` tags the fitted images.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_new, n_features), optional
+            New images (see :meth:`decision_function`); ``None`` for the fitted images.
+        k : int, default=5
+            Tags per image.
+
+        Returns
+        -------
+        ndarray of shape (n_images, n_tags), uint8
         """
         k = _check_int(k, "k", 1)
         scores = self.decision_function(X)
-        if k > scores.shape[1]:
-            raise ValueError(f"k must be <= the number of tags ({scores.shape[1]}); got {k}.")
+        k = min(k, scores.shape[1])
         order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
         out = np.zeros(scores.shape, dtype=np.uint8)
         np.put_along_axis(out, order, 1, axis=1)

@@ -1,0 +1,273 @@
+"""HypergraphTagger: solvers against the exact solve, monotone objective, estimator contracts."""
+
+import numpy as np
+import pytest
+from sklearn.neighbors import NearestNeighbors
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from hyperlearn import Hypergraph, HypergraphTagger
+from hyperlearn.datasets import load_digits_tags, make_tagged_shapes
+from hyperlearn.hypergraph import _reference
+from hyperlearn.metrics import f1_at_k
+from hyperlearn.tagging import knn_tag_voting, user_tag_scores
+
+#: κ(I − αΘ) ≤ 1/(1 − α): a true relative residual ρ bounds the forward error by κ·ρ.
+#: FORWARD_SLACK covers the rounding of the residual check itself.
+FORWARD_SLACK = 1.5
+
+
+@pytest.fixture(scope="module")
+def shapes():
+    return make_tagged_shapes(300, random_state=0, untagged_fraction=0.2)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_digits_tags(random_state=0, untagged_fraction=0.2)
+
+
+def dense_solution(hg, Y, alpha):
+    """Oracle: (1 − α)(I − αΘ)^{-1} Y with the dense reference Θ."""
+    theta = _reference.normalized_adjacency(hg.incidence.toarray(), hg.weights)
+    n = theta.shape[0]
+    return np.linalg.solve(np.eye(n) - alpha * theta, (1 - alpha) * Y)
+
+
+def test_exact_solver_equals_the_dense_oracle(shapes):
+    Y = shapes.tags_observed
+    model = HypergraphTagger(solver="exact", adaptive_weights=False).fit(shapes.features, Y)
+    expected = dense_solution(model.hypergraph_, Y.astype(float), model.alpha)
+    # backward-stable Cholesky in float64: error ≲ κ · n · eps64 relative, κ ≤ 1/(1 − α) = 10,
+    # plus the rounding of the result to the dtype of the features (float32 here)
+    n = Y.shape[0]
+    rel = np.linalg.norm(model.scores_ - expected) / np.linalg.norm(expected)
+    assert rel <= 10 * n * np.finfo(np.float64).eps + np.finfo(model.scores_.dtype).eps
+
+
+@pytest.mark.parametrize("solver", ["block_cg", "cg"])
+@pytest.mark.parametrize("alpha", [0.5, 0.9, 0.99])
+def test_iterative_solvers_agree_with_exact(shapes, solver, alpha):
+    X, Y = shapes.features.astype(np.float64), shapes.tags_observed
+    tol = 1e-8
+    exact = HypergraphTagger(solver="exact", alpha=alpha, adaptive_weights=False).fit(X, Y)
+    model = HypergraphTagger(
+        solver=solver, alpha=alpha, adaptive_weights=False, solver_tol=tol
+    ).fit(X, Y)
+    kappa = 1 / (1 - alpha)
+    for j in range(Y.shape[1]):
+        ref = exact.scores_[:, j]
+        if not np.any(ref):
+            assert not np.any(model.scores_[:, j])
+            continue
+        err = np.linalg.norm(model.scores_[:, j] - ref) / np.linalg.norm(ref)
+        assert err <= FORWARD_SLACK * kappa * tol
+
+
+def test_tessellated_with_one_full_rank_block_is_exact(shapes):
+    X, Y = shapes.features[:80].astype(np.float64), shapes.tags_observed[:80]
+    exact = HypergraphTagger(solver="exact", adaptive_weights=False).fit(X, Y)
+    model = HypergraphTagger(
+        solver="tessellated", n_blocks=1, rank=80, adaptive_weights=False, random_state=0
+    ).fit(X, Y)
+    np.testing.assert_allclose(
+        model.scores_, exact.scores_, atol=1e-8 * np.abs(exact.scores_).max()
+    )
+
+
+def test_tessellated_error_decreases_with_rank(digits):
+    X, Y = digits.features[:300].astype(np.float64), digits.tags_observed[:300]
+    exact = HypergraphTagger(solver="exact", adaptive_weights=False).fit(X, Y).scores_
+    errors = []
+    for rank in (10, 60, 200):
+        F = (
+            HypergraphTagger(
+                solver="tessellated", n_blocks=1, rank=rank, adaptive_weights=False, random_state=0
+            )
+            .fit(X, Y)
+            .scores_
+        )
+        errors.append(np.linalg.norm(F - exact) / np.linalg.norm(exact))
+    assert errors[0] > errors[1] > errors[2]
+
+
+@pytest.mark.parametrize("weight_update", ["simplex", "closed_form"])
+def test_objective_is_non_increasing_with_the_exact_solver(shapes, weight_update):
+    model = HypergraphTagger(
+        solver="exact", max_iter=6, tol=1e-12, weight_update=weight_update
+    ).fit(shapes.features, shapes.tags_observed)
+    J = np.array(model.objective_)
+    assert len(J) >= 2
+    # each f-step is an exact minimisation, each w-step is accepted only if J does not rise
+    assert np.all(np.diff(J) <= 1e-10 * np.abs(J[:-1]))
+
+
+def test_weights_stay_on_the_simplex(shapes):
+    model = HypergraphTagger(max_iter=4, tol=1e-12).fit(shapes.features, shapes.tags_observed)
+    w = model.edge_weights_
+    assert np.all(w >= 0)
+    assert w.sum() == pytest.approx(1.0, abs=1e-6)  # float32 features: weights stored float32
+    np.testing.assert_array_equal(model.hypergraph_.weights, w)
+
+
+def test_weights_follow_the_w_step_on_the_final_scores(shapes):
+    """With one alternation accepted in full, w equals Π_simplex(c/(2μ)) for the scores."""
+    from hyperlearn.tagging import simplex_weights
+
+    X, Y = shapes.features, shapes.tags_observed
+    model = HypergraphTagger(solver="exact", max_iter=1, mu=5.0).fit(X, Y)
+    if len(model.objective_) < 2:
+        pytest.skip("the w-step was rejected by the safeguard on this data")
+    first = HypergraphTagger(solver="exact", adaptive_weights=False, mu=5.0).fit(X, Y)
+    c = first.hypergraph_.edge_statistics(first.scores_)
+    expected = simplex_weights(np.asarray(c, dtype=float), model.mu_)
+    np.testing.assert_allclose(model.edge_weights_, expected, rtol=1e-5, atol=1e-9)
+
+
+def test_fit_is_deterministic(shapes):
+    kw = dict(solver="tessellated", max_iter=3, random_state=3)
+    a = HypergraphTagger(**kw).fit(shapes.features, shapes.tags_observed)
+    b = HypergraphTagger(**kw).fit(shapes.features, shapes.tags_observed)
+    np.testing.assert_array_equal(a.scores_, b.scores_)
+    np.testing.assert_array_equal(a.edge_weights_, b.edge_weights_)
+
+
+def test_float32_stays_float32(shapes):
+    X = shapes.features.astype(np.float32)
+    model = HypergraphTagger(max_iter=2).fit(X, shapes.tags_observed)
+    assert model.scores_.dtype == np.float32
+    X64 = shapes.features.astype(np.float64)
+    assert HypergraphTagger(max_iter=2).fit(X64, shapes.tags_observed).scores_.dtype == np.float64
+
+
+def test_fitted_attributes(shapes):
+    model = HypergraphTagger(max_iter=3, tol=1e-12).fit(shapes.features, shapes.tags_observed)
+    n, T = shapes.tags_observed.shape
+    assert model.scores_.shape == (n, T)
+    assert model.hypergraph_.n_edges == n + T
+    assert model.n_iter_ == len(model.timings_["f_step"]) == len(model.solver_iterations_)
+    assert 1 <= model.n_iter_ <= 3
+    assert model.timings_["total"] >= model.timings_["build"] > 0
+    assert all(i > 0 for i in model.solver_iterations_)
+
+
+def test_extra_hypergraph_is_appended(shapes):
+    X, Y = shapes.features, shapes.tags_observed
+    n = X.shape[0]
+    extra = Hypergraph.from_edges([list(range(0, n, 2)), list(range(1, n, 2))], n_vertices=n)
+    model = HypergraphTagger(max_iter=1).fit(X, Y, hypergraph=extra)
+    assert model.hypergraph_.n_edges == n + Y.shape[1] + 2
+    with pytest.raises(ValueError, match="hypergraph must be a Hypergraph on the"):
+        HypergraphTagger().fit(X, Y, hypergraph=Hypergraph.from_edges([[0, 1]], n_vertices=3))
+
+
+def test_out_of_sample_scores_average_the_nearest_fitted_images(shapes):
+    X, Y = shapes.features, shapes.tags_observed
+    model = HypergraphTagger(max_iter=2, n_neighbors=7).fit(X, Y)
+    rng = np.random.default_rng(0)
+    X_new = X[:20] + 0.01 * rng.standard_normal(X[:20].shape).astype(X.dtype)
+    idx = NearestNeighbors(n_neighbors=7).fit(X).kneighbors(X_new, return_distance=False)
+    np.testing.assert_allclose(
+        model.decision_function(X_new), model.scores_[idx].mean(axis=1), rtol=1e-6
+    )
+    assert model.decision_function() is model.scores_
+    with pytest.raises(ValueError, match="features"):
+        model.decision_function(X_new[:, :-1])
+
+
+def test_predict_returns_the_top_k_tags(shapes):
+    model = HypergraphTagger(max_iter=1).fit(shapes.features, shapes.tags_observed)
+    P = model.predict(k=3)
+    assert P.shape == model.scores_.shape
+    np.testing.assert_array_equal(P.sum(axis=1), 3)
+    top = np.argsort(-model.scores_, axis=1, kind="stable")[:, :3]
+    np.testing.assert_array_equal(np.take_along_axis(P, top, axis=1), 1)
+    assert model.predict(shapes.features[:5], k=100).sum() == 5 * model.scores_.shape[1]
+
+
+def test_tagging_beats_both_baselines_on_digits(digits):
+    """The main claim on the bundled digits: hypergraph scores beat kNN voting and user tags."""
+    X, Y, truth, untagged = digits.features, digits.tags_observed, digits.tags_true, digits.untagged
+    F = HypergraphTagger(solver="block_cg").fit(X, Y).scores_
+    ours = f1_at_k(truth, F, k=5)
+    knn = f1_at_k(truth, knn_tag_voting(X, Y), k=5)
+    user = f1_at_k(truth, user_tag_scores(Y), k=5)
+    assert ours > knn and ours > user
+    # on the images without any user tag, user tags give nothing to go on
+    assert f1_at_k(truth[untagged], F[untagged], k=5) > f1_at_k(
+        truth[untagged], user_tag_scores(Y)[untagged], k=5
+    )
+
+
+BAD_INPUTS = [
+    ({}, lambda X, Y: (X, np.where(Y == 1, 2, 0)), "only 0 and 1"),
+    ({}, lambda X, Y: (X, Y[:-1]), "rows"),
+    ({}, lambda X, Y: (X, np.zeros_like(Y)), "no observed tag"),
+    ({}, lambda X, Y: (np.where(np.arange(X.size).reshape(X.shape) == 5, np.nan, X), Y), "NaN"),
+    ({}, lambda X, Y: (X, Y[:, 0]), "2-D 0/1 matrix"),
+    ({}, lambda X, Y: (X, None), "requires y"),
+    ({"alpha": 1.0}, None, "alpha"),
+    ({"alpha": 0.0}, None, "alpha"),
+    ({"alpha": -0.5}, None, "alpha"),
+    ({"mu": 0}, None, "mu"),
+    ({"max_iter": 0}, None, "max_iter"),
+    ({"tol": -1}, None, "tol"),
+    ({"n_neighbors": 0}, None, "n_neighbors"),
+    ({"n_neighbors": 10_000}, None, "n_neighbors"),
+    ({"solver": "lu"}, None, "solver"),
+    ({"weight_update": "sgd"}, None, "weight_update"),
+    ({"mu_scaling": "log"}, None, "mu_scaling"),
+    ({"tag_weight": -1}, None, "tag_weight"),
+    ({"solver": "tessellated", "n_blocks": 0}, None, "n_blocks"),
+    ({"solver": "tessellated", "rank": 0}, None, "rank"),
+    ({"solver": "tessellated", "weight_update": "closed_form"}, None, "closed_form"),
+]
+
+
+@pytest.mark.parametrize(("params", "transform", "match"), BAD_INPUTS)
+def test_bad_input_gets_a_clear_error(shapes, params, transform, match):
+    X, Y = shapes.features[:60], shapes.tags_observed[:60]
+    if transform is not None:
+        X, Y = transform(X, Y)
+    with pytest.raises(ValueError, match=match):
+        HypergraphTagger(**params).fit(X, Y)
+
+
+def test_exact_refuses_large_problems():
+    from hyperlearn.tagging._solvers import EXACT_MAX_VERTICES
+
+    X = np.zeros((EXACT_MAX_VERTICES + 1, 1))
+    with pytest.raises(ValueError, match="at most"):
+        HypergraphTagger(solver="exact")._validate_params(X.shape[0])
+
+
+# The common checks generate integer class targets (0, 1, 2, ...) or continuous ones, while a
+# tagger needs a 0/1 tag MATRIX: every check that fits on such a target fails by design.
+_NEEDS_BINARY_TAGS = "the common checks' targets are not 0/1 tag matrices (multi-label setting)"
+EXPECTED_FAILED = {
+    name: _NEEDS_BINARY_TAGS
+    for name in (
+        "check_fit_score_takes_y",
+        "check_estimators_overwrite_params",
+        "check_dont_overwrite_parameters",
+        "check_estimators_fit_returns_self",
+        "check_readonly_memmap_input",
+        "check_n_features_in_after_fitting",
+        "check_positive_only_tag_during_fit",
+        "check_estimators_dtypes",
+        "check_dtype_object",
+        "check_f_contiguous_array_estimator",
+        "check_methods_sample_order_invariance",
+        "check_methods_subset_invariance",
+        "check_fit2d_1feature",
+        "check_dict_unchanged",
+        "check_fit2d_predict1d",
+    )
+}
+
+
+@parametrize_with_checks(
+    [HypergraphTagger(max_iter=2, n_neighbors=3)],
+    expected_failed_checks=lambda est: EXPECTED_FAILED,
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)

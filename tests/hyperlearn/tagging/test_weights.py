@@ -1,0 +1,108 @@
+"""Hyperedge-weight updates: simplex projection, Gao's closed form, the objective."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from hyperlearn import Hypergraph
+from hyperlearn.hypergraph import _reference
+from hyperlearn.tagging import closed_form_weights, objective, project_simplex, simplex_weights
+
+EPS = np.finfo(np.float64).eps
+#: slack on rounding checks: c · m · eps · max|v| for sums of m terms (c named here)
+ROUNDING_SLACK = 8
+
+finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
+
+
+def assert_on_simplex(w, total=1.0, scale=1.0):
+    """w ≥ 0 and Σw = total up to the rounding of m subtractions of size ``scale``."""
+    assert np.all(w >= 0)
+    assert abs(w.sum() - total) <= ROUNDING_SLACK * w.size * EPS * max(1.0, total, scale)
+
+
+@given(arrays(np.float64, st.integers(1, 40), elements=finite), st.floats(0.1, 10))
+def test_projection_satisfies_the_kkt_conditions(v, total):
+    """w = Π(v) iff w ≥ 0, Σw = total, and v − w = τ on the support, v ≤ τ off it."""
+    w = project_simplex(v, total)
+    scale = max(1.0, np.abs(v).max())
+    assert_on_simplex(w, total, scale)
+    support = w > 0
+    tau = (v - w)[support]
+    tol = ROUNDING_SLACK * v.size * EPS * scale
+    assert np.ptp(tau) <= tol
+    assert np.all(v[~support] <= tau[0] + tol)
+
+
+@given(arrays(np.float64, st.integers(1, 20), elements=finite))
+def test_projection_is_the_closest_simplex_point(v):
+    """No point of a random sample on the simplex is closer to v than Π(v)."""
+    w = project_simplex(v)
+    rng = np.random.default_rng(0)
+    others = rng.dirichlet(np.ones(v.size), size=200)
+    best = np.linalg.norm(w - v)
+    assert np.all(np.linalg.norm(others - v, axis=1) >= best - 1e-9 * max(1, best))
+
+
+def test_projection_examples_and_errors():
+    np.testing.assert_allclose(project_simplex(np.array([0.5, 0.2, -1.0])), [0.65, 0.35, 0.0])
+    np.testing.assert_allclose(project_simplex(np.array([0.2, 0.3, 0.5])), [0.2, 0.3, 0.5])
+    with pytest.raises(ValueError, match="non-empty 1-D"):
+        project_simplex(np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="finite"):
+        project_simplex(np.array([np.nan, 1.0]))
+    with pytest.raises(ValueError, match="total must be > 0"):
+        project_simplex(np.ones(3), total=0)
+
+
+@given(arrays(np.float64, st.integers(2, 30), elements=st.floats(0, 1e2)), st.floats(0.01, 100))
+def test_closed_form_is_the_stationary_point(c, mu):
+    """∇(μ‖w‖² − cᵀw) = 2μw − c is constant (a multiple of 1) and Σw = 1."""
+    w = closed_form_weights(c, mu)
+    assert abs(w.sum() - 1) <= ROUNDING_SLACK * c.size * EPS * max(1, c.max() / mu)
+    grad = 2 * mu * w - c
+    assert np.ptp(grad) <= ROUNDING_SLACK * c.size * EPS * max(1, c.max())
+
+
+@given(arrays(np.float64, st.integers(2, 30), elements=st.floats(0, 1)))
+def test_simplex_update_equals_closed_form_when_interior(c):
+    """With μ large enough that every closed-form weight is positive, projection is a no-op."""
+    mu = c.size * (1 + c.max())  # |c_e − c̄|/(2μ) < 1/m
+    np.testing.assert_allclose(simplex_weights(c, mu), closed_form_weights(c, mu), atol=1e-15)
+
+
+def test_simplex_update_minimises_the_w_objective():
+    rng = np.random.default_rng(1)
+    c = rng.gamma(2.0, size=12)
+    mu = 0.3
+    w = simplex_weights(c, mu)
+    assert_on_simplex(w)
+
+    def f(x):
+        return mu * x @ x - c @ x
+
+    others = rng.dirichlet(np.ones(c.size) * 0.5, size=2000)
+    assert f(w) <= min(f(x) for x in others) + 1e-12
+
+
+def test_objective_matches_the_dense_definition():
+    """J = tr(Fᵀ(I − Θ)F) + λ‖F − Y‖² + μ‖w‖² with the dense reference Θ."""
+    rng = np.random.default_rng(2)
+    n, T = 15, 3
+    edges = [rng.choice(n, size=rng.integers(2, 6), replace=False) for _ in range(9)]
+    w = rng.dirichlet(np.ones(9))
+    hg = Hypergraph.from_edges(edges, n_vertices=n, weights=w)
+    F = rng.standard_normal((n, T))
+    Y = (rng.random((n, T)) < 0.3).astype(float)
+    alpha, mu = 0.8, 0.7
+    H = hg.incidence.toarray()
+    theta = _reference.normalized_adjacency(H, w)
+    expected = (
+        np.trace(F.T @ (np.eye(n) - theta) @ F)
+        + (1 - alpha) / alpha * np.sum((F - Y) ** 2)
+        + mu * w @ w
+    )
+    got = objective(F, Y, hg.edge_statistics(F), w, alpha=alpha, mu=mu)
+    assert got == pytest.approx(expected, rel=1e-12)
