@@ -58,7 +58,7 @@ def _orientation_histograms(images, cells, orientations):
     gray = images.mean(axis=3, dtype=np.float64)
     gy = np.zeros_like(gray)
     gx = np.zeros_like(gray)
-    # central differences inside, one-sided on the border
+    # central differences inside; the outermost rows/columns get no gradient
     gy[:, 1:-1] = 0.5 * (gray[:, 2:] - gray[:, :-2])
     gx[:, :, 1:-1] = 0.5 * (gray[:, :, 2:] - gray[:, :, :-2])
     mag = np.hypot(gx, gy)
@@ -127,11 +127,13 @@ def image_features(
     Notes
     -----
     * Colour: normalised joint histogram of the quantised RGB values (fraction of pixels per
-      colour cube cell).
+      colour cube cell): a pixel with channel bins ``(i, j, k) = floor(b · (r, g, bl))`` (1.0
+      in the last bin) counts in column ``(i · b + j) · b + k``.
     * Shape: magnitude-weighted histograms of the unsigned gradient orientation
       ``atan2(∂y, ∂x) mod π`` of the gray image in each cell, each L2-normalised (the HOG idea of
       Dalal & Triggs 2005, without block overlap).
-    * Layout: the average-pooled ``pixel_cells × pixel_cells`` thumbnail.
+    * Layout: the average-pooled ``pixel_cells × pixel_cells`` thumbnail, row-major, channels
+      last (rows and columns beyond a multiple of ``pixel_cells`` are left out).
 
     Block scaling: with ``b = colour_bins``, ``c = hog_cells``, ``p = pixel_cells`` and ``C``
     channels, the colour block is ``weights[0] · h`` where ``h`` sums to 1 over its ``b**C`` bins

@@ -1,0 +1,233 @@
+"""make_tagged_shapes: determinism, documented shapes/dtypes/ranges, tags = what is painted."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hyperlearn.datasets import COLOURS, SHAPES, make_tagged_shapes
+from hyperlearn.datasets._shapes import ATTRIBUTES
+
+from ._checks import Z_BOUND, binomial_z, check_shapes_rendering
+from .conftest import N_LARGE
+
+N_TAGS = len(SHAPES) + len(COLOURS) + len(ATTRIBUTES)
+
+
+def _assert_same(a, b):
+    assert a.keys() == b.keys()
+    for key in a:
+        if isinstance(a[key], np.ndarray):
+            np.testing.assert_array_equal(a[key], b[key])
+    for key in a.shape_params:
+        np.testing.assert_array_equal(a.shape_params[key], b.shape_params[key])
+
+
+def test_documented_layout(shapes_large):
+    d = shapes_large
+    n = N_LARGE
+    assert d.images.shape == (n, 32, 32, 3) and d.images.dtype == np.float32
+    assert d.images.min() >= 0.0 and d.images.max() <= 1.0
+    assert d.features is None
+    assert 20 <= N_TAGS <= 40
+    assert d.tag_names == [*SHAPES, *COLOURS, *ATTRIBUTES]
+    assert len(set(d.tag_names)) == N_TAGS
+    for key in ("tags_true", "tags_observed"):
+        assert d[key].shape == (n, N_TAGS) and d[key].dtype == np.uint8
+        assert set(np.unique(d[key]).tolist()) <= {0, 1}
+    assert d.untagged.dtype == bool and not d.untagged.any()
+    assert d.target.dtype == np.int64
+    assert d.target_names == list(SHAPES)
+    for key in ("kind", "colour", "cy", "cx", "radius"):
+        assert d.shape_params[key].shape == (n, 3)
+
+
+def test_features_documented_shape():
+    d = make_tagged_shapes(12, random_state=0)
+    assert d.features.shape == (12, 400) and d.features.dtype == np.float32
+    assert np.isfinite(d.features).all()
+
+
+def test_every_tagged_shape_is_painted(shapes_large):
+    check_shapes_rendering(shapes_large, 32)
+
+
+def test_attribute_tags_follow_documented_definitions(shapes_large):
+    d, s = shapes_large, 32
+    p = d.shape_params
+    tag = {name: d.tags_true[:, d.tag_names.index(name)].astype(bool) for name in ATTRIBUTES}
+    n_painted = (p.kind >= 0).sum(axis=1)
+    np.testing.assert_array_equal(tag["single"], n_painted == 1)
+    np.testing.assert_array_equal(tag["multiple"], n_painted > 1)
+    np.testing.assert_array_equal(tag["large"], p.radius[:, 0] >= 9 / 32 * s)
+    np.testing.assert_array_equal(tag["small"], p.radius[:, 0] <= 7 / 32 * s)
+    np.testing.assert_array_equal(tag["left"], p.cx[:, 0] < 0.4 * s)
+    np.testing.assert_array_equal(tag["right"], p.cx[:, 0] > 0.6 * s)
+    np.testing.assert_array_equal(tag["top"], p.cy[:, 0] < 0.4 * s)
+    np.testing.assert_array_equal(tag["bottom"], p.cy[:, 0] > 0.6 * s)
+    # every attribute tag occurs, and none is always on
+    rates = d.tags_true.mean(axis=0)
+    assert (rates > 0.05).all() and (rates < 0.95).all(), rates
+
+
+# Unstriped backgrounds are uniform: dark gray level + tint <= 0.25 + 0.06 = 0.31, bright
+# >= 0.55 - 0.06 = 0.49; the median background pixel (pixel noise 0.03, specks < 10 % of the
+# pixels) falls on the right side of the midpoint 0.40.
+BRIGHTNESS_THRESHOLD = 0.40
+
+
+def test_bright_background_tag_matches_pixels(shapes_large):
+    d = shapes_large
+    from hyperlearn.datasets._shapes import render_shape_masks
+
+    masks = render_shape_masks(d.shape_params, 32).any(axis=1)
+    bright = d.tags_true[:, d.tag_names.index("bright_background")].astype(bool)
+    striped = d.tags_true[:, d.tag_names.index("striped_background")].astype(bool)
+    checked = 0
+    for i in np.flatnonzero(~striped)[:400]:
+        level = np.median(d.images[i][~masks[i]].mean(axis=1))
+        assert (level > BRIGHTNESS_THRESHOLD) == bright[i], (i, level)
+        checked += 1
+    assert checked > 200
+
+
+def test_classes_in_range_and_uniform(shapes_large):
+    d = shapes_large
+    counts = np.bincount(d.target, minlength=10)
+    assert counts.size == 10 and (counts > 0).all()
+    z = binomial_z(counts, N_LARGE, 1 / 10)
+    assert np.abs(z).max() <= Z_BOUND, z
+    # the main shape's kind tag is always true
+    assert d.tags_true[np.arange(N_LARGE), d.target].all()
+
+
+@pytest.mark.parametrize("n_classes", [2, 3, 7])
+def test_n_classes(n_classes):
+    d = make_tagged_shapes(300, n_classes=n_classes, random_state=1, features=False)
+    assert d.target_names == list(SHAPES[:n_classes])
+    # 300 draws: P(some class absent) <= 7 (6/7)^300 < 1e-18
+    assert np.array_equal(np.unique(d.target), np.arange(n_classes))
+
+
+def test_same_seed_identical_and_different_seeds_differ():
+    a = make_tagged_shapes(40, random_state=3)
+    b = make_tagged_shapes(40, random_state=3)
+    _assert_same(a, b)
+    c = make_tagged_shapes(40, random_state=np.random.RandomState(3))
+    _assert_same(a, c)
+    d = make_tagged_shapes(40, random_state=4)
+    assert not np.array_equal(a.images, d.images)
+    assert not np.array_equal(a.tags_true, d.tags_true)
+    assert not np.array_equal(a.tags_observed, d.tags_observed)
+
+
+def test_global_rng_untouched():
+    before = np.random.get_state()  # noqa: NPY002 - the legacy global RNG must not be used
+    make_tagged_shapes(5, random_state=0, features=False)
+    after = np.random.get_state()  # noqa: NPY002
+    assert before[0] == after[0] and before[2:] == after[2:]
+    np.testing.assert_array_equal(before[1], after[1])
+
+
+def test_features_flag_does_not_change_the_draws():
+    a = make_tagged_shapes(10, random_state=5, features=False)
+    b = make_tagged_shapes(10, random_state=5, features=True)
+    np.testing.assert_array_equal(a.images, b.images)
+    np.testing.assert_array_equal(a.tags_observed, b.tags_observed)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"n_images": 0}, "n_images"),
+        ({"n_images": -3}, "n_images"),
+        ({"n_images": 2.5}, "n_images"),
+        ({"n_images": True}, "n_images"),
+        ({"n_images": "10"}, "n_images"),
+        ({"image_size": 15}, "image_size"),
+        ({"image_size": 32.0}, "image_size"),
+        ({"n_classes": 1}, "n_classes"),
+        ({"n_classes": 11}, "n_classes"),
+        ({"n_classes": 3.0}, "n_classes"),
+        ({"n_classes": True}, "n_classes"),
+        ({"tag_noise": (1.0, 0.0)}, "tag_noise"),
+        ({"tag_noise": (0.1, -0.1)}, "tag_noise"),
+        ({"tag_noise": (float("nan"), 0.0)}, "tag_noise"),
+        ({"tag_noise": (0.1,)}, "tag_noise"),
+        ({"tag_noise": (0.1, 0.2, 0.3)}, "tag_noise"),
+        ({"tag_noise": None}, "tag_noise"),
+        ({"tag_noise": ("a", "b")}, "tag_noise"),
+        ({"untagged_fraction": 1.0}, "untagged_fraction"),
+        ({"untagged_fraction": -0.1}, "untagged_fraction"),
+        ({"untagged_fraction": float("nan")}, "untagged_fraction"),
+        ({"untagged_fraction": True}, "untagged_fraction"),
+        ({"random_state": "seed"}, "seed"),
+    ],
+)
+def test_bad_input(kwargs, match):
+    args = {"n_images": 5, "features": False, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        make_tagged_shapes(**args)
+
+
+@settings(max_examples=25)
+@given(
+    n=st.integers(1, 6),
+    size=st.integers(16, 48),
+    n_classes=st.integers(2, 10),
+    seed=st.integers(0, 2**32 - 1),
+    untagged_fraction=st.sampled_from([0.0, 0.3, 0.5, 0.9]),
+)
+def test_properties_any_size(n, size, n_classes, seed, untagged_fraction):
+    d = make_tagged_shapes(
+        n,
+        image_size=size,
+        n_classes=n_classes,
+        tag_noise=(0.0, 0.0),
+        random_state=seed,
+        untagged_fraction=untagged_fraction,
+        features=True,
+    )
+    assert d.images.shape == (n, size, size, 3) and d.images.dtype == np.float32
+    assert d.images.min() >= 0.0 and d.images.max() <= 1.0
+    assert d.features.shape == (n, 400) and np.isfinite(d.features).all()
+    assert ((0 <= d.target) & (d.target < n_classes)).all()
+    check_shapes_rendering(d, size)
+    # no noise: observed = true, except on the round(f n) images stripped of every tag
+    assert d.untagged.sum() == round(untagged_fraction * n)
+    assert not d.tags_observed[d.untagged].any()
+    np.testing.assert_array_equal(d.tags_observed[~d.untagged], d.tags_true[~d.untagged])
+
+
+# On dark, unstriped, uncluttered backgrounds a pixel has channels <= 0.25 + 0.06 (+ noise),
+# while every palette colour has a channel >= 0.85 (>= 0.77 after jitter): a background pixel is
+# more than OTHER_PAINT (L∞) from any shape colour by > 8 noise σ, a painted pixel within 5σ.
+OTHER_PAINT = 0.2
+
+
+def test_painted_region_is_exactly_the_mask(shapes_large):
+    """Pixels next to a shape (outside every mask) do not carry the shape's colour."""
+    from hyperlearn.datasets._shapes import render_shape_masks
+
+    d = shapes_large
+    col = {name: d.tags_true[:, d.tag_names.index(name)].astype(bool) for name in d.tag_names}
+    plain = ~col["bright_background"] & ~col["striped_background"] & ~col["cluttered"]
+    idx = np.flatnonzero(plain)[:300]
+    assert idx.size > 200
+    masks = render_shape_masks(
+        {key: value[idx] for key, value in d.shape_params.items()},
+        32,
+    )
+    anywhere = masks.any(axis=1)
+    for row, i in enumerate(idx):
+        for j in np.flatnonzero(d.shape_params.kind[i] >= 0):
+            m = masks[row, j]
+            ring = np.zeros_like(m)
+            ring[1:] |= m[:-1]
+            ring[:-1] |= m[1:]
+            ring[:, 1:] |= m[:, :-1]
+            ring[:, :-1] |= m[:, 1:]
+            ring &= ~anywhere[row]
+            colour = np.median(d.images[i][m], axis=0)
+            gap = np.abs(d.images[i][ring] - colour).max(axis=1)
+            assert (gap > OTHER_PAINT).all(), (i, j, gap.min())
