@@ -101,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     tag = sub.add_parser(
         "tag",
         help="tag images (the main job)",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description=(
             "Tag images with HypergraphTagger: kNN visual hyperedges plus one hyperedge per "
             "observed tag; alternate a linear solve for the tag scores with a hyperedge-weight "
@@ -110,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     tag.add_argument(
         "--dataset",
         default="shapes",
+        metavar="{shapes,digits,PATH.npz}",
         help="'shapes' (generated coloured shapes), 'digits' (scikit-learn's bundled digits) or "
         "PATH.npz holding X (n x d features) and Y (n x T observed 0/1 tags; rows without a tag "
         "get tagged), optionally Y_true (n x T, used for evaluation) and tag_names",
@@ -117,9 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
     tag.add_argument(
         "--n-images",
         type=_positive_int,
+        metavar="N",
         default=None,
-        help=f"number of images (shapes: default {DEFAULT_SHAPES_IMAGES}; digits: default all "
-        "1797; npz: the first N rows, default all)",
+        help=f"number of images (npz: the first N rows); None = shapes {DEFAULT_SHAPES_IMAGES}, "
+        "digits all 1797, npz all rows",
     )
     tag.add_argument("--solver", choices=SOLVERS, default="block_cg", help="f-step solver")
     tag.add_argument(
@@ -128,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="run every solver (block_cg, cg, tessellated, exact) and two baselines (kNN tag "
         "voting, user tags as given)",
     )
-    tag.add_argument("--k", type=_positive_int, default=5, help="tags predicted per image (5)")
+    tag.add_argument("--k", type=_positive_int, default=5, help="tags predicted per image")
     tag.add_argument("--n-neighbors", type=_positive_int, default=10, help="kNN hyperedge size")
     tag.add_argument("--alpha", type=_open_unit, default=0.9, help="propagation weight in (0, 1)")
     tag.add_argument("--max-iter", type=_positive_int, default=10, help="max alternations")
