@@ -50,8 +50,23 @@ def load_digits_tags(
     data : sklearn.utils.Bunch
         ``images`` float32 (n, 8, 8) in [0, 1]; ``features`` float32 (n, 64), the pixels scaled
         to [0, 1] (the classic representation on which kNN is accurate for digits);
-        ``tags_true`` / ``tags_observed`` uint8 (n, 19); ``untagged`` bool (n,); ``tag_names``
-        (``digit_0`` … ``digit_9`` then :data:`DIGIT_ATTRIBUTES`); ``target`` the digit.
+        ``tags_true`` / ``tags_observed`` uint8 (n, 19); ``untagged`` bool (n,) (images without
+        an observed tag: the stripped ones and the few that lost every tag to the noise);
+        ``tag_names`` (``digit_0`` … ``digit_9`` then :data:`DIGIT_ATTRIBUTES`); ``target`` the
+        digit; ``target_names``.
+
+    Raises
+    ------
+    ValueError
+        If ``n_images`` is not an integer in [1, 1797], a ``tag_noise`` rate or
+        ``untagged_fraction`` is outside [0, 1).
+
+    Notes
+    -----
+    Tags: the digit itself (``digit_0`` … ``digit_9``) and the attributes of
+    :data:`DIGIT_ATTRIBUTES` (arithmetic: parity, prime, >= 5, multiple of 3, perfect square;
+    glyph: a closed loop, a curved stroke, straight strokes only, as in the usual printed forms).
+    Each image has about 5 true tags. Noise model as in :func:`make_tagged_shapes`.
 
     Examples
     --------

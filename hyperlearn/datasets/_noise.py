@@ -41,16 +41,18 @@ def corrupt_tags(tags_true, tag_noise, untagged_fraction, rng):
 
     Each true tag is kept with probability ``1 - missing``; each absent tag is added with
     probability ``spurious``, independently (the Bernoulli model of noisy social tags). Then a
-    random ``untagged_fraction`` of the images loses every observed tag: those are the images to
-    tag. Returns ``(tags_observed, untagged)`` with ``untagged`` a boolean mask.
+    random ``untagged_fraction`` of the images loses every observed tag. Returns
+    ``(tags_observed, untagged)`` with ``untagged`` the boolean mask of the images without any
+    observed tag (the images to tag): the stripped ones plus any that lost every tag to the
+    noise, as :func:`load_tags_npz` defines it for users' data.
     """
     missing, spurious = tag_noise
     n, T = tags_true.shape
     u = rng.random_sample((n, T))
     observed = np.where(tags_true, u >= missing, u < spurious)
-    untagged = np.zeros(n, dtype=bool)
+    untagged = np.zeros(n, dtype=bool)  # the images stripped on purpose
     n_untagged = round(untagged_fraction * n)
     if n_untagged:
         untagged[rng.permutation(n)[:n_untagged]] = True
         observed[untagged] = False
-    return observed.astype(np.uint8), untagged
+    return observed.astype(np.uint8), ~observed.any(axis=1)

@@ -180,7 +180,7 @@ def make_tagged_shapes(
         * ``tags_true`` : uint8 (n, 29) 0/1 — the ten shape kinds present, the eight colours
           present, and eleven attributes (see Notes).
         * ``tags_observed`` : uint8 (n, 29) — ``tags_true`` through the noise model.
-        * ``untagged`` : bool (n,) — images stripped of every observed tag.
+        * ``untagged`` : bool (n,) — images without any observed tag (the images to tag).
         * ``tag_names`` : list of 29 str.
         * ``target`` : int64 (n,) — the main shape's kind, in ``range(n_classes)``.
         * ``target_names`` : list of ``n_classes`` str.
@@ -211,9 +211,9 @@ def make_tagged_shapes(
 
     Observed tags: each cell of ``tags_true`` independently kept with probability
     ``1 - missing_rate`` if true, or set with probability ``spurious_rate`` if false; then
-    ``round(untagged_fraction * n_images)`` random images lose all their observed tags (those
-    are flagged in ``untagged``; with a high ``missing_rate`` a few other images may have no
-    observed tag by chance).
+    ``round(untagged_fraction * n_images)`` random images lose all their observed tags.
+    ``untagged`` flags every image without an observed tag: those, plus the rare images that
+    lost all their tags to the noise (probability about ``missing_rate**7`` at 32×32).
 
     Deterministic for a fixed ``random_state``; vectorised NumPy, about 1 s for 2000 images
     plus about 0.5 s for the features.

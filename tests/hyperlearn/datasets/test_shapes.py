@@ -35,7 +35,8 @@ def test_documented_layout(shapes_large):
     for key in ("tags_true", "tags_observed"):
         assert d[key].shape == (n, N_TAGS) and d[key].dtype == np.uint8
         assert set(np.unique(d[key]).tolist()) <= {0, 1}
-    assert d.untagged.dtype == bool and not d.untagged.any()
+    assert d.untagged.dtype == bool
+    np.testing.assert_array_equal(d.untagged, ~d.tags_observed.any(axis=1))
     assert d.target.dtype == np.int64
     assert d.target_names == list(SHAPES)
     for key in ("kind", "colour", "cy", "cx", "radius"):
