@@ -202,7 +202,9 @@ def make_tagged_shapes(
     ``large`` (main radius >= 9/32 of the side) / ``small`` (<= 7/32), ``left`` / ``right``
     (main centre ``cx`` < 0.4 s / > 0.6 s), ``top`` / ``bottom`` (``cy`` < 0.4 s / > 0.6 s),
     ``cluttered`` (coloured 2×2 specks in the background, drawn under the shapes),
-    ``bright_background`` (gray level 0.55–0.75 instead of 0–0.25), ``striped_background``.
+    ``bright_background`` (gray level 0.55–0.75 instead of 0.18–0.3), ``striped_background``
+    (±0.12 stripes; with the ±0.06 colour tint the background stays inside [0, 1] before the
+    pixel noise, so stripes are never flattened by clipping).
 
     Secondary shapes are drawn with probabilities 0.4 / 0.35 / 0.25 for none / one / two; each is
     put at the first of ``PLACEMENT_TRIES`` random centres where it keeps a one-pixel gap from the
@@ -243,7 +245,8 @@ def make_tagged_shapes(
     bright = rng.random_sample(n) < 0.3
     striped = rng.random_sample(n) < 0.3
     cluttered = rng.random_sample(n) < 0.4
-    bg_level = np.where(bright, rng.uniform(0.55, 0.75, n), rng.uniform(0.0, 0.25, n))
+    # levels keep level ± tint ± stripe inside [0, 1]: clipping would flatten the stripes
+    bg_level = np.where(bright, rng.uniform(0.55, 0.75, n), rng.uniform(0.18, 0.3, n))
     bg_tint = rng.uniform(-0.06, 0.06, (n, 3))
     stripe_phase = rng.uniform(0, 2 * np.pi, n)
     stripe_freq = rng.uniform(0.35, 0.8, n) / scale

@@ -71,10 +71,10 @@ def test_attribute_tags_follow_documented_definitions(shapes_large):
     assert (rates > 0.05).all() and (rates < 0.95).all(), rates
 
 
-# Unstriped backgrounds are uniform: dark gray level + tint <= 0.25 + 0.06 = 0.31, bright
+# Unstriped backgrounds are uniform: dark gray level + tint <= 0.3 + 0.06 = 0.36, bright
 # >= 0.55 - 0.06 = 0.49; the median background pixel (pixel noise 0.03, specks < 10 % of the
-# pixels) falls on the right side of the midpoint 0.40.
-BRIGHTNESS_THRESHOLD = 0.40
+# pixels) falls on the right side of the midpoint 0.42.
+BRIGHTNESS_THRESHOLD = 0.42
 
 
 def test_bright_background_tag_matches_pixels(shapes_large):
@@ -200,9 +200,9 @@ def test_properties_any_size(n, size, n_classes, seed, untagged_fraction):
     np.testing.assert_array_equal(d.tags_observed[~d.untagged], d.tags_true[~d.untagged])
 
 
-# On dark, unstriped, uncluttered backgrounds a pixel has channels <= 0.25 + 0.06 (+ noise),
+# On dark, unstriped, uncluttered backgrounds a pixel has channels <= 0.3 + 0.06 (+ noise),
 # while every palette colour has a channel >= 0.85 (>= 0.77 after jitter): a background pixel is
-# more than OTHER_PAINT (L∞) from any shape colour by > 8 noise σ, a painted pixel within 5σ.
+# more than OTHER_PAINT (L∞) from any shape colour by > 7 noise σ, a painted pixel within 5σ.
 OTHER_PAINT = 0.2
 
 
@@ -232,3 +232,37 @@ def test_painted_region_is_exactly_the_mask(shapes_large):
             colour = np.median(d.images[i][m], axis=0)
             gap = np.abs(d.images[i][ring] - colour).max(axis=1)
             assert (gap > OTHER_PAINT).all(), (i, j, gap.min())
+
+
+def _background_rows_cols(image, mask):
+    """Medians of the gray background pixels of each row and of each column."""
+    gray = np.where(mask, np.nan, image.astype(np.float64).mean(axis=2))
+    return np.nanmedian(gray, axis=1), np.nanmedian(gray, axis=0)
+
+
+# Stripes are constant along one axis and alternate ±0.12 across it with half-period 3.9–9 px, so
+# on a 32-px side both levels occur (never clipped: the background stays inside [0, 1]): the row or
+# column medians of the background span ≈ 0.24.
+# Without stripes they differ only by the noise of a median of >= 10 pixels (σ ≈ 0.017/sqrt(10)).
+STRIPE_SPREAD = 0.12
+# Unstriped, uncluttered background pixels stay within 6σ = 0.18 of the median colour (σ = 0.03);
+# a speck has a uniform random colour, farther than CLUTTER_DEVIATION in some channel with
+# probability >= 1 - 0.5**3, and a cluttered image has 12 specks (some may be under shapes).
+CLUTTER_DEVIATION = 0.25
+
+
+def test_background_tags_match_pixels(shapes_large):
+    from hyperlearn.datasets._shapes import render_shape_masks
+
+    d = shapes_large
+    masks = render_shape_masks(d.shape_params, 32).any(axis=1)
+    tag = {name: d.tags_true[:, d.tag_names.index(name)].astype(bool) for name in d.tag_names}
+    striped, cluttered = tag["striped_background"], tag["cluttered"]
+    for i in np.flatnonzero(~cluttered)[:300]:
+        rows, cols = _background_rows_cols(d.images[i], masks[i])
+        spread = max(np.ptp(rows), np.ptp(cols))
+        assert (spread > STRIPE_SPREAD) == striped[i], (i, spread)
+    for i in np.flatnonzero(~striped)[:300]:
+        background = d.images[i][~masks[i]].astype(np.float64)
+        deviation = np.abs(background - np.median(background, axis=0)).max()
+        assert (deviation > CLUTTER_DEVIATION) == cluttered[i], (i, deviation)
