@@ -8,6 +8,9 @@ import numpy as np
 
 __all__ = ["image_features"]
 
+# images per chunk: about 0.1 kB of float64 work arrays per pixel and channel, so ~80 MB at 32×32
+_CHUNK = 256
+
 
 def _check_images(images):
     images = np.asarray(images)
@@ -178,18 +181,23 @@ def image_features(
         ) from None
     if weights.shape != (3,) or np.any(weights < 0) or not np.all(np.isfinite(weights)):
         raise ValueError(f"weights must be 3 non-negative finite floats; got {weights!r}.")
-    images = images.astype(np.float64, copy=False)
-    blocks = [
-        _colour_histogram(images, int(colour_bins)),
-        _orientation_histograms(images, int(hog_cells), int(orientations)),
-        _block_mean(images, int(pixel_cells)).reshape(images.shape[0], -1),
-    ]
+    n, _, _, n_channels = images.shape
     # Fixed bounds on each block's per-image Euclidean norm (not statistics of the batch), so an
     # image's features do not depend on which other images are described with it.
-    n_channels = images.shape[3]
     bounds = (1.0, float(hog_cells), 0.5 * float(pixel_cells) * np.sqrt(n_channels))
-    out = [
-        block * (weight / bound)
-        for block, weight, bound in zip(blocks, weights, bounds, strict=True)
-    ]
-    return np.ascontiguousarray(np.hstack(out), dtype=dtype)
+    scales = weights / np.array(bounds)
+    n_features = int(colour_bins) ** n_channels + hog_cells**2 * orientations
+    n_features += pixel_cells**2 * n_channels
+    X = np.empty((n, n_features), dtype=dtype)
+    # features are per image, so chunks bound the float64 work arrays without changing results
+    for start in range(0, n, _CHUNK):
+        chunk = images[start : start + _CHUNK].astype(np.float64, copy=False)
+        blocks = [
+            _colour_histogram(chunk, int(colour_bins)),
+            _orientation_histograms(chunk, int(hog_cells), int(orientations)),
+            _block_mean(chunk, int(pixel_cells)).reshape(chunk.shape[0], -1),
+        ]
+        X[start : start + _CHUNK] = np.hstack(
+            [block * scale for block, scale in zip(blocks, scales, strict=True)]
+        )
+    return X

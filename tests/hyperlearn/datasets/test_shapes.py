@@ -266,3 +266,14 @@ def test_background_tags_match_pixels(shapes_large):
         background = d.images[i][~masks[i]].astype(np.float64)
         deviation = np.abs(background - np.median(background, axis=0)).max()
         assert (deviation > CLUTTER_DEVIATION) == cluttered[i], (i, deviation)
+
+
+def test_chunked_rendering_does_not_change_the_images(monkeypatch):
+    """Pixels are rendered by chunks of images; the chunk size must not change any value."""
+    import hyperlearn.datasets._features as features_module
+    import hyperlearn.datasets._shapes as shapes_module
+
+    reference = make_tagged_shapes(23, random_state=8)
+    monkeypatch.setattr(shapes_module, "_CHUNK", 5)
+    monkeypatch.setattr(features_module, "_CHUNK", 4)
+    _assert_same(make_tagged_shapes(23, random_state=8), reference)
