@@ -105,6 +105,13 @@ def _data(args):
         size = batch_size or args.batch_size
         return DataLoader(train, batch_size=size, shuffle=True, generator=gen)
 
+    # Fingerprint of the exact training images and labels: a cached teacher is only reused for
+    # the same data (a changed generator or split retrains it).
+    digest = hashlib.sha256()
+    for i in train_idx.tolist():
+        x, y = base[i][:2]
+        digest.update(x.numpy().tobytes())
+        digest.update(int(y).to_bytes(4, "little"))
     eval_kw = {"batch_size": 512}
     return {
         "data": data,
@@ -114,6 +121,7 @@ def _data(args):
         "database": DataLoader(data.database, **eval_kw),
         "fit_db": DataLoader(fit_db, **eval_kw),
         "sizes": {"train": len(train), "val": len(val), "test": len(data.test)},
+        "fingerprint": digest.hexdigest()[:16],
     }
 
 
@@ -166,6 +174,7 @@ def _teacher(args, d) -> tuple:
         "batch_size": args.teacher_batch_size,
         "lr": args.lr,
         "val_fraction": args.val_fraction,
+        "data": d["fingerprint"],
         "format": 1,
     }
     key = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
@@ -478,6 +487,7 @@ def main(argv: list[str] | None = None) -> int:
             "args": vars(args),
             "torch_threads": torch.get_num_threads(),
             "sizes": d["sizes"],
+            "data_fingerprint": d["fingerprint"],
             "teacher": {**teacher_row, "history": teacher_meta.get("history")},
             "results": results,
             "summary": summary,
