@@ -112,7 +112,7 @@ def test_bad_input(kwargs, match):
         load_digits_tags(**kwargs)
 
 
-@settings(max_examples=20)
+@settings(max_examples=12)
 @given(n=st.integers(1, 60), seed=st.integers(0, 2**32 - 1))
 def test_properties(n, seed):
     d = load_digits_tags(n, tag_noise=(0.0, 0.0), random_state=seed)
