@@ -140,7 +140,10 @@ def measure(
     Returns
     -------
     dict
-        ``median_s``, ``min_s``, ``max_s``, ``times_s`` (list, per call), ``repeats``,
+        ``median_s``, ``min_s``, ``max_s``, ``times_s`` (list, per call), ``cpu_median_s``
+        (median process CPU time per call, all threads summed: on a loaded machine this is
+        the robust figure for single-threaded code, whose wall time includes waiting for a
+        core), ``repeats``,
         ``warmup``, ``number``, ``peak_bytes`` (int or None), ``memory_method`` and ``result``
         (the last return value of ``fn``; not JSON-serialised by :func:`report`).
 
@@ -184,12 +187,15 @@ def measure(
     gc.collect()
     gc_was_enabled = gc.isenabled()
     gc.disable()
+    cpu_times = []
     try:
         for _ in range(repeats):
+            c0 = time.process_time()
             t0 = time.perf_counter()
             for _ in range(number):
                 result = fn()
             times.append((time.perf_counter() - t0) / number)
+            cpu_times.append((time.process_time() - c0) / number)
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -205,6 +211,7 @@ def measure(
         "min_s": min(times),
         "max_s": max(times),
         "times_s": times,
+        "cpu_median_s": statistics.median(cpu_times),
         "repeats": int(repeats),
         "warmup": int(warmup),
         "number": int(number),
@@ -525,7 +532,7 @@ def bench(
     accuracy : callable, optional
         ``accuracy(result) -> dict`` of named figures computed from the last timed result.
     extra : mapping, optional
-        Added to the record's ``extra`` (which also receives ``min_s``, ``repeats``,
+        Added to the record's ``extra`` (which also receives ``min_s``, ``cpu_s``, ``repeats``,
         ``number`` and ``peak_bytes`` when measured).
     repeats, warmup, number, memory
         Passed to :func:`measure`.
@@ -535,7 +542,12 @@ def bench(
         acc = dict(accuracy(m["result"])) if accuracy is not None else {}
     except (SkipBenchmark, ImportError) as exc:
         return skipped(suite, case, impl, f"{type(exc).__name__}: {exc}", params)
-    ext = {"min_s": m["min_s"], "repeats": m["repeats"], "number": m["number"]}
+    ext = {
+        "min_s": m["min_s"],
+        "cpu_s": m["cpu_median_s"],
+        "repeats": m["repeats"],
+        "number": m["number"],
+    }
     if m["peak_bytes"] is not None:
         ext["peak_bytes"] = m["peak_bytes"]
         ext["memory_method"] = m["memory_method"]
@@ -632,7 +644,7 @@ def _format_case(suite, case, recs, baseline_impl):
         exts = []
         for k in extra_keys:
             v = r["extra"].get(k)
-            if k == "min_s":
+            if k in ("min_s", "cpu_s", "build_s"):
                 exts.append(_fmt_time(v))
             elif k == "peak_bytes" and v is not None:
                 exts.append(f"{v / 2**20:.1f} MiB")
