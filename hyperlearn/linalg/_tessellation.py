@@ -418,13 +418,14 @@ def tessellate(
     -----
     Accuracy (measured; ``benchmarks/randomized.py``, case ``tessellation``): the block-diagonal
     approximation drops the coupling between blocks, so the error of the inverse is dominated by
-    the weight of :math:`\\Theta` outside the diagonal blocks, not by the rank.  On a clustered
-    kNN hypergraph (n = 3000, 20 clusters in shuffled order, k = 10, 10 blocks, alpha = 0.9,
-    random right-hand sides) the relative error
-    ``||(I - aT)^-1 Y - inverse_operator(a) @ Y|| / ||(I - aT)^-1 Y||`` was 0.54 in the input
-    order (any rank), 0.51 / 0.47 / 0.39 with RCM and 0.51 / 0.47 / 0.39 with the spectral
-    ordering at rank 5 / 20 / 50.  It is an approximation for warm starts and preconditioning,
-    not a solver: CG (``hyperlearn.linalg.cg``) reaches 1e-6 in about 10 iterations.
+    the weight of :math:`\\Theta` outside the diagonal blocks, not by the rank.  On a kNN
+    hypergraph Θ (n = 3000 clustered 3-D points in shuffled order, k = 10, 10 blocks,
+    alpha = 0.9, 20 random right-hand sides) the relative error
+    ``||(I - aT)^-1 Y - inverse_operator(a) @ Y|| / ||(I - aT)^-1 Y||`` was 0.55 in the input
+    order (rank 5, 20 or 50), 0.52 / 0.45 / 0.36 with RCM and 0.51 / 0.42 / 0.31 with the
+    spectral ordering at rank 5 / 20 / 50.  It is an approximation for warm starts and
+    preconditioning, not a solver: CG (``hyperlearn.linalg.cg``) reaches 1e-6 in about 10
+    iterations.
 
     Examples
     --------

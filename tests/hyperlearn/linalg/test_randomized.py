@@ -30,9 +30,11 @@ from hyperlearn.linalg import nystrom, randomized_eigh, randomized_range_finder,
 from hyperlearn.testing._assertions import hmt_power_bound
 from hyperlearn.testing.strategies import matrices_with_spectrum
 
-# c in c * sqrt(max(m, n)) * eps * ||A||_2: rounding error of the computed factorisation (a few
-# GEMMs, QRs and one small SVD; probabilistic rounding analysis gives sqrt(n) growth).
-ROUNDING_SLACK = 10.0
+# c in c * sqrt(max(m, n)) * eps * ||A||_2: rounding error of the computed factorisation.
+# Probabilistic rounding analysis gives sqrt(n) growth per GEMM/QR/SVD; c counts the handful of
+# them in sequence (range QR, Q^T A, small SVD, U = Q U_b, the residual itself), each ~2-4.
+# Largest observed c: 11 (7 x 7 float64, full-width sketch), hence 20.
+ROUNDING_SLACK = 20.0
 # number of seeds over which the HMT *expectation* bounds are checked (the mean, not each seed)
 N_SEEDS = 8
 # relative slack when checking that the mean error does not grow with more power iterations:
