@@ -437,17 +437,30 @@ def matrices_with_spectrum(
 # symmetric positive definite matrices and systems
 
 
-def _spd_parts(draw, n_st, kappa_st, dtype_st):
+def _spd_parts(draw, n_st, kappa_st, dtype_st, spectrum=None):
     n = _draw_int(draw, n_st, "n", 1)
-    kappa = draw(kappa_st)
-    if not (math.isfinite(kappa) and kappa >= 1.0):
-        raise ValueError(f"the condition_number strategy drew {kappa!r}: expected a finite >= 1.")
-    if n == 1:
-        exponents = np.zeros(1)  # a 1×1 matrix has condition number 1
+    if spectrum is not None:
+        eigenvalues = np.asarray(spectrum(n), dtype=np.float64)
+        if eigenvalues.shape != (n,) or not np.all(np.isfinite(eigenvalues)):
+            raise ValueError(
+                f"spectrum callable returned {eigenvalues!r} for n = {n}: expected {n} finite "
+                "non-negative values."
+            )
+        if np.any(eigenvalues < 0):
+            raise ValueError(f"spectrum callable returned negative values for n = {n}.")
+        eigenvalues = np.sort(eigenvalues)
     else:
-        interior = draw(st.lists(st.floats(0.0, 1.0), min_size=n - 2, max_size=n - 2))
-        exponents = np.sort(np.concatenate([[0.0, 1.0], interior]))
-    eigenvalues = np.sort(kappa ** (-exponents))  # ascending, from 1/κ to 1
+        kappa = draw(kappa_st)
+        if not (math.isfinite(kappa) and kappa >= 1.0):
+            raise ValueError(
+                f"the condition_number strategy drew {kappa!r}: expected a finite >= 1."
+            )
+        if n == 1:
+            exponents = np.zeros(1)  # a 1×1 matrix has condition number 1
+        else:
+            interior = draw(st.lists(st.floats(0.0, 1.0), min_size=n - 2, max_size=n - 2))
+            exponents = np.sort(np.concatenate([[0.0, 1.0], interior]))
+        eigenvalues = np.sort(kappa ** (-exponents))  # ascending, from 1/κ to 1
     rng = np.random.default_rng(draw(_SEEDS))
     V = _haar_orthonormal(rng, n, n)
     A = (V * eigenvalues) @ V.T
@@ -456,7 +469,9 @@ def _spd_parts(draw, n_st, kappa_st, dtype_st):
     return A.astype(dt), eigenvalues, V, rng
 
 
-def spd_matrices(n=(1, 12), condition_number=(1.0, 1e3), dtype=np.float64, *, return_eigh=False):
+def spd_matrices(
+    n=(1, 12), condition_number=None, dtype=np.float64, *, spectrum=None, return_eigh=False
+):
     """Strategy for dense symmetric positive definite matrices with a prescribed condition number.
 
     A = V diag(λ) Vᵀ with V Haar-random (seed drawn by hypothesis), λ_max = 1, λ_min = 1/κ and
@@ -468,8 +483,12 @@ def spd_matrices(n=(1, 12), condition_number=(1.0, 1e3), dtype=np.float64, *, re
     ----------
     n : int, (low, high) or strategy, default=(1, 12)
         Order of A (≥ 1).  For n = 1 the condition number is 1 whatever is requested.
-    condition_number : float, (low, high) or strategy, default=(1, 1e3)
-        κ₂(A) ≥ 1.
+    condition_number : float, (low, high) or strategy, default=None
+        κ₂(A) ≥ 1; None means (1, 1e3) unless ``spectrum`` is given.
+    spectrum : callable, optional
+        ``spectrum(n)`` returns the n eigenvalues (≥ 0, any order) instead, e.g.
+        ``lambda n: np.exp(-np.arange(n) / 8)`` for a decaying, Θ-like spectrum, or one with
+        zeros for a positive *semi*-definite matrix.  Exclusive with ``condition_number``.
     dtype : float32, float64 or strategy, default=float64
     return_eigh : bool, default=False
         If True, draw ``(A, eigenvalues, V)`` instead of A: eigenvalues ascending (float64) and
@@ -490,12 +509,20 @@ def spd_matrices(n=(1, 12), condition_number=(1.0, 1e3), dtype=np.float64, *, re
     >>> test_cond()
     """
     n_st = _int_strategy(n, "n", low=1)
+    if spectrum is not None and condition_number is not None:
+        raise ValueError(
+            "spectrum and condition_number are exclusive: the spectrum fixes the condition number."
+        )
+    if spectrum is not None and not callable(spectrum):
+        raise TypeError(f"spectrum={spectrum!r} is not valid: expected a callable n -> values.")
+    if condition_number is None:
+        condition_number = (1.0, 1e3)
     kappa_st = _float_strategy(condition_number, "condition_number", low=1.0)
     dtype_st = _dtype_strategy(dtype)
 
     @st.composite
     def build(draw):
-        A, eigenvalues, V, _ = _spd_parts(draw, n_st, kappa_st, dtype_st)
+        A, eigenvalues, V, _ = _spd_parts(draw, n_st, kappa_st, dtype_st, spectrum)
         return (A, eigenvalues, V) if return_eigh else A
 
     return build()

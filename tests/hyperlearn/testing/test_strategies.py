@@ -136,6 +136,27 @@ def test_spd_condition_number_as_requested(n, kappa, dtype, data):
     assert np.max(np.abs(computed - eigenvalues)) <= ORTHO_SLACK * np.sqrt(n) * eps
 
 
+@settings(max_examples=20)
+@given(spd_matrices(n=(1, 20), spectrum=lambda n: np.exp(-np.arange(n) / 4.0), return_eigh=True))
+def test_spd_matrices_with_prescribed_spectrum(case):
+    A, eigenvalues, _ = case
+    n = A.shape[0]
+    np.testing.assert_array_equal(eigenvalues, np.sort(np.exp(-np.arange(n) / 4.0)))
+    np.testing.assert_allclose(
+        scipy.linalg.eigvalsh(A), eigenvalues, atol=ORTHO_SLACK * np.sqrt(n) * EPS64
+    )
+
+
+def test_spd_spectrum_validation():
+    with pytest.raises(ValueError, match="exclusive"):
+        spd_matrices(condition_number=10.0, spectrum=lambda n: np.ones(n))
+    with pytest.raises(ValueError, match="negative"):
+        _draw(spd_matrices(n=3, spectrum=lambda n: -np.ones(n)))
+    # zeros are allowed: positive semi-definite
+    A = _draw(spd_matrices(n=4, spectrum=lambda n: np.r_[1.0, 0.5, 0.0, 0.0]))
+    assert np.linalg.matrix_rank(A) == 2
+
+
 def test_spd_one_by_one_is_identity():
     A = _draw(spd_matrices(n=1, condition_number=10.0))
     assert A.shape == (1, 1) and A[0, 0] == pytest.approx(1.0)
