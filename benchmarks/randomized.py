@@ -15,7 +15,7 @@ algorithms compared never exploit the structure).  Side by side, on the same arr
 - ``dask svd_compressed``: defaults (no power iteration), row-chunked array, computed;
 - ``torch svd_lowrank``: ``q = k + 10`` (the same oversampling), ``niter = 2`` (default);
 - ``matrix products``: the floor -- the products with ``A`` and ``A^T`` that our call makes
-  (counted on a wrapped copy of the call) timed alone in the same run.
+  (counted during one extra call) timed alone in the same run, formed the same way.
 
 Accuracy beside every time: ``err/s_k+1`` = ``||A - U S V^T||_2 / s_{k+1}`` (1 is optimal; by
 ARPACK on the residual operator, relative tolerance ``ACCURACY_TOL``) and ``max_rel_sv`` = the
@@ -139,27 +139,31 @@ def _accuracy(A64, s_true, k):
 # --- anchors ---------------------------------------------------------------------------------
 
 
-class _Counting(LinearOperator):
-    """Wraps an array; records the width of every product (to time the same products alone)."""
+def _count_products(call):
+    """Run ``call()`` once, recording ("A" | "AT", width) of every product it makes.
 
-    def __init__(self, A):
-        self.A = A
-        self.widths = []
-        super().__init__(dtype=A.dtype, shape=A.shape)
+    Counts at the level of ``_Products`` (the same array, so the same algorithm is chosen as in
+    the timed call; wrapping the array in an operator would change the cost model's choice).
+    """
+    from hyperlearn.linalg import _randomized as R
 
-    def _matmat(self, X):
-        self.widths.append(("A", X.shape[1]))
-        return self.A @ X
+    widths = []
+    mm, rmm, sym = R._Products.mm, R._Products.rmm, R._Products.sym_mm
 
-    def _rmatmat(self, X):
-        self.widths.append(("AT", X.shape[1]))
-        return self.A.T @ X
+    def count(side, fn):
+        def wrapped(self, X):
+            widths.append((side, X.shape[1]))
+            return fn(self, X)
 
-    def _matvec(self, x):
-        return self._matmat(np.reshape(x, (-1, 1))).ravel()
+        return wrapped
 
-    def _rmatvec(self, x):
-        return self._rmatmat(np.reshape(x, (-1, 1))).ravel()
+    R._Products.mm, R._Products.rmm = count("A", mm), count("AT", rmm)
+    R._Products.sym_mm = count("A", sym)
+    try:
+        call()
+    finally:
+        R._Products.mm, R._Products.rmm, R._Products.sym_mm = mm, rmm, sym
+    return widths
 
 
 def _product_floor(A, widths, repeats):
@@ -260,14 +264,13 @@ def _dense_case(m, n, ks, quick, records):
                     )  # fmt: skip
                     records.append(rec)
                 # matrix-product floor of our default call
-                counting = _Counting(A)
-                randomized_svd(counting, k, random_state=0)
-                floor = _product_floor(A, counting.widths, repeats)
+                widths = _count_products(lambda A=A, k=k: randomized_svd(A, k, random_state=0))
+                floor = _product_floor(A, widths, repeats)
                 records.append(
                     bound(SUITE, case, "matrix products (ours)", floor, params=params,
-                          note=f"{len(counting.widths)} products of widths "
-                          f"{sorted({w for _, w in counting.widths})}, timed alone",
-                          extra={"passes": len(counting.widths)})
+                          note=f"{len(widths)} products of widths "
+                          f"{sorted({w for _, w in widths})}, timed alone",
+                          extra={"passes": len(widths)})
                 )  # fmt: skip
                 # anchors
                 if quick or k <= 50 or m * n <= 4_000_000:
@@ -360,19 +363,10 @@ def _hypergraph_case(n, ks, quick, records):
                                  params=params, accuracy=acc, repeats=repeats))  # fmt: skip
         except ImportError as exc:
             records.append(skipped(SUITE, case, "torch svd_lowrank", str(exc), params))
-        counting = _Counting(explicit)
-        randomized_svd(counting, k, random_state=0)
-        floor = _product_floor(explicit, counting.widths, repeats)
-        records.append(
-            bound(
-                SUITE,
-                case,
-                "matrix products (ours, CSR)",
-                floor,
-                params=params,
-                note=f"{len(counting.widths)} sparse products, timed alone",
-            )
-        )
+        widths = _count_products(lambda k=k: randomized_svd(explicit, k, random_state=0))
+        floor = _product_floor(explicit, widths, repeats)
+        records.append(bound(SUITE, case, "matrix products (ours, CSR)", floor, params=params,
+                             note=f"{len(widths)} sparse products, timed alone"))  # fmt: skip
     return records
 
 
