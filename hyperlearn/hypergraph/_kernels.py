@@ -170,6 +170,75 @@ def gather_mat_pattern(indptr, indices, rowscale, colscale, X, out, prefetch):
 
 
 # ---------------------------------------------------------------------------------------------
+# vertex order for memory locality (computed once per incidence pattern, serial)
+# ---------------------------------------------------------------------------------------------
+
+
+@njit(cache=True, nogil=True)
+def locality_order(rptr, ridx, cptr, cidx, max_edge_size, part_size):
+    """A vertex order made of breadth-first-grown parts of ``part_size`` vertices.
+
+    Neighbours are vertices sharing a hyperedge of at most ``max_edge_size`` members (larger
+    hyperedges would pull their random members into every part).  Each part grows by BFS from
+    a seed; the vertices it discovered but did not take seed the next parts (most recently
+    discovered last), so consecutive parts are adjacent.  Unreached vertices are taken in
+    index order.  Deterministic and serial.
+    """
+    n = rptr.shape[0] - 1
+    placed = np.zeros(n, np.bool_)
+    queued = np.zeros(n, np.bool_)
+    order = np.empty(n, np.intp)
+    queue = np.empty(n, np.intp)
+    carry = np.empty(n, np.intp)
+    n_carry = 0
+    n_placed = 0
+    scan = 0
+    while n_placed < n:
+        seed = -1
+        while n_carry > 0:
+            n_carry -= 1
+            if not placed[carry[n_carry]]:
+                seed = carry[n_carry]
+                break
+        if seed < 0:
+            while placed[scan]:
+                scan += 1
+            seed = scan
+        head = 0
+        tail = 1
+        queue[0] = seed
+        queued[seed] = True
+        taken = 0
+        while head < tail and taken < part_size:
+            v = queue[head]
+            head += 1
+            placed[v] = True
+            order[n_placed] = v
+            n_placed += 1
+            taken += 1
+            for p in range(np.intp(rptr[v]), np.intp(rptr[v + 1])):
+                e = np.intp(ridx[p])
+                lo = np.intp(cptr[e])
+                hi = np.intp(cptr[e + 1])
+                if hi - lo > max_edge_size:
+                    continue
+                for q in range(lo, hi):
+                    u = np.intp(cidx[q])
+                    if not placed[u] and not queued[u]:
+                        queued[u] = True
+                        queue[tail] = u
+                        tail += 1
+        # leftover frontier: earliest discovered is popped first
+        n_carry = 0
+        for t in range(tail - 1, head - 1, -1):
+            carry[n_carry] = queue[t]
+            n_carry += 1
+        for t in range(tail):
+            queued[queue[t]] = False
+    return order
+
+
+# ---------------------------------------------------------------------------------------------
 # per-hyperedge statistics for the weight update
 # ---------------------------------------------------------------------------------------------
 
