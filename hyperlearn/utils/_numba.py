@@ -30,6 +30,29 @@ def configure_openmp():
     measured 15x slower than on one thread (median 36 ms vs 2.4 ms, n = 50 000, nnz(H) = 550 000)
     because the spinning worker took the CPU the other thread needed; with PASSIVE it was
     4.6 ms.  On an idle machine the cost is a futex wake-up (microseconds) per parallel region.
+
+    SciPy BLAS/LAPACK "slow after a Numba region" (reported 15 ms vs 19 µs for an axpy) was
+    reproduced, but Numba is not its cause: it is OpenBLAS running 2 threads on a 2-core
+    machine shared with other processes (load average 6-9): a threaded BLAS call waits until
+    its worker thread gets a timeslice.  Fresh processes, medians (OpenBLAS 0.3.30/0.3.31,
+    pthreads; Numba 0.68 OpenMP layer, libgomp):
+
+    ================================ ============= ============ ============ ===========
+    configuration                    daxpy n=10⁶   dgemm 300²   eigh 200²    daxpy n=10⁴
+    ================================ ============= ============ ============ ===========
+    2 BLAS threads, before any Numba 20-28 ms      44-58 ms     55-141 ms    2-3 µs
+    same, after Numba, PASSIVE       0.1-28 ms     9-55 ms      76-342 ms    2-3 µs
+    same, after Numba, ACTIVE        0.1-36 ms     68-80 ms     160-1150 ms  2-3 µs
+    same, workqueue threading layer  0.2-28 ms     1-60 ms      111-140 ms   2-3 µs
+    1 BLAS thread (threadpoolctl)    0.3-0.6 ms    1.4-1.7 ms   9-16 ms      2 µs
+    ================================ ============= ============ ============ ===========
+
+    So: neither the threading layer nor the wait policy cures it (ACTIVE makes it worse, which
+    is why this function sets PASSIVE), and BLAS calls too small for OpenBLAS to thread are
+    unaffected.  The cure is one BLAS thread on an oversubscribed machine:
+    ``thread_limits(1)`` (or ``threadpoolctl.threadpool_limits(1)``) around the BLAS work.  A
+    library must not change the process-wide BLAS setting on import, so nothing here does it
+    (``tests/hyperlearn/hypergraph/test_locality.py`` checks both the policy and that).
     """
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
