@@ -128,7 +128,7 @@ class _LocalLayout:
     bipartite graph (SciPy) took 1.1-1.8 s and gained less than these parts.
     """
 
-    def __init__(self, csr, csc):
+    def __init__(self, csr, csc, binary):
         from . import _kernels
 
         n, m = csr.shape
@@ -157,13 +157,15 @@ class _LocalLayout:
         einv[eorder] = np.arange(m, dtype=np.intp)
         self.vorder = vorder
         self.eorder = eorder
-        self.csr = _renumber(csr, vorder, einv)
-        self.csc = _renumber(csc, eorder, vinv)
+        # a 0/1 incidence is never read by the kernels: its values are not copied
+        self.csr = _renumber(csr, vorder, einv, values=not binary)
+        self.csc = _renumber(csc, eorder, vinv, values=not binary)
 
 
-def _renumber(M, order, index_map):
+def _renumber(M, order, index_map, *, values=True):
     """Compressed rows (or columns) ``order`` of ``M`` with indices mapped by ``index_map``;
-    the entries of each row keep their order.  Returns ``(indptr, indices, data)``."""
+    the entries of each row keep their order.  Returns ``(indptr, indices, data)`` (``data``
+    is an empty array unless ``values``)."""
     sizes = np.diff(M.indptr)[order]
     indptr = np.zeros(order.size + 1, dtype=np.intp)
     np.cumsum(sizes, out=indptr[1:])
@@ -173,20 +175,20 @@ def _renumber(M, order, index_map):
     out = (
         indptr.astype(M.indptr.dtype),
         index_map[M.indices[source]].astype(idx_dtype),
-        M.data[source],
+        M.data[source] if values else M.data[:0].copy(),
     )
     for arr in out:
         arr.flags.writeable = False
     return out
 
 
-def _local_layout(csr, csc):
-    """The cached :class:`_LocalLayout` of an incidence pattern (built on first use)."""
+def _local_layout(csr, csc, binary):
+    """The cached :class:`_LocalLayout` of an incidence (built on first use)."""
     key = id(csc.indices)
     entry = _LAYOUTS.get(key)
     if entry is not None and entry[0]() is csc.indices and entry[1]() is csr.indices:
         return entry[2]
-    layout = _LocalLayout(csr, csc)
+    layout = _LocalLayout(csr, csc, binary)
     _LAYOUTS[key] = (weakref.ref(csc.indices), weakref.ref(csr.indices), layout)
     weakref.finalize(csc.indices, _LAYOUTS.pop, key, None)
     return layout
@@ -325,7 +327,7 @@ class IncidenceProductOperator(LinearOperator):
     def _apply_mat_local(self, X, left, right):
         """The gathers on the locality-ordered incidence: ``Y[π] = A_π X[π]``; bitwise equal to
         the plain product (see ``_LocalLayout``)."""
-        layout = _local_layout(self._csr, self._csc)
+        layout = _local_layout(self._csr, self._csc, self._binary)
         order = layout.vorder
         # one C-contiguous copy of the permuted rows in, one out: O(n k), far below the gathers.
         # (Processing 8 or 16 columns at a time on top of this was measured slower, not faster.)

@@ -128,7 +128,7 @@ def test_layout_is_a_renumbering_shared_by_reweighted_hypergraphs():
     rng = np.random.default_rng(3)
     hg = _knn_like(250, rng, weighted=True)
     csr, csc = hg.incidence, hg.incidence_csc
-    layout = _operators._local_layout(csr, csc)
+    layout = _operators._local_layout(csr, csc, hg.is_binary)
     n, m = hg.shape
     assert np.array_equal(np.sort(layout.vorder), np.arange(n))
     assert np.array_equal(np.sort(layout.eorder), np.arange(m))
@@ -148,7 +148,7 @@ def test_layout_is_a_renumbering_shared_by_reweighted_hypergraphs():
     assert 0 < n_steering < m
     assert steering[:n_steering].all() and not steering[n_steering:].any()
     reweighted = hg.with_weights(np.ones(hg.n_edges))
-    assert _operators._local_layout(reweighted.incidence, reweighted.incidence_csc) is layout
+    assert _operators._local_layout(reweighted.incidence, reweighted.incidence_csc, False) is layout
 
 
 @given(
