@@ -20,4 +20,14 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile("thorough", deadline=None, max_examples=500)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "default"))
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "default")
+)
+
+# One BLAS thread for the whole suite: on a small shared machine a multi-threaded OpenBLAS
+# waits for CPU time on every call (measured here: the randomized tests took 14 s with one
+# BLAS thread and 4 minutes without a limit). Numba's threads are left alone, so the kernels'
+# parallel paths are still exercised.
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+_BLAS_LIMIT = threadpool_limits(limits=1, user_api="blas")
