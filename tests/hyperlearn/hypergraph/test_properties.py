@@ -38,33 +38,32 @@ WEIGHT_REGIMES = (
 MAX_ISOLATED_BLOCK = 8
 
 
+def _public_hypergraphs(weights):
+    return strategies.hypergraphs(
+        n_vertices=(1, 16),
+        n_edges=(0, 10),
+        edge_size=(1, 16),
+        weights=weights,
+        dtype=st.sampled_from([np.float32, np.float64]),
+        probabilistic=True,
+    )
+
+
+# built once: a flatmap rebuilding the strategy per example doubled the generation time
+_REGIMES = st.one_of(*[_public_hypergraphs(weights) for weights in WEIGHT_REGIMES])
+
+
 @st.composite
-def _with_isolated_block(draw, hg):
-    """``hg`` with a block of trailing vertices that lie in no hyperedge."""
+def hypergraphs(draw):
+    """Public hypergraphs (size-1 to whole-vertex-set hyperedges, 0/1 or probabilistic
+    incidence, float32/float64) in each weight regime, plus an explicit block of trailing
+    isolated vertices."""
+    hg = draw(_REGIMES)
     k = draw(st.integers(0, MAX_ISOLATED_BLOCK))
     if k == 0:
         return hg
     H = sp.vstack([hg.incidence, sp.csr_matrix((k, hg.n_edges))]).tocsc()
     return Hypergraph.from_incidence(H, hg.weights, dtype=hg.dtype)
-
-
-def hypergraphs():
-    """Public hypergraphs (size-1 to whole-vertex-set hyperedges, 0/1 or probabilistic
-    incidence, float32/float64) in each weight regime, plus an explicit isolated-vertex block."""
-    return (
-        st.sampled_from(WEIGHT_REGIMES)
-        .flatmap(
-            lambda weights: strategies.hypergraphs(
-                n_vertices=(1, 16),
-                n_edges=(0, 10),
-                edge_size=(1, 16),
-                weights=weights,
-                dtype=st.sampled_from([np.float32, np.float64]),
-                probabilistic=True,
-            )
-        )
-        .flatmap(_with_isolated_block)
-    )
 
 
 def _eps(hg):
