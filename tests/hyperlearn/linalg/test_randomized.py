@@ -27,7 +27,7 @@ from sklearn.utils.extmath import randomized_svd as sk_randomized_svd
 
 import hyperlearn.linalg._randomized as rmod
 from hyperlearn.linalg import nystrom, randomized_eigh, randomized_range_finder, randomized_svd
-from hyperlearn.testing._assertions import hmt_power_bound
+from hyperlearn.testing import hmt_power_bound
 from hyperlearn.testing.strategies import matrices_with_spectrum
 
 # c in c * sqrt(max(m, n)) * eps * ||A||_2: rounding error of the computed factorisation.
