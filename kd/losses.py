@@ -39,6 +39,14 @@ PKT_KERNELS = ("cosine", "student_t", "combined", "rbf", "adaptive_rbf", "cauchy
 PKT_DIVERGENCES = ("kl", "jeffreys")
 
 
+def check_pkt_options(kernel: str, divergence: str) -> None:
+    """Raise ``ValueError`` unless ``kernel`` and ``divergence`` are PKT options."""
+    if kernel not in PKT_KERNELS:
+        raise ValueError(f"kernel must be one of {list(PKT_KERNELS)}, got {kernel!r}")
+    if divergence not in PKT_DIVERGENCES:
+        raise ValueError(f"divergence must be one of {list(PKT_DIVERGENCES)}, got {divergence!r}")
+
+
 def _check_tensor(x, name: str, *, min_dim: int = 1) -> torch.Tensor:
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
@@ -296,10 +304,7 @@ default="cosine"
     True
     """
     _check_pair(student, teacher)
-    if kernel not in PKT_KERNELS:
-        raise ValueError(f"kernel must be one of {list(PKT_KERNELS)}, got {kernel!r}")
-    if divergence not in PKT_DIVERGENCES:
-        raise ValueError(f"divergence must be one of {list(PKT_DIVERGENCES)}, got {divergence!r}")
+    check_pkt_options(kernel, divergence)
     for name, value in (("eps", eps), ("sigma", sigma), ("degree", degree)):
         if not (isinstance(value, (int, float)) and value > 0 and math.isfinite(value)):
             raise ValueError(f"{name} must be a positive finite number, got {value!r}")
@@ -328,12 +333,7 @@ class PKTLoss(nn.Module):
         degree: float = 1.0,
     ) -> None:
         super().__init__()
-        if kernel not in PKT_KERNELS:
-            raise ValueError(f"kernel must be one of {list(PKT_KERNELS)}, got {kernel!r}")
-        if divergence not in PKT_DIVERGENCES:
-            raise ValueError(
-                f"divergence must be one of {list(PKT_DIVERGENCES)}, got {divergence!r}"
-            )
+        check_pkt_options(kernel, divergence)
         self.kernel, self.divergence = kernel, divergence
         self.eps, self.sigma, self.degree = eps, sigma, degree
 

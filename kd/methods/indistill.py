@@ -26,13 +26,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..features import FeatureExtractor, flatten_features
-from ..losses import mse_feature_loss, pkt_loss
+from ..losses import check_pkt_options, mse_feature_loss, pkt_loss
 from ..pruning import prune_channels, select_channels
 from ..schedules import Constant, Curriculum
 from .base import Batch, Distiller, Stage, freeze
 from .infoflow import (
     aux_stage,
-    check_pkt_options,
     check_positive_int,
     check_weight,
     default_layer_pairs,

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..features import FeatureExtractor, flatten_features
-from ..losses import PKT_DIVERGENCES, PKT_KERNELS, pkt_loss
+from ..losses import check_pkt_options, pkt_loss
 from ..models import representation_layer
 from ..schedules import Constant, ExponentialDecay
 from .base import Batch, Distiller, Stage
@@ -62,13 +62,6 @@ def default_layer_pairs(source: nn.Module, student: nn.Module, name: str = "laye
             f"({src} vs {dst}); pass {name} explicitly"
         )
     return list(zip(src, dst, strict=True))
-
-
-def check_pkt_options(kernel: str, divergence: str) -> None:
-    if kernel not in PKT_KERNELS:
-        raise ValueError(f"kernel must be one of {list(PKT_KERNELS)}, got {kernel!r}")
-    if divergence not in PKT_DIVERGENCES:
-        raise ValueError(f"divergence must be one of {list(PKT_DIVERGENCES)}, got {divergence!r}")
 
 
 def check_positive_int(value, name: str, *, allow_zero: bool = False) -> int:

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..features import FeatureExtractor, flatten_features
-from ..losses import PKT_DIVERGENCES, PKT_KERNELS, pkt_loss
+from ..losses import check_pkt_options, pkt_loss
 from ..models import representation_layer
 from ..schedules import Constant
 from .base import Batch, Distiller
@@ -75,12 +75,7 @@ class PKT(Distiller):
         if teacher is None:
             raise ValueError("PKT needs a teacher, got None")
         super().__init__(student, teacher)
-        if kernel not in PKT_KERNELS:
-            raise ValueError(f"kernel must be one of {list(PKT_KERNELS)}, got {kernel!r}")
-        if divergence not in PKT_DIVERGENCES:
-            raise ValueError(
-                f"divergence must be one of {list(PKT_DIVERGENCES)}, got {divergence!r}"
-            )
+        check_pkt_options(kernel, divergence)
         self.kernel, self.divergence = kernel, divergence
         self.student_tap = _tap(student, student_layer)
         self.teacher_tap = _tap(teacher, teacher_layer)
