@@ -95,6 +95,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..schedules import Schedule, as_schedule
@@ -108,6 +109,13 @@ def freeze(module: nn.Module) -> nn.Module:
     for p in module.parameters():
         p.requires_grad_(False)
     return module
+
+
+def class_cross_entropy(logits: torch.Tensor, batch: Batch, who: str) -> torch.Tensor:
+    """Cross-entropy of ``logits`` on ``batch.targets``; ``who`` names the caller if none."""
+    if batch.targets is None:
+        raise ValueError(f"{who} needs class targets; the batch has none")
+    return F.cross_entropy(logits, batch.targets)
 
 
 @dataclass

@@ -22,14 +22,13 @@ import copy
 import dataclasses
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..features import FeatureExtractor, flatten_features
 from ..losses import check_pkt_options, mse_feature_loss, pkt_loss
 from ..pruning import prune_channels, select_channels
 from ..schedules import Constant, Curriculum
-from .base import Batch, Distiller, Stage, freeze
+from .base import Batch, Distiller, Stage, class_cross_entropy, freeze
 from .infoflow import (
     aux_stage,
     check_positive_int,
@@ -386,9 +385,7 @@ class InDistill(Distiller):
                 divergence=self.divergence,
             )
         if self.ce_weight:
-            if batch.targets is None:
-                raise ValueError("ce_weight > 0 needs class targets; the batch has none")
-            out["ce"] = F.cross_entropy(logits, batch.targets)
+            out["ce"] = class_cross_entropy(logits, batch, "ce_weight > 0")
         return out
 
     def stages(self) -> list[Stage]:

@@ -17,14 +17,13 @@ This module also holds the pieces InDistill reuses (:func:`resolve_tap`, :func:`
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..features import FeatureExtractor, flatten_features
 from ..losses import check_pkt_options, pkt_loss
 from ..models import representation_layer
 from ..schedules import Constant, ExponentialDecay
-from .base import Batch, Distiller, Stage
+from .base import Batch, Distiller, Stage, class_cross_entropy
 
 __all__ = ["InformationFlowKD", "aux_stage", "default_layer_pairs", "resolve_tap"]
 
@@ -275,9 +274,7 @@ class InformationFlowKD(Distiller):
                 divergence=self.divergence,
             )
         if self.ce_weight:
-            if batch.targets is None:
-                raise ValueError("ce_weight > 0 needs class targets; the batch has none")
-            out["ce"] = F.cross_entropy(logits, batch.targets)
+            out["ce"] = class_cross_entropy(logits, batch, "ce_weight > 0")
         return out
 
     def stages(self) -> list[Stage]:

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-import torch.nn.functional as F
 from torch import nn
 
 from ..losses import kd_loss
 from ..schedules import Constant
-from .base import Batch, Distiller
+from .base import Batch, Distiller, class_cross_entropy
 
 __all__ = ["KD"]
+
+
+def hinton_terms(logits, batch: Batch, *, T: float, alpha: float, who: str = "KD") -> dict:
+    """Hinton KD terms: ``"soft"`` (T² KL to the teacher logits), ``"ce"`` if ``alpha < 1``."""
+    out = {"soft": kd_loss(logits, batch.teacher["logits"], T=T, alpha=1.0)}
+    if alpha < 1.0:
+        out["ce"] = class_cross_entropy(logits, batch, f"{who} with alpha < 1")
+    return out
 
 
 class KD(Distiller):
@@ -48,10 +55,4 @@ class KD(Distiller):
         return {"logits": self.teacher(inputs)}
 
     def losses(self, batch: Batch, epoch: int) -> dict:
-        logits = self.student(batch.inputs)
-        out = {"soft": kd_loss(logits, batch.teacher["logits"], T=self.T, alpha=1.0)}
-        if self.alpha < 1.0:
-            if batch.targets is None:
-                raise ValueError("KD with alpha < 1 needs class targets; the batch has none")
-            out["ce"] = F.cross_entropy(logits, batch.targets)
-        return out
+        return hinton_terms(self.student(batch.inputs), batch, T=self.T, alpha=self.alpha)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..features import FeatureExtractor, flatten_features
 from ..losses import check_pkt_options, pkt_loss
 from ..models import representation_layer
 from ..schedules import Constant
-from .base import Batch, Distiller
+from .base import Batch, Distiller, class_cross_entropy
 
 __all__ = ["PKT"]
 
@@ -106,7 +105,5 @@ class PKT(Distiller):
             )
         }
         if "ce" in self.schedule(0):
-            if batch.targets is None:
-                raise ValueError("PKT with ce_weight > 0 needs class targets; the batch has none")
-            out["ce"] = F.cross_entropy(logits, batch.targets)
+            out["ce"] = class_cross_entropy(logits, batch, "PKT with ce_weight > 0")
         return out

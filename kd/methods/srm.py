@@ -35,10 +35,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..features import FeatureExtractor, pixel_vectors
-from ..losses import kd_loss
 from ..schedules import Constant
 from .base import Batch, Distiller, Stage
 from .infoflow import check_positive_int
+from .kd import hinton_terms
 
 __all__ = ["SRM", "SparseCoder", "svd_atoms"]
 
@@ -413,13 +413,9 @@ class SRM(Distiller):
         return {"logits": self.teacher(inputs)}
 
     def _kd_losses(self, batch: Batch, epoch: int):
-        logits = self.student(batch.inputs)
-        out = {"soft": kd_loss(logits, batch.teacher["logits"], T=self.T, alpha=1.0)}
-        if self.alpha < 1.0:
-            if batch.targets is None:
-                raise ValueError("SRM's KD stage with alpha < 1 needs class targets")
-            out["ce"] = F.cross_entropy(logits, batch.targets)
-        return out
+        return hinton_terms(
+            self.student(batch.inputs), batch, T=self.T, alpha=self.alpha, who="SRM's KD stage"
+        )
 
     def stages(self) -> list[Stage]:
         kd_weights = {"soft": self.alpha}
