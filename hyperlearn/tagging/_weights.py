@@ -42,7 +42,8 @@ def project_simplex(v, total=1.0):
 
     Examples
     --------
-    >>> project_simplex(np.array([0.5, 0.2, -1.0])).tolist()
+    >>> import numpy as np
+    >>> project_simplex(np.array([0.5, 0.2, -1.0])).round(12).tolist()
     [0.65, 0.35, 0.0]
     """
     v = np.asarray(v, dtype=np.float64)
