@@ -31,9 +31,10 @@ from ..schedules import Constant, Curriculum
 from .base import Batch, Distiller, Stage, class_cross_entropy, freeze
 from .infoflow import (
     aux_stage,
+    check_aux,
     check_positive_int,
     check_weight,
-    default_layer_pairs,
+    checked_layer_pairs,
     resolve_tap,
 )
 
@@ -272,8 +273,7 @@ class InDistill(Distiller):
         if teacher is None:
             raise ValueError("InDistill needs a teacher, got None")
         super().__init__(student, teacher)
-        if aux is not None and not isinstance(aux, nn.Module):
-            raise TypeError(f"aux must be a torch.nn.Module or None, got {type(aux).__name__}")
+        check_aux(aux)
         if feature_loss not in ("mse", "pkt"):
             raise ValueError(f"feature_loss must be 'mse' or 'pkt', got {feature_loss!r}")
         check_pkt_options(kernel, divergence)
@@ -290,13 +290,7 @@ class InDistill(Distiller):
         self.ce_weight = check_weight(ce_weight, "ce_weight")
         self.teacher_layer, self.source_layer = teacher_layer, source_layer
         source = aux if aux is not None else teacher
-        pairs = default_layer_pairs(source, student) if layers is None else list(layers)
-        if not pairs or not all(isinstance(p, (tuple, list)) and len(p) == 2 for p in pairs):
-            raise ValueError(
-                "layers must be a non-empty sequence of (source_path, student_path), "
-                f"got {layers!r}"
-            )
-        self.layer_pairs = [(str(s), str(t)) for s, t in pairs]
+        self.layer_pairs = checked_layer_pairs(source, student, layers, non_empty=True)
         self.feature_names = [f"feat_{i}" for i in range(len(self.layer_pairs))]
         self.curriculum = curriculum_schedule(
             len(self.layer_pairs),

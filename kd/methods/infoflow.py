@@ -63,6 +63,22 @@ def default_layer_pairs(source: nn.Module, student: nn.Module, name: str = "laye
     return list(zip(src, dst, strict=True))
 
 
+def check_aux(aux) -> None:
+    if aux is not None and not isinstance(aux, nn.Module):
+        raise TypeError(f"aux must be a torch.nn.Module or None, got {type(aux).__name__}")
+
+
+def checked_layer_pairs(source, student, layers, *, non_empty: bool = False):
+    """``layers`` (default :func:`default_layer_pairs`) as a list of ``(str, str)`` pairs."""
+    pairs = default_layer_pairs(source, student) if layers is None else list(layers)
+    if (non_empty and not pairs) or not all(
+        isinstance(p, (tuple, list)) and len(p) == 2 for p in pairs
+    ):
+        what = "a non-empty sequence" if non_empty else "a sequence"
+        raise ValueError(f"layers must be {what} of (source_path, student_path), got {layers!r}")
+    return [(str(a), str(b)) for a, b in pairs]
+
+
 def check_positive_int(value, name: str, *, allow_zero: bool = False) -> int:
     low = 0 if allow_zero else 1
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
@@ -214,8 +230,7 @@ class InformationFlowKD(Distiller):
         if teacher is None:
             raise ValueError("InformationFlowKD needs a teacher, got None")
         super().__init__(student, teacher)
-        if aux is not None and not isinstance(aux, nn.Module):
-            raise TypeError(f"aux must be a torch.nn.Module or None, got {type(aux).__name__}")
+        check_aux(aux)
         check_pkt_options(kernel, divergence)
         self.aux = aux
         self.aux_epochs = check_positive_int(aux_epochs, "aux_epochs")
@@ -223,12 +238,7 @@ class InformationFlowKD(Distiller):
         self.ce_weight = check_weight(ce_weight, "ce_weight")
         self.teacher_layer, self.source_layer = teacher_layer, source_layer
         source = aux if aux is not None else teacher
-        pairs = default_layer_pairs(source, student) if layers is None else list(layers)
-        if not all(isinstance(p, (tuple, list)) and len(p) == 2 for p in pairs):
-            raise ValueError(
-                f"layers must be a sequence of (source_path, student_path), got {layers!r}"
-            )
-        self.layer_pairs = [(str(a), str(b)) for a, b in pairs]
+        self.layer_pairs = checked_layer_pairs(source, student, layers)
         self.intermediate_names = [f"pkt_{i}" for i in range(len(self.layer_pairs))]
         s_path, s_kind = resolve_tap(source, source_layer, "source_layer")
         st_path, st_kind = resolve_tap(student, student_layer, "student_layer")

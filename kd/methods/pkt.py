@@ -7,23 +7,11 @@ from torch import nn
 
 from ..features import FeatureExtractor, flatten_features
 from ..losses import check_pkt_options, pkt_loss
-from ..models import representation_layer
 from ..schedules import Constant
 from .base import Batch, Distiller, class_cross_entropy
+from .infoflow import resolve_tap
 
 __all__ = ["PKT"]
-
-
-def _tap(model: nn.Module, layer) -> tuple[str, str]:
-    if layer is None:
-        return representation_layer(model)
-    if isinstance(layer, str):
-        return layer, "output"
-    if isinstance(layer, tuple) and len(layer) == 2 and layer[1] in ("output", "input"):
-        return layer
-    raise ValueError(
-        f"layer must be None, a module path, or (module_path, 'output'|'input'), got {layer!r}"
-    )
 
 
 class PKT(Distiller):
@@ -76,8 +64,8 @@ class PKT(Distiller):
         super().__init__(student, teacher)
         check_pkt_options(kernel, divergence)
         self.kernel, self.divergence = kernel, divergence
-        self.student_tap = _tap(student, student_layer)
-        self.teacher_tap = _tap(teacher, teacher_layer)
+        self.student_tap = resolve_tap(student, student_layer, "student_layer")
+        self.teacher_tap = resolve_tap(teacher, teacher_layer, "teacher_layer")
         # FeatureExtractor validates the paths now, not at the first batch.
         self._student_fe = FeatureExtractor(
             student, {"repr": self.student_tap[0]}, capture={"repr": self.student_tap[1]}
