@@ -855,9 +855,16 @@ def randomized_svd(
 # --- symmetric eigendecompositions -----------------------------------------------------------
 
 
-def _check_square(A, name="A"):
+def _check_symmetric_sketch(A, n_components, n_oversamples):
+    """Checked ``(A as _Products, dtype, n, n_components, n_oversamples)`` of nystrom/eigh."""
+    A, dtype = _check_matrix(A, "A")
     if A.shape[0] != A.shape[1]:
-        raise ValueError(f"{name} must be square (symmetric); got shape {A.shape}.")
+        raise ValueError(f"A must be square (symmetric); got shape {A.shape}.")
+    A = _Products(A, dtype)
+    n = A.shape[0]
+    n_components = _check_int(n_components, "n_components", low=1, high=n)
+    n_oversamples = _check_int(n_oversamples, "n_oversamples", low=0)
+    return A, dtype, n, n_components, n_oversamples
 
 
 def _block_lanczos_eigh(A, Omega, k, max_steps, rtol, adaptive, dtype):
@@ -956,12 +963,9 @@ def nystrom(A, n_components, *, n_oversamples=10, n_iter=0, random_state=None):
     >>> bool(np.allclose(U * w @ U.T, G @ G.T))
     True
     """
-    A, dtype = _check_matrix(A, "A")
-    _check_square(A)
-    A = _Products(A, dtype)
-    n = A.shape[0]
-    n_components = _check_int(n_components, "n_components", low=1, high=n)
-    n_oversamples = _check_int(n_oversamples, "n_oversamples", low=0)
+    A, dtype, n, n_components, n_oversamples = _check_symmetric_sketch(
+        A, n_components, n_oversamples
+    )
     n_iter = _check_int(n_iter, "n_iter", low=0)
     size = min(n_components + n_oversamples, n)
     Omega = _qr(_gaussian(random_state, (n, size), dtype))
@@ -1056,12 +1060,9 @@ def randomized_eigh(
         return nystrom(
             A, n_components, n_oversamples=n_oversamples, n_iter=q, random_state=random_state
         )
-    A, dtype = _check_matrix(A, "A")
-    _check_square(A)
-    A = _Products(A, dtype)
-    n = A.shape[0]
-    n_components = _check_int(n_components, "n_components", low=1, high=n)
-    n_oversamples = _check_int(n_oversamples, "n_oversamples", low=0)
+    A, dtype, n, n_components, n_oversamples = _check_symmetric_sketch(
+        A, n_components, n_oversamples
+    )
     n_iter = _check_int(n_iter, "n_iter", low=0, allow=("auto",))
     size = min(n_components + n_oversamples, n)
     Omega = _gaussian(random_state, (n, size), dtype)
