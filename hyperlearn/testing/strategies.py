@@ -29,6 +29,8 @@ except ImportError as exc:  # pragma: no cover - exercised by a subprocess test
 import numpy as np
 import scipy.sparse as sp
 
+from ..utils._validation import check_float_dtype
+
 __all__ = ["hypergraphs", "matrices_with_spectrum", "spd_matrices", "spd_systems"]
 
 SPECTRA = ("exact_rank", "fast_decay", "slow_decay")
@@ -102,13 +104,7 @@ def _range_of(value):
 def _dtype_strategy(value):
     if isinstance(value, SearchStrategy):
         return value
-    try:
-        dtype = np.dtype(value)
-    except TypeError as exc:
-        raise TypeError(f"dtype={value!r} is not a dtype: expected float32 or float64.") from exc
-    if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise TypeError(f"dtype={dtype} is not supported: expected float32 or float64.")
-    return st.just(dtype.type)
+    return st.just(check_float_dtype(value, "dtype"))
 
 
 def _drawn_dtype(draw, strategy):
