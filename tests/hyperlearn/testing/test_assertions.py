@@ -27,6 +27,8 @@ from hyperlearn.testing.strategies import (
     spd_systems,
 )
 
+from ._examples import one_example
+
 
 def _dense_operator(A):
     """A LinearOperator hiding a dense matrix (matvec, rmatvec, matmat)."""
@@ -180,24 +182,11 @@ def test_low_rank_large_operator_path_uses_lanczos():
 
 
 def test_low_rank_accepts_sparse_input():
-    A, _, s_true, _ = _draw(
+    A, _, s_true, _ = one_example(
         matrices_with_spectrum((25, 18), spectrum="exact_rank", rank=3, sparse=True)
     )
     U, s, Vt = randomized_svd(A, 3, n_oversamples=3, n_iter=1, random_state=0)
     assert_low_rank_accuracy(A, U, s, Vt, k=3, n_oversamples=3, n_iter=1, sigma=s_true)
-
-
-def _draw(strategy):
-    """One deterministic example of a strategy (hypothesis-driven, derandomized)."""
-    box = []
-
-    @settings(max_examples=1, derandomize=True, database=None)
-    @given(strategy)
-    def grab(value):
-        box.append(value)
-
-    grab()
-    return box[0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -343,7 +332,7 @@ def test_solution_passes_for_scipy_cg(system, rtol):
 
 
 def test_solution_catches_residual_above_rtol():
-    A, b, _ = _draw(spd_systems(n=15, condition_number=100.0))
+    A, b, _ = one_example(spd_systems(n=15, condition_number=100.0))
     x = np.linalg.solve(A, b)
     assert_solution_accuracy(A, x, b, rtol=1e-10)
     with pytest.raises(AssertionError, match="Residual criterion violated in column 0"):
@@ -353,7 +342,7 @@ def test_solution_catches_residual_above_rtol():
 def test_solution_catches_understated_condition_number():
     # x = x* + c·v_min has a tiny residual (c/κ) but a forward error c: the bound with the true κ
     # holds, and with κ claimed to be 1 the assertion fails
-    A, _, V = _draw(spd_matrices(n=12, condition_number=1e4, return_eigh=True))
+    A, _, V = one_example(spd_matrices(n=12, condition_number=1e4, return_eigh=True))
     x_true = np.ones(12)
     b = A @ x_true
     x = x_true + 1e-3 * V[:, 0]
@@ -365,14 +354,14 @@ def test_solution_catches_understated_condition_number():
 
 
 def test_solution_computes_condition_number_when_omitted():
-    A, b, x_true = _draw(spd_systems(n=10, condition_number=50.0))
+    A, b, x_true = one_example(spd_systems(n=10, condition_number=50.0))
     x = np.linalg.solve(A, b)
     report = assert_solution_accuracy(A, x, b, rtol=1e-12, x_true=x_true)
     assert report["condition_number"] == pytest.approx(50.0, rel=1e-8)
 
 
 def test_solution_names_the_bad_column_of_a_block():
-    A, B, _ = _draw(spd_systems(n=10, condition_number=10.0, n_rhs=4))
+    A, B, _ = one_example(spd_systems(n=10, condition_number=10.0, n_rhs=4))
     X = np.linalg.solve(A, B)
     X[:, 2] += 1e-4
     with pytest.raises(AssertionError, match="column 2 \\(1 of 4 columns\\)"):
@@ -380,7 +369,7 @@ def test_solution_names_the_bad_column_of_a_block():
 
 
 def test_solution_sparse_and_operator_inputs_agree():
-    A, b, x_true = _draw(spd_systems(n=25, condition_number=30.0))
+    A, b, x_true = one_example(spd_systems(n=25, condition_number=30.0))
     x = np.linalg.solve(A, b)
     dense = assert_solution_accuracy(A, x, b, rtol=1e-12, x_true=x_true)
     sparse = assert_solution_accuracy(sp.csr_matrix(A), x, b, rtol=1e-12, x_true=x_true)
@@ -391,7 +380,7 @@ def test_solution_sparse_and_operator_inputs_agree():
 
 def test_solution_float32_solver_within_rounding_slack_but_not_below():
     # float32 solve: rtol = 0 is met only through the rounding slack c·√n·eps32·(…)
-    A, b, _ = _draw(spd_systems(n=20, condition_number=10.0, dtype=np.float32))
+    A, b, _ = one_example(spd_systems(n=20, condition_number=10.0, dtype=np.float32))
     x = np.linalg.solve(A, b)
     report = assert_solution_accuracy(A, x, b, rtol=0.0)
     slack = report["allowed_residual"][0]
@@ -466,7 +455,7 @@ def test_psd_passes_on_rank_deficient_gram_matrices(n, k, seed, dtype):
 
 
 def test_psd_catches_asymmetry_and_negative_eigenvalue():
-    A = _draw(spd_matrices(n=10, condition_number=1e3))
+    A = one_example(spd_matrices(n=10, condition_number=1e3))
     E = np.zeros_like(A)
     E[0, 1] = 1e-8
     with pytest.raises(AssertionError, match="not symmetric"):

@@ -21,6 +21,8 @@ from hyperlearn.testing.strategies import (
     spd_systems,
 )
 
+from ._examples import examples, one_example
+
 EPS64 = np.finfo(np.float64).eps
 # c in c·√n·eps: orthonormality of Householder QR factors and accuracy of LAPACK eigenvalues
 ORTHO_SLACK = 10.0
@@ -78,19 +80,23 @@ def test_exact_rank_has_requested_rank(matrix):
     ],
 )
 def test_decay_spectra_follow_their_formula(spectrum, formula):
-    _, _, s, _ = _draw(matrices_with_spectrum((12, 9), spectrum=spectrum, rank=3))
+    _, _, s, _ = one_example(matrices_with_spectrum((12, 9), spectrum=spectrum, rank=3))
     np.testing.assert_allclose(s, formula(np.arange(9.0), 3), rtol=1e-15)
 
 
 def test_callable_spectrum_and_its_validation():
-    _, _, s, _ = _draw(matrices_with_spectrum((6, 4), spectrum=lambda r: np.arange(r, 0, -1.0)))
+    _, _, s, _ = one_example(
+        matrices_with_spectrum((6, 4), spectrum=lambda r: np.arange(r, 0, -1.0))
+    )
     np.testing.assert_array_equal(s, [4.0, 3.0, 2.0, 1.0])
     with pytest.raises(ValueError, match="non-increasing"):
-        _draw(matrices_with_spectrum((6, 4), spectrum=lambda r: np.arange(r, dtype=float)))
+        one_example(matrices_with_spectrum((6, 4), spectrum=lambda r: np.arange(r, dtype=float)))
 
 
 def test_sparse_matrices_are_sparse():
-    A, _, _, _ = _draw(matrices_with_spectrum((30, 20), spectrum="exact_rank", rank=4, sparse=True))
+    A, _, _, _ = one_example(
+        matrices_with_spectrum((30, 20), spectrum="exact_rank", rank=4, sparse=True)
+    )
     assert sp.issparse(A) and A.format == "csr"
     # rank-one blocks on disjoint row and column groups: nnz = Σ_{j<rank} |G_j|·|H_j| < m·n
     assert A.nnz < 30 * 20
@@ -151,14 +157,14 @@ def test_spd_spectrum_validation():
     with pytest.raises(ValueError, match="exclusive"):
         spd_matrices(condition_number=10.0, spectrum=lambda n: np.ones(n))
     with pytest.raises(ValueError, match="negative"):
-        _draw(spd_matrices(n=3, spectrum=lambda n: -np.ones(n)))
+        one_example(spd_matrices(n=3, spectrum=lambda n: -np.ones(n)))
     # zeros are allowed: positive semi-definite
-    A = _draw(spd_matrices(n=4, spectrum=lambda n: np.r_[1.0, 0.5, 0.0, 0.0]))
+    A = one_example(spd_matrices(n=4, spectrum=lambda n: np.r_[1.0, 0.5, 0.0, 0.0]))
     assert np.linalg.matrix_rank(A) == 2
 
 
 def test_spd_one_by_one_is_identity():
-    A = _draw(spd_matrices(n=1, condition_number=10.0))
+    A = one_example(spd_matrices(n=1, condition_number=10.0))
     assert A.shape == (1, 1) and A[0, 0] == pytest.approx(1.0)
 
 
@@ -299,7 +305,7 @@ def test_hypergraph_argument_validation():
     with pytest.raises(ValueError, match="n_edges=-1"):
         hypergraphs(n_edges=-1)
     with pytest.raises(ValueError, match="weights strategy drew"):
-        _draw(hypergraphs(weights=st.just(-1.0)))
+        one_example(hypergraphs(weights=st.just(-1.0)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -332,35 +338,12 @@ def test_strategies_are_reproducible_under_a_fixed_hypothesis_seed():
         spd_systems(n_rhs=2),
     )
 
-    def collect():
-        seen = []
-
-        @settings(max_examples=15, derandomize=True, database=None)
-        @given(strategy)
-        def record(value):
-            seen.append(value)
-
-        record()
-        return seen
-
-    first, second = collect(), collect()
+    first, second = examples(strategy, 15), examples(strategy, 15)
     assert len(first) == len(second) > 0
     for (hg1, mat1, sys1), (hg2, mat2, sys2) in zip(first, second, strict=True):
         assert hg1 == hg2
         for a, b in zip(mat1 + sys1, mat2 + sys2, strict=True):
             np.testing.assert_array_equal(a, b)
-
-
-def _draw(strategy):
-    box = []
-
-    @settings(max_examples=1, derandomize=True, database=None)
-    @given(strategy)
-    def grab(value):
-        box.append(value)
-
-    grab()
-    return box[0]
 
 
 # ---------------------------------------------------------------------------------------------
