@@ -1,7 +1,7 @@
 """The example of the README section "Property-testing your own code", verbatim.
 
-Keep this file and /work/helpers/testing_readme.md (the README snippet) identical below this
-docstring: the README promises that the example runs as a test.
+Keep this file and the code block of that README section identical below this docstring
+(test_readme_sync.py checks it): the README promises that the example runs as a test.
 """
 
 import numpy as np
