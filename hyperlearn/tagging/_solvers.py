@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
-from scipy.sparse.linalg import LinearOperator
+
+from ..linalg._shifted import ShiftedOperator
 
 __all__ = ["EXACT_MAX_VERTICES", "SOLVERS", "shifted_operator", "solve_f_step"]
 
@@ -23,27 +24,9 @@ EXACT_MAX_VERTICES = 15_000
 SOLVERS = ("block_cg", "cg", "tessellated", "exact")
 
 
-class _Shifted(LinearOperator):
-    """``I − αΘ`` applied matrix-free through the hypergraph operator Θ."""
-
-    def __init__(self, theta, alpha):
-        super().__init__(dtype=theta.dtype, shape=theta.shape)
-        self.theta = theta
-        self.alpha = alpha
-
-    def _matvec(self, x):
-        return x - self.alpha * self.theta.matvec(x)
-
-    def _matmat(self, X):
-        return X - self.alpha * self.theta.matmat(X)
-
-    def _adjoint(self):
-        return self
-
-
 def shifted_operator(hypergraph, alpha):
     """``I − αΘ`` as a symmetric :class:`~scipy.sparse.linalg.LinearOperator` (never formed)."""
-    return _Shifted(hypergraph.normalized_adjacency(), alpha)
+    return ShiftedOperator(hypergraph.normalized_adjacency(), alpha)
 
 
 def _dense_theta(hypergraph):

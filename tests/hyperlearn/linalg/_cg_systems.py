@@ -186,25 +186,3 @@ class CountingOperator(LinearOperator):
 
     def _adjoint(self):
         return self
-
-
-class ShiftedOperator(LinearOperator):
-    """``I − α Θ`` for a symmetric operator Θ (e.g. a HypergraphOperator), with its diagonal."""
-
-    def __init__(self, theta, alpha):
-        self.theta = theta
-        self.alpha = float(alpha)
-        super().__init__(dtype=theta.dtype, shape=theta.shape)
-
-    def _matvec(self, x):
-        x = np.asarray(x).reshape(-1)
-        return x - self.alpha * self.theta.matvec(x)
-
-    def _matmat(self, X):
-        return X - self.alpha * self.theta.matmat(X)
-
-    def _adjoint(self):
-        return self
-
-    def diagonal(self):
-        return 1.0 - self.alpha * self.theta.diagonal()

@@ -208,8 +208,9 @@ def test_property_low_rank_right_hand_sides(A, rank, s, seed):
 @pytest.mark.parametrize("alpha", [0.5, 0.9, 0.99])
 def test_hypergraph_operator_system(alpha, dtype):
     from hyperlearn.hypergraph import Hypergraph
+    from hyperlearn.linalg._shifted import ShiftedOperator
 
-    from ._cg_systems import ShiftedOperator, random_incidence
+    from ._cg_systems import random_incidence
 
     H = random_incidence(150, 75, seed=3)
     hg = Hypergraph.from_incidence(H, dtype=dtype)

@@ -1,0 +1,34 @@
+"""``I − αΘ`` applied matrix-free: the system matrix of label propagation."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.sparse.linalg import LinearOperator
+
+__all__ = ["ShiftedOperator"]
+
+
+class ShiftedOperator(LinearOperator):
+    """``I − α Θ`` for a symmetric operator ``Θ`` (e.g. a ``HypergraphOperator``), never formed.
+
+    One product with ``Θ`` per application; ``diagonal()`` is ``1 − α diag(Θ)`` when ``Θ`` has a
+    cheap ``diagonal()`` (so :func:`hyperlearn.linalg.jacobi_preconditioner` accepts it).
+    """
+
+    def __init__(self, theta, alpha):
+        self.theta = theta
+        self.alpha = float(alpha)
+        super().__init__(dtype=theta.dtype, shape=theta.shape)
+
+    def _matvec(self, x):
+        x = np.asarray(x).reshape(-1)
+        return x - self.alpha * self.theta.matvec(x)
+
+    def _matmat(self, X):
+        return X - self.alpha * self.theta.matmat(X)
+
+    def _adjoint(self):
+        return self
+
+    def diagonal(self):
+        return 1.0 - self.alpha * self.theta.diagonal()
