@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.linalg
-import scipy.sparse as sp
 
 from ..linalg._shifted import ShiftedOperator
 
@@ -29,21 +28,6 @@ def shifted_operator(hypergraph, alpha):
     return ShiftedOperator(hypergraph.normalized_adjacency(), alpha)
 
 
-def _dense_theta(hypergraph):
-    """Θ as a dense array: ``B Bᵀ`` with ``B = Dv^{-1/2} H W^{1/2} De^{-1/2}`` (zero-safe)."""
-    d = np.asarray(hypergraph.vertex_degrees, dtype=np.float64)
-    delta = np.asarray(hypergraph.edge_degrees, dtype=np.float64)
-    w = np.asarray(hypergraph.weights, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        left = np.where(d > 0, 1.0 / np.sqrt(d), 0.0)
-        right = np.where(delta > 0, np.sqrt(np.clip(w, 0, None) / delta), 0.0)
-    B = sp.diags(left) @ hypergraph.incidence.astype(np.float64) @ sp.diags(right)
-    if np.any(w < 0):  # closed-form weights may be negative: B Bᵀ would lose the sign
-        sign = sp.diags(np.sign(w))
-        return np.asarray((B @ sign @ B.T).todense())
-    return np.asarray((B @ B.T).todense())
-
-
 def solve_exact(hypergraph, alpha, rhs):
     """Dense direct solve (Cholesky when ``I − αΘ`` is positive definite)."""
     n = hypergraph.n_vertices
@@ -52,12 +36,16 @@ def solve_exact(hypergraph, alpha, rhs):
             f"solver='exact' forms the dense {n}×{n} matrix; it accepts at most "
             f"{EXACT_MAX_VERTICES} vertices. Use solver='block_cg' (or 'auto')."
         )
-    M = -alpha * _dense_theta(hypergraph)
-    M[np.diag_indices(n)] += 1.0
-    positive = bool(np.all(hypergraph.weights >= 0))
-    F = scipy.linalg.solve(
-        M, np.asarray(rhs, dtype=np.float64), assume_a="pos" if positive else "sym"
+    # n ≤ EXACT_MAX_VERTICES bounds the real size; the Σ|e|² nnz bound overcounts overlaps
+    # (Θ in float64 whatever the dtype of the hypergraph: the reference solve)
+    sizes = np.asarray(hypergraph.edge_sizes, dtype=np.int64)
+    theta = hypergraph.astype(np.float64).normalized_adjacency(
+        explicit=True, nnz_budget=int(sizes @ sizes)
     )
+    M = -alpha * theta.toarray()
+    M[np.diag_indices(n)] += 1.0
+    # weights are non-negative (a Hypergraph refuses others), so I − αΘ is positive definite
+    F = scipy.linalg.solve(M, np.asarray(rhs, dtype=np.float64), assume_a="pos")
     return F.astype(rhs.dtype, copy=False)
 
 
