@@ -143,7 +143,9 @@ class HypergraphTagger(BaseEstimator):
         Threads for the Numba kernels and BLAS (set together, so they never oversubscribe).
     weight_update : {"simplex", "closed_form"}, default="simplex"
         ``"simplex"`` projects onto ``w ≥ 0`` (keeps ``I − αΘ`` positive definite);
-        ``"closed_form"`` is Gao's unprojected update, whose weights may go negative.
+        ``"closed_form"`` steps towards Gao's unprojected update, whose target may have
+        negative entries; since a hypergraph's weights must stay non-negative (Θ PSD), the step
+        stops at the boundary of ``w ≥ 0`` (and still keeps ``Σ w = 1``).
     mu_scaling : {"relative", "absolute"}, default="relative"
         How ``mu`` is read (see ``mu``).
     solver_tol : float, default=1e-6
@@ -286,11 +288,6 @@ class HypergraphTagger(BaseEstimator):
                 f"solver='exact' accepts at most {EXACT_MAX_VERTICES} images; got {n_samples}. "
                 "Use solver='block_cg'."
             )
-        if self.weight_update == "closed_form" and solver == "tessellated":
-            raise ValueError(
-                "weight_update='closed_form' may give negative weights, which the tessellated "
-                "solver (a PSD low-rank model of Θ) cannot represent; use 'simplex'."
-            )
         n_blocks = self.n_blocks
         if n_blocks is None:
             n_blocks = max(1, round(n_samples / TESSELLATION_BLOCK_SIZE))
@@ -391,9 +388,9 @@ class HypergraphTagger(BaseEstimator):
                 )
                 if info < 0:
                     raise RuntimeError(
-                        f"the f-step solver '{solver}' broke down (info={info}): I − αΘ is not "
-                        "positive definite, which happens only with negative weights "
-                        "(weight_update='closed_form'). Use weight_update='simplex'."
+                        f"the f-step solver '{solver}' broke down (info={info}; see "
+                        "hyperlearn.linalg.cg): I − αΘ should be positive definite for "
+                        "non-negative weights, so this indicates NaN/inf in the features."
                     )
                 timings["f_step"].append(time.perf_counter() - t0)
                 iterations.append(int(its))
@@ -439,9 +436,15 @@ class HypergraphTagger(BaseEstimator):
             if self.weight_update == "simplex"
             else closed_form_weights(c, mu)
         )
-        step = 1.0
+        # longest step along the direction that keeps every weight >= 0 (a simplex target
+        # never leaves the simplex; Gao's closed form can): w_i + t (target_i − w_i) >= 0
+        leaving = target < 0
+        step = min(1.0, float(np.min(w[leaving] / (w[leaving] - target[leaving]), initial=1.0)))
+        if step <= 0.0:
+            return w, J, None
         for _ in range(MAX_BACKTRACKS + 1):
-            w_try = w + step * (target - w)
+            # clip: at the boundary a weight can round to -1e-19
+            w_try = np.maximum(w + step * (target - w), 0.0)
             hg_try = hg.with_weights(w_try.astype(hg.dtype))
             c_try = np.asarray(hg_try.edge_statistics(F), dtype=np.float64)
             J_try = objective(F, Y, c_try, w_try, alpha=alpha, mu=mu)

@@ -102,6 +102,23 @@ def test_objective_is_non_increasing_with_the_exact_solver(shapes, weight_update
     assert np.all(np.diff(J) <= 1e-10 * np.abs(J[:-1]))
 
 
+def test_closed_form_update_stops_at_the_non_negative_boundary(shapes):
+    """With a small μ Gao's unprojected target has negative entries: the step is cut short."""
+    from hyperlearn.tagging import closed_form_weights
+
+    X, Y = shapes.features, shapes.tags_observed
+    first = HypergraphTagger(solver="exact", adaptive_weights=False, mu=1e-3).fit(X, Y)
+    c = np.asarray(first.hypergraph_.edge_statistics(first.scores_), dtype=float)
+    assert np.any(closed_form_weights(c, first.mu_) < 0)  # the case this test is about
+    model = HypergraphTagger(solver="exact", max_iter=3, mu=1e-3, weight_update="closed_form").fit(
+        X, Y
+    )
+    w = model.edge_weights_
+    assert np.all(w >= 0)
+    assert w.sum() == pytest.approx(1.0, abs=1e-6)
+    assert np.all(np.diff(model.objective_) <= 1e-10 * np.abs(model.objective_[:-1]))
+
+
 def test_weights_stay_on_the_simplex(shapes):
     model = HypergraphTagger(max_iter=4, tol=1e-12).fit(shapes.features, shapes.tags_observed)
     w = model.edge_weights_
@@ -220,7 +237,6 @@ BAD_INPUTS = [
     ({"tag_weight": -1}, None, "tag_weight"),
     ({"solver": "tessellated", "n_blocks": 0}, None, "n_blocks"),
     ({"solver": "tessellated", "rank": 0}, None, "rank"),
-    ({"solver": "tessellated", "weight_update": "closed_form"}, None, "closed_form"),
 ]
 
 
