@@ -20,7 +20,7 @@ __all__ = ["HypergraphTagger"]
 AUTO_EXACT_MAX_VERTICES = 2_000
 #: Default tessellation: vertices per diagonal block and rank per block (see ``n_blocks``).
 TESSELLATION_BLOCK_SIZE = 5_000
-TESSELLATION_RANK = 200
+TESSELLATION_RANK = 100
 #: Backtracking halvings of the safeguarded w-step before the step is rejected.
 MAX_BACKTRACKS = 8
 
@@ -127,16 +127,25 @@ class HypergraphTagger(BaseEstimator):
         Stop when ``‖w_new − w‖/‖w‖ < tol`` or the relative decrease of the objective is
         below ``tol``.
     solver : {"block_cg", "cg", "tessellated", "exact", "auto"}, default="block_cg"
-        f-step solver: block CG for all tags at once (default), CG per tag, the
-        block-tessellated low-rank Woodbury inverse (fast, approximate), a dense Cholesky
-        solve (reference; at most ``EXACT_MAX_VERTICES`` images), or ``"auto"`` (exact up
-        to ``AUTO_EXACT_MAX_VERTICES`` images, block CG beyond).
+        f-step solver: block CG for all tags at once (default), CG per tag, block CG
+        preconditioned by the block-tessellated low-rank Woodbury inverse (the paper's
+        tessellation, used as the approximate solve inside CG), a dense Cholesky solve
+        (reference; at most ``EXACT_MAX_VERTICES`` images), or ``"auto"`` (exact up to
+        ``AUTO_EXACT_MAX_VERTICES`` images, block CG beyond).  The iterative solvers all stop
+        at the relative residual ``solver_tol`` (true residual), so their scores agree with
+        ``"exact"`` to ``κ·solver_tol`` with ``κ = 1/(1 − α)``.
     n_blocks, rank : int, default=None
         Tessellation parameters (``solver="tessellated"``): ``None`` gives
-        ``max(1, round(n/5000))`` blocks and rank ``min(200, block size)``.  The block-diagonal
-        model drops the coupling between blocks, and tag hyperedges couple everything: measured
-        F1@5 on the untagged digits (n = 1797, exact solver 0.930): 0.903 with one block of rank
-        200, 0.668 with two, 0.357 with four blocks of rank 100.
+        ``max(1, round(n/5000))`` blocks and rank ``min(100, block size)``.  The tessellated
+        inverse is factored at the first f-step and reused as the preconditioner of the later
+        ones (still symmetric positive definite, so CG stays exact; it only converges more
+        slowly as the weights move away).  Used alone as an approximate inverse it is not
+        accurate enough for tagging: with the one-pass Nyström sketch the F1@5 on shapes
+        (n = 5000) differed from the exact solver's by 0.030; the block-diagonal model drops the
+        coupling between blocks (tag hyperedges couple everything), and a low rank keeps only
+        part of the spectrum.  Measured on the shapes hypergraph (n = 5000, 29 tags, α = 0.9,
+        first f-step): 18 block CG iterations without a preconditioner, 7 with one block of
+        rank 200 and 9 of rank 100, but 18 with two blocks of rank 100.
     random_state : int, RandomState or None, default=None
         Seeds the tessellation's randomized factorisations.
     n_jobs : int, default=None
@@ -371,6 +380,7 @@ class HypergraphTagger(BaseEstimator):
                 range(n_alternations), desc="alternations", disable=not self.verbose, leave=False
             )
             n_iter = 0
+            solver_state = {}
             for _ in bar:
                 n_iter += 1
                 t0 = time.perf_counter()
@@ -385,6 +395,7 @@ class HypergraphTagger(BaseEstimator):
                     n_blocks=n_blocks,
                     rank=rank,
                     random_state=seed,
+                    state=solver_state,
                 )
                 if info < 0:
                     raise RuntimeError(

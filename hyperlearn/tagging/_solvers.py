@@ -1,10 +1,10 @@
 """f-step solvers: ``(I − αΘ) F = (1 − α) Y`` for all tag columns at once.
 
 Each solver takes the hypergraph (whose weights define Θ), ``α``, the right-hand side and a warm
-start, and returns ``(F, iterations)`` — ``iterations`` is the number of Krylov iterations (0 for
-direct solvers).  ``I − αΘ`` is symmetric positive definite with spectrum in ``[1 − α, 1]`` when
-the weights are non-negative, so CG converges in about ``½√κ·ln(2/ε)`` iterations with
-``κ ≤ 1/(1 − α)``.
+start, and returns ``(F, iterations, info)`` — ``iterations`` is the number of Krylov iterations
+(0 for the direct solver).  ``I − αΘ`` is symmetric positive definite with spectrum in
+``[1 − α, 1]`` when the weights are non-negative, so CG converges in about ``½√κ·ln(2/ε)``
+iterations with ``κ ≤ 1/(1 − α)``.
 """
 
 from __future__ import annotations
@@ -14,13 +14,21 @@ import scipy.linalg
 
 from ..linalg._shifted import ShiftedOperator
 
-__all__ = ["EXACT_MAX_VERTICES", "SOLVERS", "shifted_operator", "solve_f_step"]
+__all__ = [
+    "EXACT_MAX_VERTICES",
+    "SOLVERS",
+    "shifted_operator",
+    "solve_f_step",
+    "tessellated_preconditioner",
+]
 
 #: Largest hypergraph the dense ``exact`` solver accepts: the n×n matrix takes 8·n² bytes
 #: (1.8 GB at 15 000) and its Cholesky factorisation n³/3 flops.
 EXACT_MAX_VERTICES = 15_000
 
 SOLVERS = ("block_cg", "cg", "tessellated", "exact")
+#: Power steps of the Nyström sketch of each tessellation block.
+TESSELLATION_POWER_ITER = 2
 
 
 def shifted_operator(hypergraph, alpha):
@@ -49,24 +57,53 @@ def solve_exact(hypergraph, alpha, rhs):
     return F.astype(rhs.dtype, copy=False)
 
 
-def solve_f_step(solver, hypergraph, alpha, rhs, F0, *, rtol, n_blocks, rank, random_state):
-    """Solve ``(I − αΘ) F = rhs`` with the named solver; returns ``(F, iterations, info)``."""
+def tessellated_preconditioner(hypergraph, alpha, *, n_blocks, rank, random_state):
+    """The block-tessellated low-rank inverse of ``I − αΘ`` (Woodbury), as a LinearOperator.
+
+    Each diagonal block of Θ (reverse Cuthill-McKee order on the incidence pattern) is replaced
+    by its top ``rank`` eigenpairs from a Nyström sketch with ``TESSELLATION_POWER_ITER`` power
+    steps; the one-pass sketch (no power step) underestimates the top eigenvalues of Θ badly
+    (measured on the shapes hypergraph, n = 5000: λ₁ = 0.53 at rank 200 instead of 1), and the
+    Woodbury inverse then misses the directions that dominate ``(I − αΘ)^{-1}``.
+    """
+    from ..linalg import tessellate
+
+    blr = tessellate(
+        hypergraph.normalized_adjacency(),
+        n_blocks,
+        rank,
+        method="nystrom",
+        n_iter=TESSELLATION_POWER_ITER,
+        random_state=random_state,
+    )
+    return blr.preconditioner(alpha)
+
+
+def solve_f_step(
+    solver, hypergraph, alpha, rhs, F0, *, rtol, n_blocks, rank, random_state, state=None
+):
+    """Solve ``(I − αΘ) F = rhs`` with the named solver; returns ``(F, iterations, info)``.
+
+    ``state`` (a dict kept by the caller across alternations) holds the tessellated
+    preconditioner, which is factored at the first f-step and reused afterwards.
+    """
     if solver == "exact":
         return solve_exact(hypergraph, alpha, rhs), 0, 0
-    if solver == "tessellated":
-        from ..linalg import tessellate
-
-        blr = tessellate(
-            hypergraph.normalized_adjacency(), n_blocks, rank, random_state=random_state
-        )
-        F = blr.inverse_operator(alpha).matmat(rhs)
-        return np.asarray(F, dtype=rhs.dtype), 0, 0
     A = shifted_operator(hypergraph, alpha)
-    if solver == "block_cg":
+    if solver in ("block_cg", "tessellated"):
         from ..linalg import block_cg
 
+        M = None
+        if solver == "tessellated":
+            state = {} if state is None else state
+            M = state.get("preconditioner")
+            if M is None:
+                M = tessellated_preconditioner(
+                    hypergraph, alpha, n_blocks=n_blocks, rank=rank, random_state=random_state
+                )
+                state["preconditioner"] = M
         history = []
-        F, info = block_cg(A, rhs, F0, rtol=rtol, residuals=history)
+        F, info = block_cg(A, rhs, F0, rtol=rtol, M=M, residuals=history)
         return F, max(len(history) - 1, 0), info
     if solver == "cg":
         from ..linalg import cg
