@@ -25,7 +25,13 @@ class ShiftedOperator(LinearOperator):
         return x - self.alpha * self.theta.matvec(x)
 
     def _matmat(self, X):
-        return X - self.alpha * self.theta.matmat(X)
+        Y = np.asarray(self.theta.matmat(X))
+        if Y.dtype != np.result_type(X, Y) or not Y.flags.writeable or np.shares_memory(Y, X):
+            return X - self.alpha * Y
+        # in place: one n x k temporary fewer per product (block CG applies this every step)
+        Y *= -self.alpha
+        Y += X
+        return Y
 
     def _adjoint(self):
         return self

@@ -43,14 +43,16 @@ def _columnwise_cg(A, B, **kw):
     return X, counting.products, max(iterations)
 
 
+METHODS = ("block", "batched")
 SYSTEMS = [poisson2d(12, np.float64), hypergraph_system(200, 0.99, np.float64)]
 
 
 @pytest.mark.parametrize("system", SYSTEMS, ids=[s.name for s in SYSTEMS])
-def test_equals_columnwise_cg_to_tolerance(system):
+@pytest.mark.parametrize("method", METHODS)
+def test_equals_columnwise_cg_to_tolerance(system, method):
     rtol = 1e-8
     B = _rhs(system.n, 6)
-    X_block, info = block_cg(system.A, B, rtol=rtol)
+    X_block, info = block_cg(system.A, B, rtol=rtol, method=method)
     assert info == 0
     X_cg, _, _ = _columnwise_cg(system.A, B, rtol=rtol)
     X_exact = system.solve(B)
@@ -61,28 +63,28 @@ def test_equals_columnwise_cg_to_tolerance(system):
 
 
 @pytest.mark.parametrize("system", SYSTEMS, ids=[s.name for s in SYSTEMS])
-def test_beats_separate_cg_in_products_per_column_and_iterations(system):
+def test_block_method_beats_separate_cg_in_products_per_column_and_iterations(system):
     s = 16
     B = _rhs(system.n, s, seed=2)
     counting = CountingOperator(system.A)
     history = []
-    _X, info = block_cg(counting, B, rtol=1e-8, residuals=history)
+    _X, info = block_cg(counting, B, rtol=1e-8, residuals=history, method="block")
     assert info == 0
     _, cg_products, cg_iterations = _columnwise_cg(system.A, B, rtol=1e-8)
     assert counting.products < cg_products
     assert len(history) - 1 < cg_iterations
 
 
-def test_duplicate_and_dependent_columns_cost_no_extra_products():
+def test_block_method_duplicate_and_dependent_columns_cost_no_extra_products():
     system = poisson2d(10, np.float64)
     b1, b2 = _rhs(system.n, 2, seed=4).T
     independent = np.stack([b1, b2], axis=1)
     dependent = np.stack([b1, b2, b1, 2 * b1 - b2, np.zeros_like(b1), 3 * b2], axis=1)
     counting = CountingOperator(system.A)
-    _X_ind, info = block_cg(counting, independent, rtol=1e-9)
+    _X_ind, info = block_cg(counting, independent, rtol=1e-9, method="block")
     assert info == 0
     products_independent, counting.products = counting.products, 0
-    X_dep, info = block_cg(counting, dependent, rtol=1e-9)
+    X_dep, info = block_cg(counting, dependent, rtol=1e-9, method="block")
     assert info == 0
     assert_converged(system, dependent, X_dep, 1e-9)
     np.testing.assert_array_equal(X_dep[:, 4], 0.0)
@@ -93,14 +95,15 @@ def test_duplicate_and_dependent_columns_cost_no_extra_products():
     np.testing.assert_allclose(X_dep[:, 2], X_dep[:, 0], rtol=1e-7)
 
 
-def test_converged_columns_stop_costing_products():
+@pytest.mark.parametrize("method", METHODS)
+def test_converged_columns_stop_costing_products(method):
     system = diagonal(80, np.float64, kappa=100.0)
     e0 = np.zeros(80)
     e0[5] = 1.0  # an eigenvector: its column is solved exactly in the first iteration
     B = np.stack([e0, _rhs(80, 1, seed=5)[:, 0], 1e-12 * _rhs(80, 1, seed=6)[:, 0]], axis=1)
     counting = CountingOperator(system.A)
     history = []
-    _X, info = block_cg(counting, B, rtol=1e-8, atol=1e-9, residuals=history)
+    _X, info = block_cg(counting, B, rtol=1e-8, atol=1e-9, residuals=history, method=method)
     assert info == 0
     # column 2 meets atol at start (never costs a product); column 0 leaves after iteration 1
     iterations = len(history) - 1
@@ -109,20 +112,22 @@ def test_converged_columns_stop_costing_products():
     assert history[0][2] <= 1e-9 and np.isfinite(history[-1]).all()
 
 
-def test_columns_of_very_different_scales_are_not_treated_as_dependent():
+@pytest.mark.parametrize("method", METHODS)
+def test_columns_of_very_different_scales_are_not_treated_as_dependent(method):
     system = poisson2d(8, np.float64)
     B = _rhs(system.n, 3, seed=7) * np.array([1.0, 1e-7, 1e7])
-    X, info = block_cg(system.A, B, rtol=1e-9)
+    X, info = block_cg(system.A, B, rtol=1e-9, method=method)
     assert info == 0
     assert_converged(system, B, X, 1e-9)
 
 
 @pytest.mark.parametrize("block_size", [1, 2, 5])
-def test_chunks_of_block_size(block_size):
+@pytest.mark.parametrize("method", METHODS)
+def test_chunks_of_block_size(block_size, method):
     system = hypergraph_system(150, 0.9, np.float64)
     B = _rhs(system.n, 5, seed=8)
     counting = CountingOperator(system.A)
-    X, info = block_cg(counting, B, rtol=1e-8, block_size=block_size)
+    X, info = block_cg(counting, B, rtol=1e-8, block_size=block_size, method=method)
     assert info == 0
     assert_converged(system, B, X, 1e-8)
     _, cg_products, _ = _columnwise_cg(system.A, B, rtol=1e-8)
@@ -131,7 +136,8 @@ def test_chunks_of_block_size(block_size):
         block_cg(system.A, B, block_size=0)
 
 
-def test_history_callback_and_shapes():
+@pytest.mark.parametrize("method", METHODS)
+def test_history_callback_and_shapes(method):
     system = poisson2d(6, np.float64)
     B = _rhs(system.n, 3, seed=9)
     X0 = np.full_like(B, 0.25)
@@ -140,6 +146,7 @@ def test_history_callback_and_shapes():
         system.A,
         B,
         X0,
+        method=method,
         rtol=1e-10,
         residuals=history,
         callback=lambda Xk: iterates.append(Xk.copy()),
@@ -150,24 +157,26 @@ def test_history_callback_and_shapes():
     np.testing.assert_allclose(history[0], np.linalg.norm(B - system.dense @ X0, axis=0))
     assert np.all(history[-1] <= 1e-10 * np.linalg.norm(B, axis=0))
     assert all(it.shape == B.shape for it in iterates)
-    x, info = block_cg(system.A, B[:, 0], rtol=1e-10)  # 1-D B -> 1-D X
+    x, info = block_cg(system.A, B[:, 0], rtol=1e-10, method=method)  # 1-D B -> 1-D X
     assert info == 0 and x.shape == (system.n,)
-    X, info = block_cg(system.A, B, "Mb", M=sp.identity(system.n), rtol=1e-10)
+    X, info = block_cg(system.A, B, "Mb", M=sp.identity(system.n), rtol=1e-10, method=method)
     assert info == 0
 
 
-def test_maxiter_reports_iterations():
+@pytest.mark.parametrize("method", METHODS)
+def test_maxiter_reports_iterations(method):
     system = poisson2d(10, np.float64)
     B = _rhs(system.n, 2, seed=10)
     history = []
-    _X, info = block_cg(system.A, B, rtol=1e-12, maxiter=3, residuals=history)
+    _X, info = block_cg(system.A, B, rtol=1e-12, maxiter=3, residuals=history, method=method)
     assert info == 3 and len(history) == 4
 
 
-def test_float32_unattainable_tolerance_is_not_reported_as_success():
+@pytest.mark.parametrize("method", METHODS)
+def test_float32_unattainable_tolerance_is_not_reported_as_success(method):
     A = sp.diags([-1.0, 2.0001, -1.0], [-1, 0, 1], shape=(1500, 1500)).tocsr().astype(np.float32)
     B = _rhs(1500, 2, seed=11, dtype=np.float32)
-    X, info = block_cg(A, B, rtol=1e-7)
+    X, info = block_cg(A, B, rtol=1e-7, method=method)
     assert X.dtype == np.float32
     residual = np.linalg.norm(B - A.astype(np.float64) @ X.astype(np.float64), axis=0)
     if info == 0:
@@ -176,11 +185,12 @@ def test_float32_unattainable_tolerance_is_not_reported_as_success():
         assert info > 0 and np.any(residual > 1e-7 * np.linalg.norm(B, axis=0))
 
 
-def test_float32_hypergraph_system():
+@pytest.mark.parametrize("method", METHODS)
+def test_float32_hypergraph_system(method):
     system = hypergraph_system(200, 0.99, np.float32)
     B = _rhs(system.n, 8, seed=12, dtype=np.float32)
     rtol = RTOL[system.dtype]
-    X, info = block_cg(system.A, B, rtol=rtol)
+    X, info = block_cg(system.A, B, rtol=rtol, method=method)
     assert info == 0 and X.dtype == np.float32
     assert_converged(system, B, X, rtol)
 
@@ -190,13 +200,14 @@ def test_float32_hypergraph_system():
     rank=st.integers(1, 3),
     s=st.integers(1, 6),
     seed=st.integers(0, 2**31 - 1),
+    method=st.sampled_from(METHODS),
 )
-def test_property_low_rank_right_hand_sides(A, rank, s, seed):
+def test_property_low_rank_right_hand_sides(A, rank, s, seed, method):
     system = _make("spd_matrices", A, np.float64)
     n = system.n
     rng = np.random.default_rng(seed)
     B = rng.standard_normal((n, min(rank, n))) @ rng.standard_normal((min(rank, n), s))
-    X, info = block_cg(system.A, B, rtol=1e-8)
+    X, info = block_cg(system.A, B, rtol=1e-8, method=method)
     assert info == 0
     assert_converged(system, B, X, 1e-8)
 
@@ -206,7 +217,8 @@ def test_property_low_rank_right_hand_sides(A, rank, s, seed):
 # ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("alpha", [0.5, 0.9, 0.99])
-def test_hypergraph_operator_system(alpha, dtype):
+@pytest.mark.parametrize("method", METHODS)
+def test_hypergraph_operator_system(alpha, dtype, method):
     from hyperlearn.hypergraph import Hypergraph
     from hyperlearn.linalg._shifted import ShiftedOperator
 
@@ -222,7 +234,7 @@ def test_hypergraph_operator_system(alpha, dtype):
     B = _rhs(150, 5, seed=13, dtype=dtype)
     rtol = RTOL[np.dtype(dtype)]
     for M in (None, jacobi_preconditioner(op)):
-        X, info = block_cg(op, B, rtol=rtol, M=M)
+        X, info = block_cg(op, B, rtol=rtol, M=M, method=method)
         assert info == 0 and X.dtype == dtype
         assert_converged(system, B, X, rtol)
         x, info = cg(op, B[:, 0], rtol=rtol, M=M)
@@ -231,7 +243,8 @@ def test_hypergraph_operator_system(alpha, dtype):
 
 
 @pytest.mark.parametrize("alpha", [0.5, 0.99])
-def test_exact_block_low_rank_preconditioner_converges_in_one_iteration(alpha):
+@pytest.mark.parametrize("method", METHODS)
+def test_exact_block_low_rank_preconditioner_converges_in_one_iteration(alpha, method):
     from hyperlearn.linalg import tessellate
 
     # Θ block-diagonal with exactly rank-3 blocks: tessellate(rank=3) recovers it, and
@@ -246,7 +259,7 @@ def test_exact_block_low_rank_preconditioner_converges_in_one_iteration(alpha):
     M = tessellate(theta, 3, 3, ordering=None, random_state=0).preconditioner(alpha)
     counting = CountingOperator(A)
     B = _rhs(60, 4, seed=15)
-    X, info = block_cg(counting, B, rtol=1e-10, M=M)
+    X, info = block_cg(counting, B, rtol=1e-10, M=M, method=method)
     assert info == 0
     assert counting.products / 4 <= 3  # one iteration and the true-residual check
     assert np.all(np.linalg.norm(B - A @ X, axis=0) <= 1e-10 * np.linalg.norm(B, axis=0))
@@ -255,9 +268,90 @@ def test_exact_block_low_rank_preconditioner_converges_in_one_iteration(alpha):
     assert info == 0 and counting.products <= 3
 
 
-def test_sparse_right_hand_sides_are_accepted():
+@pytest.mark.parametrize("method", METHODS)
+def test_sparse_right_hand_sides_are_accepted(method):
     system = poisson2d(6, np.float64)
     Y = sp.random(system.n, 4, density=0.2, random_state=16, format="csr")
-    X, info = block_cg(system.A, Y, rtol=1e-10)
+    X, info = block_cg(system.A, Y, rtol=1e-10, method=method)
     assert info == 0 and isinstance(X, np.ndarray)
     np.testing.assert_allclose(X, system.solve(Y.toarray()), rtol=1e-7, atol=1e-12)
+
+
+# ------------------------------------------------------------------------------------------
+# method="batched" (lockstep CG) and method="auto"
+# ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("system", SYSTEMS, ids=[s.name for s in SYSTEMS])
+def test_batched_runs_the_cg_recurrence_of_each_column(system):
+    """Same recurrence as cg per column: the same iterations, products and solutions."""
+    rtol = 1e-8
+    B = _rhs(system.n, 5, seed=17)
+    counting = CountingOperator(system.A)
+    history = []
+    X, info = block_cg(counting, B, rtol=rtol, method="batched", residuals=history)
+    assert info == 0
+    X_cg, cg_products, cg_iterations = _columnwise_cg(system.A, B, rtol=rtol)
+    # dot products are summed in another order: a column may stop one iteration apart
+    ROUNDING_ITERATIONS = 1
+    assert abs((len(history) - 1) - cg_iterations) <= ROUNDING_ITERATIONS
+    assert abs(counting.products - cg_products) <= ROUNDING_ITERATIONS * B.shape[1]
+    scale = np.linalg.norm(system.solve(B), axis=0)
+    assert np.all(np.linalg.norm(X - X_cg, axis=0) / scale <= 2 * system.kappa * rtol)
+
+
+def test_batched_duplicate_columns_get_identical_solutions():
+    system = poisson2d(10, np.float64)
+    b1, b2 = _rhs(system.n, 2, seed=18).T
+    B = np.stack([b1, b2, b1, np.zeros_like(b1), -b2], axis=1)
+    X, info = block_cg(system.A, B, rtol=1e-9, method="batched")
+    assert info == 0
+    assert_converged(system, B, X, 1e-9)
+    # each column runs its own recurrence with the same arithmetic: bitwise equal
+    np.testing.assert_array_equal(X[:, 2], X[:, 0])
+    np.testing.assert_array_equal(X[:, 4], -X[:, 1])
+    np.testing.assert_array_equal(X[:, 3], 0.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batched_results_do_not_depend_on_the_number_of_threads(monkeypatch, dtype):
+    import numba
+
+    import hyperlearn.utils._numba as numba_utils
+
+    monkeypatch.setattr(numba_utils, "PARALLEL_MIN_WORK", 0)  # parallel kernels even here
+    system = hypergraph_system(1500, 0.9, dtype)
+    B = _rhs(system.n, 7, seed=19, dtype=dtype)
+    results = []
+    previous = numba.get_num_threads()
+    try:
+        for threads in sorted({1, min(2, numba.config.NUMBA_NUM_THREADS)}):
+            numba.set_num_threads(threads)
+            results.append(block_cg(system.A, B, rtol=1e-6, method="batched"))
+    finally:
+        numba.set_num_threads(previous)
+    for X, info in results:
+        assert info == 0 and X.dtype == dtype
+        np.testing.assert_array_equal(X, results[0][0])
+
+
+def test_auto_picks_block_only_where_the_block_krylov_space_fills_the_space():
+    from hyperlearn.linalg._cg import BLOCK_AUTO_MAX_ROWS_PER_COLUMN as ROWS
+    from hyperlearn.linalg._cg import _choose_method
+
+    assert _choose_method(ROWS * 16, 50, None) == "block"  # chunks of 16 columns
+    assert _choose_method(ROWS * 16 + 1, 50, None) == "batched"
+    assert _choose_method(ROWS * 4, 4, None) == "block"
+    assert _choose_method(ROWS * 4, 4, 2) == "batched"  # block_size narrows the block
+    assert _choose_method(10, 1, None) == "batched"  # one column: nothing to share
+    # auto computes exactly what the method it picks computes
+    for system in SYSTEMS:
+        B = _rhs(system.n, 3, seed=20)
+        picked = _choose_method(system.n, 3, None)
+        np.testing.assert_array_equal(
+            block_cg(system.A, B, rtol=1e-8)[0], block_cg(system.A, B, rtol=1e-8, method=picked)[0]
+        )
+
+
+@pytest.mark.parametrize("method", ["Block", "", None, 3, ["batched"]])
+def test_invalid_method_is_rejected(method):
+    with pytest.raises(ValueError, match="method"):
+        block_cg(np.eye(3), np.ones((3, 2)), method=method)

@@ -7,6 +7,7 @@ tolerance derived in ``_cg_systems`` (rounding bound of the residual, κ bound o
 import os
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -66,7 +67,13 @@ def _cg_as_block(A, B, **kw):
     return X, (0 if all(i == 0 for i in infos) else max(infos))
 
 
-SOLVERS = {"cg": _cg_as_block, "block_cg": block_cg}
+METHODS = ("block", "batched")
+SOLVERS = {
+    "cg": _cg_as_block,
+    "block_cg[block]": partial(block_cg, method="block"),
+    "block_cg[batched]": partial(block_cg, method="batched"),
+}
+BLOCK_SOLVERS = [cg] + [partial(block_cg, method=m) for m in ("block", "batched")]
 
 
 def _rhs(system, s, seed=0):
@@ -75,7 +82,7 @@ def _rhs(system, s, seed=0):
 
 
 # ------------------------------------------------------------------------------------------
-# The table: every case x {cg, block_cg}
+# The table: every case x {cg, block_cg (both methods)}
 # ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("solver", SOLVERS)
 @pytest.mark.parametrize("system", CASES, ids=[c.name for c in CASES])
@@ -241,9 +248,10 @@ def test_zero_rhs_returns_zeros():
         assert info == 0
         np.testing.assert_array_equal(x, 0.0)
         assert history == [0.0]
-    X, info = block_cg(system.A, np.zeros((10, 2)), np.ones((10, 2)))
-    assert info == 0
-    np.testing.assert_array_equal(X, 0.0)
+    for method in METHODS:
+        X, info = block_cg(system.A, np.zeros((10, 2)), np.ones((10, 2)), method=method)
+        assert info == 0
+        np.testing.assert_array_equal(X, 0.0)
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
@@ -266,7 +274,9 @@ def test_dtypes_follow_scipy_and_float32_stays_float32():
     assert cg(A32, b32.astype(np.float64))[0].dtype == np.float64
     assert cg(A64, b32)[0].dtype == np.float64
     assert cg(A32, np.ones(10, dtype=int))[0].dtype == np.float64  # ints count as float64
-    assert block_cg(A32, np.ones((10, 2), dtype=np.float32))[0].dtype == np.float32
+    for method in METHODS:
+        X = block_cg(A32, np.ones((10, 2), dtype=np.float32), method=method)[0]
+        assert X.dtype == np.float32
 
 
 def test_b_column_vector_and_operator_inputs():
@@ -285,7 +295,8 @@ def test_complex_hermitian_positive_definite():
     G = rng.standard_normal((9, 9)) + 1j * rng.standard_normal((9, 9))
     A = G @ G.conj().T + 9 * np.eye(9)
     b = rng.standard_normal(9) + 1j * rng.standard_normal(9)
-    for solver, rhs in ((cg, b), (block_cg, np.stack([b, 2j * b], axis=1))):
+    block = np.stack([b, 2j * b], axis=1)
+    for solver, rhs in ((cg, b), *((partial(block_cg, method=m), block) for m in METHODS)):
         x, info = solver(A, rhs, rtol=1e-10)
         assert info == 0 and np.iscomplexobj(x)
         np.testing.assert_allclose(A @ x, rhs, rtol=0, atol=1e-9 * np.linalg.norm(b) * 3)
@@ -334,7 +345,7 @@ def test_x0_mb_and_psolve_follow_scipy():
 # ------------------------------------------------------------------------------------------
 # Breakdown codes
 # ------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("solver", [cg, block_cg])
+@pytest.mark.parametrize("solver", BLOCK_SOLVERS, ids=["cg", "block", "batched"])
 def test_indefinite_A_is_reported(solver):
     A = np.diag([3.0, 2.0, 1.0, -1.0, -2.0])
     b = np.ones(5) if solver is cg else np.ones((5, 2)) * [1.0, 2.0]
@@ -344,7 +355,7 @@ def test_indefinite_A_is_reported(solver):
     assert info == INFO_A_NOT_POSITIVE_DEFINITE
 
 
-@pytest.mark.parametrize("solver", [cg, block_cg])
+@pytest.mark.parametrize("solver", BLOCK_SOLVERS, ids=["cg", "block", "batched"])
 def test_indefinite_M_is_reported(solver):
     A = poisson1d(5, np.float64).A
     b = np.ones(5) if solver is cg else np.ones((5, 1))
@@ -352,7 +363,7 @@ def test_indefinite_M_is_reported(solver):
     assert info == INFO_M_NOT_POSITIVE_DEFINITE == -2
 
 
-@pytest.mark.parametrize("solver", [cg, block_cg])
+@pytest.mark.parametrize("solver", BLOCK_SOLVERS, ids=["cg", "block", "batched"])
 def test_nonfinite_operator_is_reported(solver):
     def bad(x):
         return np.full_like(x, np.nan)
