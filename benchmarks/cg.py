@@ -5,11 +5,16 @@ one hyperedge per tag, applied matrix-free (:class:`hyperlearn.hypergraph.Hyperg
 For each size ``n``, number of right-hand sides ``s`` and ``α`` the suite runs, in one process
 on the same data and with the same stopping rule ``‖b − Ax‖ <= rtol‖b‖``:
 
-- ``block_cg`` (ours, and with the Jacobi preconditioner),
+- ``block_cg`` (ours, default ``method="auto"``; the method it picked is in ``method``), the
+  other method (``block_cg[block]`` or ``block_cg[batched]``), and ``block_cg`` with the
+  Jacobi and the block-low-rank (tessellation) preconditioners,
 - ``cg`` per column (ours),
 - SciPy ``cg`` per column on the SAME matrix-free operator (the anchor of the targets),
 - SciPy ``cg`` per column on the explicit sparse ``I − αΘ`` (when it fits the nnz budget),
-- pyamg smoothed-aggregation-preconditioned CG on the explicit matrix (if pyamg is installed),
+- pyamg smoothed-aggregation-preconditioned CG on the explicit matrix (``bench`` extra;
+  skipped if pyamg is not installed), set-up included,
+- float32: ``block_cg`` and SciPy ``cg`` per column on the float32 operator at
+  ``rtol = RTOL_FLOAT32`` (accuracy: true residual against the float64 system),
 - a modelled floor: per iteration one operator product (measured) plus the memory traffic of
   the vector updates (``VECTOR_PASSES`` passes over n×m doubles at the measured copy
   bandwidth), times the iterations block_cg needed.
@@ -19,7 +24,9 @@ here in float64), iterations and operator products (counted by the operator itse
 
 Sizes: an int ``n`` runs s ∈ {1, 50, 500} and α ∈ {0.9, 0.99}; a pair ``(n, s)`` (CLI
 ``20000x50``) runs only that s.  Per-column anchors are run on at most
-``MAX_COLUMNS_PER_COLUMN_LOOP`` columns and their time scaled to all s columns (noted).
+``MAX_COLUMNS_PER_COLUMN_LOOP`` columns and their time (wall and CPU) scaled to all s columns
+(noted).  On a machine shared with other work, compare the ``cpu_s`` column with
+``--numba-threads 1``: wall times of parallel kernels there wait for a busy core.
 """
 
 from __future__ import annotations
@@ -40,6 +47,9 @@ QUICK_SIZES = [(3_000, 1), (3_000, 50)]
 ALPHAS = (0.9, 0.99)
 N_RHS = (1, 50, 500)
 RTOL = 1e-6
+#: rtol of the float32 rows: 1e-6 lies below what float32 CG can attain on these systems
+#: (about κ·eps32·‖A‖‖x‖/‖b‖), so SciPy would report a false success there (see cg's notes)
+RTOL_FLOAT32 = 1e-4
 N_NEIGHBORS = 10
 N_TAGS = 500
 # Column loops (cg per column, SciPy per column) cost s solves; above this many columns they
@@ -48,6 +58,7 @@ MAX_COLUMNS_PER_COLUMN_LOOP = 50
 QUICK_MAX_COLUMNS_PER_COLUMN_LOOP = 10
 # Memory floor of the vector updates per CG iteration: x += αp, r −= αq, p = r + βp, each
 # reading two blocks and writing one (the dot products fused into them): 9 passes of n×m.
+# (block_cg's batched method makes 10: the three updates plus the pᵀq reduction, fused.)
 VECTOR_PASSES = 9
 
 
@@ -185,17 +196,28 @@ def _run_case(case, params, op, explicit, B, k, scale, note_scaled, repeats, ban
         cols = X.shape[1]
         return {"max_true_rel_residual": _true_relative_residual(op, B[:, :cols], X)}
 
-    # -- ours: block_cg --------------------------------------------------------------------
-    def run_block(M=None):
+    # -- ours: block_cg (method="auto") and each method -------------------------------------
+    from hyperlearn.linalg._cg import _choose_method
+
+    auto_method = _choose_method(n, s, None)
+
+    def run_block(M=None, method="auto"):
         history = []
-        X, info = block_cg(op, B, rtol=RTOL, M=M, residuals=history)
+        X, info = block_cg(op, B, rtol=RTOL, M=M, residuals=history, method=method)
         return X, {"iterations": len(history) - 1, "info": info}
 
     rec = bench(SUITE, case, "block_cg", counted("block_cg", run_block), params=params,
                 accuracy=accuracy, repeats=repeats, warmup=1)  # fmt: skip
-    _annotate(rec, stats.get("block_cg"), s, extra={"setup_s": setup_s})
+    _annotate(rec, stats.get("block_cg"), s, extra={"setup_s": setup_s, "method": auto_method})
     out.append(rec)
     block_iterations = stats["block_cg"]["iterations"]
+    if s > 1:
+        other = "block" if auto_method == "batched" else "batched"
+        impl = f"block_cg[{other}]"
+        rec = bench(SUITE, case, impl, counted(impl, lambda: run_block(method=other)),
+                    params=params, accuracy=accuracy, repeats=repeats, warmup=1)  # fmt: skip
+        _annotate(rec, stats.get(impl), s, extra={"method": other})
+        out.append(rec)
 
     M = jacobi_preconditioner(op)
     rec = bench(SUITE, case, "block_cg+jacobi", counted("jacobi", lambda: run_block(M)),
@@ -238,6 +260,7 @@ def _run_case(case, params, op, explicit, B, k, scale, note_scaled, repeats, ban
         if rec.status == "ok":
             rec["time_s"] *= scale
             rec["extra"]["min_s"] *= scale
+            rec["extra"]["cpu_s"] *= scale
             rec["note"] = note_scaled
         if info is not None:
             its = info.pop("iterations_per_column")
@@ -257,10 +280,14 @@ def _run_case(case, params, op, explicit, B, k, scale, note_scaled, repeats, ban
     # -- ours with the block-low-rank (tessellation) preconditioner -----------------------
     out.append(_blr(case, params, op, B, repeats, accuracy, counted, run_block, stats, s))
 
-    # -- modelled floor per iteration ---------------------------------------------------------
-    from hyperlearn.linalg._cg import DEFAULT_BLOCK_SIZE
+    # -- float32: the same system in single precision (ours and SciPy per column) ------------
+    out += _float32_rows(case, params, op, B, k, scale, note_scaled, repeats, block_cg)
 
-    chunks = -(-s // DEFAULT_BLOCK_SIZE)
+    # -- modelled floor per iteration ---------------------------------------------------------
+    from hyperlearn.linalg._cg import DEFAULT_BATCHED_WIDTH, DEFAULT_BLOCK_SIZE
+
+    width = DEFAULT_BATCHED_WIDTH if auto_method == "batched" else DEFAULT_BLOCK_SIZE
+    chunks = -(-s // width)
     m = -(-s // chunks)  # block_cg's (balanced) chunk width
     P = np.random.default_rng(0).standard_normal((n, m))
     product = bench(SUITE, case, "_product", lambda: op.matmat(P), repeats=5, warmup=1)
@@ -280,6 +307,50 @@ def _run_case(case, params, op, explicit, B, k, scale, note_scaled, repeats, ban
             per_iteration = rec.time_s / rec.extra["iterations"]
             rec["extra"]["per_iteration_s"] = per_iteration
             rec["extra"]["per_iteration_over_floor"] = per_iteration / floor_per_iteration
+    return out
+
+
+def _float32_rows(case, params, op, B, k, scale, note_scaled, repeats, block_cg):
+    """block_cg and SciPy cg per column on the float32 operator, rtol ``RTOL_FLOAT32``.
+
+    Accuracy: the true relative residual of the float32 solution against the float64
+    system (what a user of the float32 result gets)."""
+    hg32 = op.theta.hypergraph.astype(np.float32)
+    op32 = ShiftedOperator(hg32.normalized_adjacency(), op.alpha)
+    B32 = B.astype(np.float32)
+    params = {**params, "dtype": "float32", "rtol": RTOL_FLOAT32}
+
+    def accuracy(X):
+        cols = X.shape[1]
+        return {"max_true_rel_residual": _true_relative_residual(op, B[:, :cols], X.astype(float))}
+
+    out = []
+
+    def ours():
+        history = []
+        X, info = block_cg(op32, B32, rtol=RTOL_FLOAT32, residuals=history)
+        ours.stats = {"iterations": len(history) - 1, "info": info}
+        return X
+
+    rec = bench(SUITE, case, "block_cg float32", ours, params=params, accuracy=accuracy,
+                repeats=repeats, warmup=1)  # fmt: skip
+    _annotate(rec, getattr(ours, "stats", None), B.shape[1])
+    out.append(rec)
+
+    def scipy_loop():
+        X = np.empty((B.shape[0], k), dtype=np.float32)
+        for j in range(k):
+            X[:, j], _ = scipy_cg(op32, np.ascontiguousarray(B32[:, j]), rtol=RTOL_FLOAT32)
+        return X
+
+    rec = bench(SUITE, case, "scipy cg per column float32", scipy_loop, params=params,
+                accuracy=accuracy, repeats=repeats, warmup=1)  # fmt: skip
+    if rec.status == "ok":
+        rec["time_s"] *= scale
+        rec["extra"]["min_s"] *= scale
+        rec["extra"]["cpu_s"] *= scale
+        rec["note"] = note_scaled
+    out.append(rec)
     return out
 
 
@@ -339,6 +410,7 @@ def _pyamg(case, params, explicit, B, k, scale, note_scaled, repeats, accuracy):
         return skipped(SUITE, case, "pyamg sa+cg", str(exc), params)
     if rec.status == "ok":
         rec["time_s"] *= scale
+        rec["extra"]["cpu_s"] *= scale
         rec["note"] = ("setup included; " + note_scaled).strip("; ")
     return rec
 
