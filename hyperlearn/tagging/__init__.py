@@ -2,11 +2,18 @@
 
 from ._baselines import knn_tag_voting, user_tag_scores
 from ._estimator import HypergraphTagger
-from ._weights import closed_form_weights, objective, project_simplex, simplex_weights
+from ._weights import (
+    closed_form_weights,
+    degree_term,
+    objective,
+    project_simplex,
+    simplex_weights,
+)
 
 __all__ = [
     "HypergraphTagger",
     "closed_form_weights",
+    "degree_term",
     "knn_tag_voting",
     "objective",
     "project_simplex",

@@ -13,7 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["closed_form_weights", "objective", "project_simplex", "simplex_weights"]
+__all__ = [
+    "closed_form_weights",
+    "degree_term",
+    "objective",
+    "project_simplex",
+    "simplex_weights",
+]
 
 
 def project_simplex(v, total=1.0):
@@ -80,6 +86,36 @@ def simplex_weights(c, mu):
     projection is interior (all weights positive) it equals :func:`closed_form_weights`.
     """
     return project_simplex(np.asarray(c, dtype=np.float64) / (2.0 * mu))
+
+
+def degree_term(hypergraph, F):
+    """The part of ``∂ tr(Fᵀ Θ(w) F) / ∂w`` that comes from the vertex degrees.
+
+    Gao's w-step holds ``Dv`` fixed, so its model of ``tr(Fᵀ Θ(w) F)`` is ``cᵀw``.  With the
+    degrees ``d(v) = Σ_e w_e h(v, e)`` recomputed, the exact gradient is ``c − b`` with
+
+        b_e = Σ_v h(v, e) ⟨F_v, (Θ F)_v⟩ / d(v)
+
+    (differentiate ``d(v)^{-1/2}`` in ``c``).  Since Θ does not change when ``w`` is scaled,
+    ``wᵀ(c − b) = 0`` (Euler's theorem for a function homogeneous of degree 0): the fixed-degree
+    model overstates the gain of every weight by ``b_e`` on average, and a step along it can raise
+    the true objective.
+
+    Parameters
+    ----------
+    hypergraph : Hypergraph
+        With the weights at which the gradient is taken.
+    F : ndarray of shape (n_vertices, n_columns)
+
+    Returns
+    -------
+    ndarray of shape (n_edges,), float64
+    """
+    F64 = np.asarray(F, dtype=np.float64)
+    smoothed = np.asarray(hypergraph.normalized_adjacency() @ F, dtype=np.float64)
+    d = np.asarray(hypergraph.vertex_degrees, dtype=np.float64)
+    s = np.divide(np.einsum("ij,ij->i", F64, smoothed), d, out=np.zeros_like(d), where=d > 0)
+    return np.asarray(hypergraph.incidence_csc.T @ s, dtype=np.float64).ravel()
 
 
 def objective(F, Y, c, w, *, alpha, mu):
