@@ -1,15 +1,17 @@
 r"""Distillation losses: small functions of tensors, plus thin ``nn.Module`` wrappers.
 
 Every function takes tensors and keyword arguments only (no model paths, no option bags); the
-modules only store those keyword arguments (and, for :class:`HintLoss`, the learned regressor).
+modules only store those keyword arguments (and, for :class:`HintLoss`, the learned regressor;
+for :class:`SparseRepresentationMatching`, the fixed dictionary).
 
-=========================  ===========================================================
-``kd_loss`` / KDLoss         Hinton et al. (2015): temperature-softened KL + cross-entropy
-``pkt_loss`` / PKTLoss       Passalis & Tefas (2018, 2020): probabilistic knowledge transfer
-``hint_loss`` / HintLoss     Romero et al. (2015, FitNets): MSE after a learned regressor
-``mse_feature_loss``         plain feature MSE (InDistill's intermediate-layer loss)
-``attention_transfer_loss``  Zagoruyko & Komodakis (2017): spatial attention maps
-=========================  ===========================================================
+================================  ===============================================================
+``kd_loss`` / KDLoss              Hinton et al. (2015): temperature-softened KL + cross-entropy
+``pkt_loss`` / PKTLoss            Passalis & Tefas (2018, 2020): probabilistic knowledge transfer
+``hint_loss`` / HintLoss          Romero et al. (2015, FitNets): MSE after a learned regressor
+``mse_feature_loss``              plain feature MSE (InDistill's intermediate-layer loss)
+``attention_transfer_loss``       Zagoruyko & Komodakis (2017): spatial attention maps
+``SparseRepresentationMatching``  Tran et al. (2021): labels from a teacher's sparse codes
+================================  ===============================================================
 """
 
 from __future__ import annotations
@@ -26,13 +28,18 @@ __all__ = [
     "KDLoss",
     "MSEFeatureLoss",
     "PKTLoss",
+    "SparseRepresentationMatching",
     "attention_map",
     "attention_transfer_loss",
     "hint_loss",
     "kd_loss",
+    "keep_top",
     "mse_feature_loss",
     "pairwise_kernel",
     "pkt_loss",
+    "sparse_codes",
+    "srm_labels",
+    "srm_losses",
 ]
 
 PKT_KERNELS = ("cosine", "student_t", "combined", "rbf", "adaptive_rbf", "cauchy")
@@ -491,3 +498,165 @@ class AttentionTransferLoss(nn.Module):
 
     def forward(self, student, teacher):
         return attention_transfer_loss(student, teacher, p=self.p)
+
+
+# --------------------------------------------------------------------------------------------
+# Sparse representation matching
+# --------------------------------------------------------------------------------------------
+SRM_TARGETS = ("global-local", "global", "local")
+
+
+def sparse_codes(
+    x: torch.Tensor, C: torch.Tensor, bias: torch.Tensor | None, n_nonzero: int
+) -> torch.Tensor:
+    r"""Top-λ sigmoid codes :math:`\hat s = \sigma(C^\top t + b)\odot m` of the rows ``t`` of x.
+
+    ``x`` is (M, D), ``C`` the (D, K) dictionary, ``bias`` (K,) or None; :math:`m` marks the
+    ``n_nonzero`` largest entries of each code (ties to the lower index, as :func:`torch.topk`).
+    Returns (M, K).
+    """
+    return keep_top(torch.sigmoid(x @ C if bias is None else x @ C + bias), n_nonzero)
+
+
+def keep_top(s: torch.Tensor, k: int) -> torch.Tensor:
+    """``s`` with all but the ``k`` largest entries of each row (last axis) set to 0."""
+    idx = s.topk(k, dim=-1).indices
+    return s * torch.zeros_like(s).scatter_(-1, idx, 1.0)
+
+
+def srm_labels(codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """SRM labels from sparse codes of shape (N, H, W, K).
+
+    Returns the pixel labels (N, H, W) -- the index of the largest code at each position -- and
+    the image labels (N, K) -- the spatial mean of the codes (each in [0, 1)).
+    """
+    _check_tensor(codes, "codes", min_dim=4)
+    if codes.dim() != 4:
+        raise ValueError(f"codes must have shape (N, H, W, K), got {tuple(codes.shape)}")
+    return codes.argmax(dim=-1), codes.mean(dim=(1, 2))
+
+
+def srm_losses(
+    logits: torch.Tensor,
+    pixel_labels: torch.Tensor,
+    image_labels: torch.Tensor,
+    *,
+    target: str = "global-local",
+) -> dict[str, torch.Tensor]:
+    r"""The two SRM terms for student head logits ``z`` of shape (N, K, H, W).
+
+    ``"pixel"``: :math:`\mathrm{CE}(z, \text{pixel labels})` over all positions (``target``
+    ``"local"`` or ``"global-local"``); ``"image"``:
+    :math:`\mathrm{BCE}(\mathrm{mean}_{hw}\,\sigma(z), \text{image labels})` (``"global"`` or
+    ``"global-local"``).
+    """
+    if target not in SRM_TARGETS:
+        raise ValueError(f"target must be one of {SRM_TARGETS}, got {target!r}")
+    _check_tensor(logits, "logits", min_dim=4)
+    if logits.dim() != 4:
+        raise ValueError(f"logits must have shape (N, K, H, W), got {tuple(logits.shape)}")
+    n, k, h, w = logits.shape
+    if tuple(pixel_labels.shape) != (n, h, w):
+        raise ValueError(
+            f"pixel_labels must have shape {(n, h, w)} for logits of shape {tuple(logits.shape)}, "
+            f"got {tuple(pixel_labels.shape)}"
+        )
+    if tuple(image_labels.shape) != (n, k):
+        raise ValueError(
+            f"image_labels must have shape {(n, k)} for logits of shape {tuple(logits.shape)}, "
+            f"got {tuple(image_labels.shape)}"
+        )
+    out = {}
+    if target != "global":
+        out["pixel"] = F.cross_entropy(logits, pixel_labels)
+    if target != "local":
+        q = torch.sigmoid(logits).mean(dim=(2, 3)).clamp(1e-6, 1 - 1e-6)
+        out["image"] = F.binary_cross_entropy(q, image_labels)
+    return out
+
+
+class SparseRepresentationMatching(nn.Module):
+    r"""SRM loss (Tran, Gabbouj, Iosifidis 2021) for one matched pair of layers.
+
+    The teacher's feature map is encoded with a fixed dictionary: per pixel vector :math:`t`,
+    the top-λ codes :math:`\hat s = \sigma(C^\top t + b)\odot m` (:func:`sparse_codes`).  They
+    become labels (:func:`srm_labels`): per pixel the index of the largest code, per image the
+    spatial mean of the codes; the student's head logits :math:`z` (N, K, H, W) learn them
+    (:func:`srm_losses`):
+
+    .. math:: L = \mathrm{CE}(z, \arg\max_k \hat s_{hw}) + \mathrm{BCE}\big(
+              \mathrm{mean}_{hw}\,\sigma(z_{hw}),\ \mathrm{mean}_{hw}\,\hat s_{hw}\big).
+
+    Parameters
+    ----------
+    C : torch.Tensor of shape (D, K)
+        Dictionary (atoms as columns) for a teacher layer of ``D`` channels; stored as a buffer
+        (not trained by this loss: :class:`kd.methods.SRM` learns it in its dictionary stage).
+    bias : torch.Tensor of shape (K,), optional
+        Code biases (zeros when omitted).
+    n_nonzero : int, default=1
+        ``λ``, codes kept per pixel, in ``[1, K]``.
+    target : {"global-local", "global", "local"}, default="global-local"
+        Which terms enter the loss: both, the image-level BCE, or the pixel-level CE.
+
+    Examples
+    --------
+    >>> import torch
+    >>> g = torch.Generator().manual_seed(0)
+    >>> srm = SparseRepresentationMatching(torch.randn(8, 16, generator=g), n_nonzero=2)
+    >>> teacher = torch.randn(4, 8, 5, 5, generator=g)   # (N, D, H, W)
+    >>> pixel, image = srm.labels(teacher)
+    >>> tuple(pixel.shape), tuple(image.shape)
+    ((4, 5, 5), (4, 16))
+    >>> srm(torch.randn(4, 16, 5, 5, generator=g), teacher).item() > 0
+    True
+    """
+
+    def __init__(
+        self,
+        C: torch.Tensor,
+        bias: torch.Tensor | None = None,
+        *,
+        n_nonzero: int = 1,
+        target: str = "global-local",
+    ) -> None:
+        super().__init__()
+        _check_tensor(C, "C", min_dim=2)
+        if C.dim() != 2:
+            raise ValueError(f"C must have shape (D, K), got {tuple(C.shape)}")
+        d, k = C.shape
+        if bias is not None:
+            _check_tensor(bias, "bias")
+            if tuple(bias.shape) != (k,):
+                raise ValueError(f"bias must have shape ({k},) for C of shape {(d, k)}, got "
+                                 f"{tuple(bias.shape)}")  # fmt: skip
+        if isinstance(n_nonzero, bool) or not isinstance(n_nonzero, int) or not 1 <= n_nonzero <= k:
+            raise ValueError(f"n_nonzero must be an integer in [1, K={k}], got {n_nonzero!r}")
+        if target not in SRM_TARGETS:
+            raise ValueError(f"target must be one of {SRM_TARGETS}, got {target!r}")
+        self.register_buffer("C", C.detach().clone())
+        self.register_buffer(
+            "bias", torch.zeros(k, dtype=C.dtype) if bias is None else bias.detach().clone()
+        )
+        self.n_nonzero, self.target = n_nonzero, target
+
+    def codes(self, teacher: torch.Tensor) -> torch.Tensor:
+        """Sparse codes (N, H, W, K) of a teacher map (N, D, H, W)."""
+        _check_tensor(teacher, "teacher", min_dim=4)
+        if teacher.dim() != 4 or teacher.shape[1] != self.C.shape[0]:
+            raise ValueError(
+                f"teacher must have shape (N, {self.C.shape[0]}, H, W) for C of shape "
+                f"{tuple(self.C.shape)}, got {tuple(teacher.shape)}"
+            )
+        n, d, h, w = teacher.shape
+        x = teacher.permute(0, 2, 3, 1).reshape(-1, d)
+        return sparse_codes(x, self.C, self.bias, self.n_nonzero).reshape(n, h, w, -1)
+
+    def labels(self, teacher: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Pixel labels (N, H, W) and image labels (N, K) of a teacher map (no gradient)."""
+        with torch.no_grad():
+            return srm_labels(self.codes(teacher))
+
+    def forward(self, student_logits: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+        pixel, image = self.labels(teacher)
+        return sum(srm_losses(student_logits, pixel, image, target=self.target).values())

@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..features import FeatureExtractor, pixel_vectors
+from ..losses import keep_top, srm_labels, srm_losses
 from ..schedules import Constant
 from .base import Batch, Distiller, Stage
 from .infoflow import check_positive_int
@@ -126,9 +127,7 @@ class SparseCoder(nn.Module):
 
     def sparsify(self, s: torch.Tensor) -> torch.Tensor:
         """Keep the ``n_nonzero`` largest entries of each row of ``s`` (others set to 0)."""
-        idx = s.topk(self.n_nonzero, dim=-1).indices
-        mask = torch.zeros_like(s).scatter_(-1, idx, 1.0)
-        return s * mask
+        return keep_top(s, self.n_nonzero)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Sparse codes ``(M, K)`` and reconstruction ``(M, D)`` of rows ``x`` ``(M, D)``."""
@@ -376,9 +375,7 @@ class SRM(Distiller):
             t = maps[name]
             n, _, h, w = t.shape
             codes, _ = coder(pixel_vectors(t))
-            codes = codes.reshape(n, h, w, -1)
-            out[f"pixel_{name}"] = codes.argmax(dim=-1)
-            out[f"image_{name}"] = codes.mean(dim=(1, 2))
+            out[f"pixel_{name}"], out[f"image_{name}"] = srm_labels(codes.reshape(n, h, w, -1))
         return out
 
     def _srm_losses(self, batch: Batch, epoch: int):
@@ -392,11 +389,8 @@ class SRM(Distiller):
                     f"student layer {self.student_layers[i]!r} has spatial size "
                     f"{tuple(z.shape[2:])} but the teacher labels have {tuple(pixel.shape[1:])}"
                 )
-            if self.target != "global":
-                out[f"pixel_{name}"] = F.cross_entropy(z, pixel)
-            if self.target != "local":
-                q = torch.sigmoid(z).mean(dim=(2, 3)).clamp(1e-6, 1 - 1e-6)
-                out[f"image_{name}"] = F.binary_cross_entropy(q, image)
+            for term, loss in srm_losses(z, pixel, image, target=self.target).items():
+                out[f"{term}_{name}"] = loss
         return out
 
     def _srm_weights(self):

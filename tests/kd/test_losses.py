@@ -339,3 +339,120 @@ def test_attention_transfer_matches_numpy_and_gradcheck():
     )
     with pytest.raises(ValueError, match="spatial"):
         attention_transfer_loss(s, t[:, :, :3, :3])
+
+
+# --------------------------------------------------------------------------------------------
+# Sparse representation matching
+# --------------------------------------------------------------------------------------------
+def _np_srm(C, b, lam, teacher, logits):
+    """float64 NumPy transcription: codes, labels and the two terms."""
+    n, d, h, w = teacher.shape
+    x = teacher.transpose(0, 2, 3, 1).reshape(-1, d)
+    s = 1.0 / (1.0 + np.exp(-(x @ C + b)))
+    codes = np.zeros_like(s)
+    top = np.argsort(-s, axis=1, kind="stable")[:, :lam]
+    np.put_along_axis(codes, top, np.take_along_axis(s, top, axis=1), axis=1)
+    codes = codes.reshape(n, h, w, -1)
+    pixel, image = codes.argmax(axis=-1), codes.mean(axis=(1, 2))
+    z = logits.transpose(0, 2, 3, 1).reshape(-1, logits.shape[1])  # (N·H·W, K)
+    log_softmax = z - z.max(axis=1, keepdims=True)
+    log_softmax -= np.log(np.exp(log_softmax).sum(axis=1, keepdims=True))
+    ce = -np.mean(log_softmax[np.arange(z.shape[0]), pixel.reshape(-1)])
+    q = np.clip((1.0 / (1.0 + np.exp(-logits))).mean(axis=(2, 3)), 1e-6, 1 - 1e-6)
+    bce = -np.mean(image * np.log(q) + (1 - image) * np.log(1 - q))
+    return codes, pixel, image, ce, bce
+
+
+@pytest.mark.parametrize("lam", [1, 3])
+def test_srm_matches_numpy_transcription(lam):
+    from kd.losses import SparseRepresentationMatching, srm_losses
+
+    g = torch.Generator().manual_seed(1)
+    C = torch.randn(6, 12, generator=g, dtype=torch.float64)
+    b = torch.randn(12, generator=g, dtype=torch.float64)
+    teacher = torch.randn(3, 6, 4, 5, generator=g, dtype=torch.float64)
+    logits = torch.randn(3, 12, 4, 5, generator=g, dtype=torch.float64)
+    srm = SparseRepresentationMatching(C, b, n_nonzero=lam)
+    codes, pixel, image, ce, bce = _np_srm(
+        C.numpy(), b.numpy(), lam, teacher.numpy(), logits.numpy()
+    )
+    # a few O(1) operations per entry: a small multiple of the unit roundoff
+    np.testing.assert_allclose(srm.codes(teacher).numpy(), codes, rtol=0, atol=64 * EPS64)
+    got_pixel, got_image = srm.labels(teacher)
+    np.testing.assert_array_equal(got_pixel.numpy(), pixel)
+    np.testing.assert_allclose(got_image.numpy(), image, rtol=0, atol=64 * EPS64)
+    terms = srm_losses(logits, got_pixel, got_image)
+    np.testing.assert_allclose(terms["pixel"].item(), ce, rtol=CONDITION_SLACK * EPS64)
+    np.testing.assert_allclose(terms["image"].item(), bce, rtol=CONDITION_SLACK * EPS64)
+    np.testing.assert_allclose(srm(logits, teacher).item(), ce + bce, rtol=CONDITION_SLACK * EPS64)
+    for target, keys in (("local", {"pixel"}), ("global", {"image"})):
+        assert set(srm_losses(logits, got_pixel, got_image, target=target)) == keys
+        only = SparseRepresentationMatching(C, b, n_nonzero=lam, target=target)(logits, teacher)
+        expected = ce if target == "local" else bce
+        np.testing.assert_allclose(only.item(), expected, rtol=CONDITION_SLACK * EPS64)
+
+
+def test_srm_dictionary_is_fixed_and_gradient_reaches_the_student_only():
+    from kd.losses import SparseRepresentationMatching
+
+    g = torch.Generator().manual_seed(2)
+    C = torch.randn(4, 8, generator=g)
+    srm = SparseRepresentationMatching(C, n_nonzero=2)
+    assert list(srm.parameters()) == [] and set(dict(srm.named_buffers())) == {"C", "bias"}
+    teacher = torch.randn(2, 4, 3, 3, generator=g, requires_grad=True)
+    logits = torch.randn(2, 8, 3, 3, generator=g, requires_grad=True)
+    srm(logits, teacher).backward()
+    assert logits.grad is not None and torch.isfinite(logits.grad).all()
+    assert teacher.grad is None  # labels are targets, not a path for gradients
+    C.add_(1.0)  # the module holds its own copy
+    assert not torch.equal(srm.C, C)
+
+
+def test_srm_module_agrees_with_the_srm_method_coder():
+    from kd.losses import SparseRepresentationMatching
+    from kd.methods.srm import SparseCoder
+
+    g = torch.Generator().manual_seed(3)
+    coder = SparseCoder(5, 10, 3, generator=g)
+    with torch.no_grad():
+        coder.bias.copy_(torch.randn(10, generator=g))
+    teacher = torch.randn(2, 5, 4, 4, generator=g)
+    codes, _ = coder(teacher.permute(0, 2, 3, 1).reshape(-1, 5))
+    srm = SparseRepresentationMatching(coder.C, coder.bias, n_nonzero=coder.n_nonzero)
+    torch.testing.assert_close(srm.codes(teacher), codes.reshape(2, 4, 4, 10).detach())
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"C": torch.ones(4)}, "C must have at least 2 dimensions"),
+        ({"C": torch.ones(4, 6, 1)}, "C must have shape"),
+        ({"C": torch.ones(4, 6), "bias": torch.ones(5)}, "bias must have shape"),
+        ({"C": torch.ones(4, 6), "n_nonzero": 0}, "n_nonzero"),
+        ({"C": torch.ones(4, 6), "n_nonzero": 7}, "n_nonzero"),
+        ({"C": torch.ones(4, 6), "n_nonzero": True}, "n_nonzero"),
+        ({"C": torch.ones(4, 6), "target": "pixel"}, "target"),
+    ],
+)
+def test_srm_bad_construction(kwargs, match):
+    from kd.losses import SparseRepresentationMatching
+
+    with pytest.raises(ValueError, match=match):
+        SparseRepresentationMatching(**kwargs)
+
+
+def test_srm_bad_shapes():
+    from kd.losses import SparseRepresentationMatching, srm_labels, srm_losses
+
+    srm = SparseRepresentationMatching(torch.ones(4, 6))
+    with pytest.raises(ValueError, match=r"teacher must have shape \(N, 4, H, W\)"):
+        srm.codes(torch.ones(2, 3, 5, 5))
+    with pytest.raises(ValueError, match="codes must have at least 4 dimensions"):
+        srm_labels(torch.ones(2, 6))
+    with pytest.raises(ValueError, match="codes must have shape"):
+        srm_labels(torch.ones(2, 6, 1, 1, 1))
+    logits = torch.ones(2, 6, 5, 5)
+    with pytest.raises(ValueError, match="pixel_labels must have shape"):
+        srm_losses(logits, torch.zeros(2, 4, 4, dtype=torch.long), torch.zeros(2, 6))
+    with pytest.raises(ValueError, match="image_labels must have shape"):
+        srm_losses(logits, torch.zeros(2, 5, 5, dtype=torch.long), torch.zeros(2, 7))
