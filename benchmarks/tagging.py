@@ -12,13 +12,26 @@ Cases (``SIZES`` entries are strings ``<kind><n>``):
 - ``fit<n>`` (clustered synthetic data, n images, ``N_TAGS`` = 200 tags, see
   :func:`make_clustered_tags`): the whole fit with exactly ``ALTERNATIONS`` = 5 alternations
   (target at n = 20 000: < 30 s) for ``block_cg`` and ``tessellated``, with the split into
-  hypergraph build, f-steps and w-steps, and the kNN-voting baseline beside it.
+  hypergraph build, f-steps and w-steps, and the kNN-voting baseline beside it.  Gao's w-step
+  (the default) is rejected by the safeguard at the first alternation on these data, so those
+  fits stop early and the time of 5 alternations is projected; ``block_cg degree_aware``
+  (``weight_update="degree_aware"``, whose steps are accepted) runs all 5 and is measured.
 - ``scale<n>`` (same generator, n = 50 000 and 200 000): ``block_cg`` and ``tessellated``, time
   per alternation (mean of the f-step + w-step times of ``ALTERNATIONS`` alternations), build
   time, and the peak resident memory of the whole fit above the memory before it (sampled by
   a thread every few ms; needs psutil).
 - ``baselines-shapes<n>`` / ``baselines-digits``: F1@5 of ``block_cg`` against kNN tag voting and
-  the user tags as given (the "clearly above both baselines" target).
+  the user tags as given (the "clearly above both baselines" target), first with the default
+  parameters of both (``block_cg``, ``knn_voting``), then with parameters chosen on HELD-OUT data
+  (``block_cg tuned``, ``knn_voting tuned``): each method's grid (``TUNE_GRID_OURS``,
+  ``TUNE_GRID_KNN``) is scored by F1@5 on data drawn with ``TUNE_SEED`` (shapes: other images;
+  digits: only 1797 images exist, so another draw of the tag noise and of the untagged images)
+  and the best setting is evaluated once on the standard data (seed 0).  The chosen settings
+  are in the records' ``extra``.
+
+In ``solvers<n>`` the notes also give the ratio of the time spent in alternations (f-steps +
+w-steps, the part a solver changes) to exact's: the hypergraph build (kNN search, the same for
+every solver) is a fixed cost in each whole-fit time.
 
 Each fit is timed once (a fit is seconds to minutes; repeats would multiply the suite's run time):
 every solver is first fitted on ``WARMUP_IMAGES`` images so that Numba compilation is never
@@ -63,6 +76,14 @@ UNTAGGED_FRACTION = 0.2
 RSS_SAMPLE_SECONDS = 0.005
 #: The dense exact solver is run only up to this many images (O(n^3), 8 n^2 bytes).
 EXACT_MAX_N = 6000
+#: Held-out selection of the baselines case: data seed and grids (the evaluation uses seed 0).
+TUNE_SEED = 1
+TUNE_GRID_OURS = {
+    "alpha": (0.35, 0.5, 0.65, 0.8, 0.9, 0.99),
+    "n_neighbors": (5, 10, 20),
+    "adaptive_weights": (True, False),
+}
+TUNE_GRID_KNN = {"n_neighbors": (5, 10, 20, 40), "metric": ("euclidean", "cosine")}
 
 
 # --- data ------------------------------------------------------------------------------------
@@ -213,6 +234,12 @@ def _model_extra(model):
     return extra
 
 
+def _alternation_time(model):
+    """Seconds spent in f-steps and w-steps (the fit without the hypergraph build)."""
+    timings = model.timings_
+    return float(np.sum(timings["f_step"]) + np.sum(timings["w_step"]))
+
+
 # --- cases -----------------------------------------------------------------------------------
 
 
@@ -246,10 +273,15 @@ def _case_solvers(n):
         if exact is not None and solver != "exact":
             ok = acc["|dF1|"] <= F1_TOLERANCE
             speedup = fitted["exact"][1] / elapsed
+            alt_speedup = _alternation_time(exact[0]) / _alternation_time(model)
+            extra["alt_speedup"] = alt_speedup
             note = (
                 f"|dF1| {'<=' if ok else '>'} {F1_TOLERANCE} ({'met' if ok else 'MISSED'}); "
-                f"{speedup:.1f}x faster than exact (target 50x: "
-                f"{'met' if speedup >= 50 else 'MISSED'})"
+                f"whole fit {speedup:.1f}x faster than exact (target 50x: "
+                f"{'met' if speedup >= 50 else 'MISSED'}); alternations (f+w steps, build "
+                f"excluded) {alt_speedup:.1f}x faster "
+                f"({'met' if alt_speedup >= 50 else 'MISSED'}); build "
+                f"{extra.get('build_s', 0.0):.2f} s of {elapsed:.2f} s"
             )
         records.append(Record(SUITE, case, params, solver, elapsed, acc, extra, note=note))
     return records
@@ -268,8 +300,10 @@ def _case_fit(n):
     fit_params = {"max_iter": ALTERNATIONS, "tol": 1e-12}
     _warm_up(SCALE_SOLVERS, X, Y, **fit_params)
     records = []
-    for solver in SCALE_SOLVERS:
-        model, elapsed, _ = _fit(solver, X, Y, **fit_params)
+    variants = [(solver, solver, {}) for solver in SCALE_SOLVERS]
+    variants.append(("block_cg degree_aware", "block_cg", {"weight_update": "degree_aware"}))
+    for impl, solver, variant in variants:
+        model, elapsed, _ = _fit(solver, X, Y, **fit_params, **variant)
         acc = _tag_metrics(Y_true, model.scores_, untagged)
         extra = _model_extra(model)
         # The estimator may stop before ALTERNATIONS (converged or a rejected weight step);
@@ -282,6 +316,8 @@ def _case_fit(n):
         note = f"{extra['alternations']} alternation(s) run"
         if "projected_5alt_s" in extra and solver in ("block_cg", "cg"):
             note += " (projection pessimistic: later f-steps start warm and need fewer iterations)"
+        if "projected_5alt_s" in extra:
+            note += " (the w-step was rejected: the fit stopped, nothing left to change)"
         if n == 20_000:
             how = ", projected" if whole != elapsed else ""
             note += (
@@ -289,7 +325,7 @@ def _case_fit(n):
                 f"vs target < {FIT_TARGET_S:g} s "
                 f"({'met' if whole < FIT_TARGET_S else 'MISSED'})"
             )
-        records.append(Record(SUITE, case, params, solver, elapsed, acc, extra, note=note))
+        records.append(Record(SUITE, case, params, impl, elapsed, acc, extra, note=note))
     t0 = time.perf_counter()
     scores = knn_tag_voting(X, Y, n_neighbors=10)
     elapsed = time.perf_counter() - t0
@@ -319,6 +355,27 @@ def _case_scale(n):
     return records
 
 
+def _grid(grid):
+    import itertools
+
+    names = list(grid)
+    return [dict(zip(names, values, strict=True)) for values in itertools.product(*grid.values())]
+
+
+def _select(kind, n):
+    """Best settings of each method by F1@5 on held-out data (``TUNE_SEED``), never seed 0."""
+    from hyperlearn.metrics import f1_at_k
+    from hyperlearn.tagging import knn_tag_voting
+
+    X, Y_true, Y, _ = _shapes(n, seed=TUNE_SEED) if kind == "shapes" else _digits(TUNE_SEED)
+    ours = max(
+        _grid(TUNE_GRID_OURS),
+        key=lambda p: f1_at_k(Y_true, _tagger("block_cg", **p).fit(X, Y).scores_, K),
+    )
+    knn = max(_grid(TUNE_GRID_KNN), key=lambda p: f1_at_k(Y_true, knn_tag_voting(X, Y, **p), K))
+    return ours, knn
+
+
 def _case_baselines(kind, n):
     from hyperlearn.tagging import knn_tag_voting, user_tag_scores
 
@@ -330,20 +387,41 @@ def _case_baselines(kind, n):
     case = f"baselines {kind} n={n}"
     params = {"n": n, "tags": Y.shape[1], "data": kind, "untagged": int(untagged.sum())}
     _warm_up(("block_cg",), X, Y)
-    model, elapsed, _ = _fit("block_cg", X, Y)
-    ours = _tag_metrics(Y_true, model.scores_, untagged)
-    records = [Record(SUITE, case, params, "block_cg", elapsed, ours, _model_extra(model))]
-    for name, fn in (
-        ("knn_voting", lambda: knn_tag_voting(X, Y, n_neighbors=10)),
-        ("user_tags", lambda: user_tag_scores(Y)),
+    t0 = time.perf_counter()
+    tuned_ours, tuned_knn = _select(kind, n)
+    selection_s = time.perf_counter() - t0
+    records = []
+    results = {}
+    for impl, settings in (("block_cg", {}), ("block_cg tuned", tuned_ours)):
+        model, elapsed, _ = _fit("block_cg", X, Y, **settings)
+        acc = _tag_metrics(Y_true, model.scores_, untagged)
+        results[impl] = acc
+        extra = {**_model_extra(model), **{f"chosen_{k}": v for k, v in settings.items()}}
+        if settings:
+            extra["selection_s"] = selection_s
+        records.append(Record(SUITE, case, params, impl, elapsed, acc, extra))
+    for name, fn, ref, settings in (
+        ("knn_voting", lambda: knn_tag_voting(X, Y, n_neighbors=10), "block_cg", {}),
+        (
+            "knn_voting tuned",
+            lambda: knn_tag_voting(X, Y, **tuned_knn),
+            "block_cg tuned",
+            tuned_knn,
+        ),
+        ("user_tags", lambda: user_tag_scores(Y), "block_cg", {}),
     ):
         t0 = time.perf_counter()
         scores = fn()
         elapsed = time.perf_counter() - t0
         acc = _tag_metrics(Y_true, np.asarray(scores, dtype=float), untagged)
-        gain = ours["f1@5"] - acc["f1@5"]
-        note = f"block_cg F1@5 {'+' if gain >= 0 else ''}{gain:.4f} vs this baseline"
-        records.append(Record(SUITE, case, params, name, elapsed, acc, note=note))
+        gains = [
+            f"{key} {results[ref][key] - acc[key]:+.4f}"
+            for key in ("f1@5", "f1@5_untagged")
+            if key in acc
+        ]
+        note = f"{ref} vs this baseline: " + ", ".join(gains)
+        extra = {f"chosen_{k}": v for k, v in settings.items()}
+        records.append(Record(SUITE, case, params, name, elapsed, acc, extra, note=note))
     return records
 
 
