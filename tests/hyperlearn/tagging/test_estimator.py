@@ -100,6 +100,25 @@ def test_tessellated_preconditioner_saves_iterations(digits):
     assert tess.fit(X, Y).solver_iterations_[0] < plain.solver_iterations_[0]
 
 
+def test_scores_are_refined_to_solver_tol_after_loose_early_f_steps(digits):
+    """Early f-steps stop at EARLY_SOLVER_TOL; the returned scores meet solver_tol."""
+    from hyperlearn.tagging._estimator import EARLY_SOLVER_TOL
+
+    X, Y = digits.features[:400].astype(np.float64), digits.tags_observed[:400]
+    tol, alpha = 1e-8, 0.9
+    model = HypergraphTagger(max_iter=5, solver_tol=tol).fit(X, Y)
+    if len(model.objective_) != model.n_iter_:
+        pytest.skip("a w-step was accepted: the last f-step's weights are not hypergraph_'s")
+    assert EARLY_SOLVER_TOL > tol and model.n_iter_ < 5  # the first solve was a loose one
+    assert_solution_accuracy(
+        shifted_operator(model.hypergraph_, alpha),
+        model.scores_,
+        (1 - alpha) * Y.astype(np.float64),
+        rtol=tol,
+        condition_number=1 / (1 - alpha),
+    )
+
+
 @pytest.mark.parametrize("weight_update", ["simplex", "closed_form", "degree_aware"])
 def test_objective_is_non_increasing_with_the_exact_solver(shapes, weight_update):
     model = HypergraphTagger(
