@@ -38,16 +38,24 @@ _SKLEARN_AUTO_ITER_SMALL_K = 7
 _SKLEARN_AUTO_ITER_LARGE_K = 4
 _SKLEARN_SMALL_K_FRACTION = 0.1
 
-# Adaptive stopping of the block Krylov iteration.  With d_s the largest relative change of the
-# top-k Ritz values between iterations s-1 and s, the iteration converges geometrically, so the
-# error left after iteration s is estimated by d_s * min(1, d_s / d_{s-1}) (the next change).  We
-# stop when that estimate is <= RITZ_RTOL (relative) + RITZ_ATOL_FACTOR * eps * sigma_1 (the
-# rounding floor of a Ritz value).  RITZ_RTOL was chosen by measurement: with it the singular
-# values are at least as accurate as scikit-learn's default call on the benchmark matrices
-# (benchmarks/randomized.py), while making fewer passes.
+# Adaptive stopping of randomized_eigh's block Lanczos iteration.  With d_s the largest relative
+# change of the top-k Ritz values between iterations s-1 and s, the iteration converges
+# geometrically, so the error left after iteration s is estimated by d_s * min(1, d_s / d_{s-1})
+# (the next change).  We stop when that estimate is <= RITZ_RTOL (relative) + RITZ_ATOL_FACTOR *
+# eps * sigma_1 (the rounding floor of a Ritz value).  randomized_svd's Krylov path uses a
+# residual-based estimate and a scikit-learn-relative target instead (below).
 RITZ_RTOL_F64 = 1e-6
 RITZ_RTOL_F32 = 1e-4
 RITZ_ATOL_FACTOR = 100.0
+# randomized_svd's default 'auto' stops instead when the estimated error of every top-k Ritz
+# value is below the error predicted for scikit-learn's default call (_sklearn_accuracy):
+# c * (1 - r^2) * r^(4q+2).  The constant c was measured for scikit-learn itself: over 330 calls
+# (10 seeds; 500 x 400 and 900 x 700; spectra j^-1/4, j^-1/2, j^-1, exp(-j/10), exp(-j/30),
+# flat and step; k = 5, 20, 60) its largest relative singular-value error divided by the
+# c = 1 prediction had quantiles 5% 0.17, 10% 0.21, median 0.79.  We take the 5% quantile, rounded
+# down; our error estimate itself overestimates the error (the geometric extrapolation ignores
+# the superlinear convergence of block Krylov), which adds margin.
+SKLEARN_RATE_CONSTANT = 0.3
 
 # Block Krylov keeps every block, and full re-orthogonalisation costs about 6 (m + n) b^2 s^2
 # flops over s blocks of width b, while the 2 s products cost 2 s * P, P the cost of one product
@@ -219,6 +227,35 @@ def _qr_r(Y):
     return sla.qr(Y, mode="economic", overwrite_a=True, check_finite=False)
 
 
+def _cholesky_qr2(W, threshold):
+    """Thin QR of the tall ``W`` by Cholesky QR applied twice, or None if ``W`` is too ill
+    conditioned for it.
+
+    Two Gram matrices, two small Cholesky factors and two triangular solves: BLAS-3 work of
+    about 4 m b^2 flops at GEMM speed, measured 2-3x faster than LAPACK's Householder QR with
+    explicit Q for 2000 x 60 blocks.  One pass loses orthogonality like eps * cond(W)^2, the
+    second restores it to rounding when cond(W) < eps^-1/2 (Yamamoto et al. 2015).  float32 blocks
+    are factored in float64 (the blocks are thin, so the copy is cheap).  None is returned - and
+    the caller uses Householder QR - when the Cholesky factorisation fails or a diagonal entry of
+    R is at most ``threshold`` (numerical rank deficiency).
+    """
+    X = W.astype(np.float64, copy=W.dtype != np.float64)
+    R = None
+    for _ in range(2):
+        G = X.T @ X
+        try:
+            R_j = sla.cholesky(G, lower=False, check_finite=False)
+        except np.linalg.LinAlgError:
+            return None
+        R = R_j if R is None else R_j @ R
+        if np.abs(np.diag(R)).min() <= threshold or not np.isfinite(R_j).all():
+            return None
+        trsm = sla.get_blas_funcs("trsm", (R_j, X))
+        # X <- X R_j^{-1} (right side, upper, no transpose)
+        X = trsm(1.0, R_j, np.asfortranarray(X), side=1, lower=0, overwrite_b=1)
+    return X.astype(W.dtype, copy=False), R.astype(W.dtype, copy=False)
+
+
 def _lu(Y):
     """Row-permuted unit lower-triangular factor P L of Y (a cheap, well-conditioned basis)."""
     pl, _ = sla.lu(Y, permute_l=True, overwrite_a=True, check_finite=False)
@@ -286,7 +323,9 @@ class _Products:
     def _forward(self, X):
         A, kind = self.A, self._kind
         if kind == "C":
-            return A @ X
+            # float64: the transposed formulation measured 1.1-1.3x faster for 20-60 columns
+            # (2000 x 2000, 60 columns: 11.3 ms vs 14.0 ms); float32: A @ X was faster
+            return (X.T @ A.T).T if A.dtype == np.float64 else A @ X
         if kind == "F":
             return (X.T @ A.T).T
         if kind == "sparse":
@@ -334,7 +373,13 @@ def _resolve_normalizer(power_iteration_normalizer, n_iter):
         power_iteration_normalizer, "power_iteration_normalizer", {"auto", "QR", "LU", "none"}
     )
     if power_iteration_normalizer == "auto":
-        return "none" if n_iter <= 2 else "LU"
+        # scikit-learn's 'auto' is 'none' for n_iter <= 2.  Unnormalised, (AA^T)^q A Omega has
+        # condition number ~ kappa^(2q+1) and its basis loses the small directions: on exactly
+        # low-rank input with singular values in [1e-4, 1] we measured errors up to 4e6 (q = 1)
+        # and 1.5e11 (q = 2) times the rounding term sqrt(max(m, n)) eps ||A||, against <= 8 with
+        # LU.  LU spans the same subspace in exact arithmetic (so the results equal
+        # scikit-learn's up to its rounding) and costs ~1/20 of a product, so we always use it.
+        return "none" if n_iter == 0 else "LU"
     return power_iteration_normalizer
 
 
@@ -366,8 +411,9 @@ def randomized_range_finder(
     n_iter : int
         Number of power iterations (each costs two passes over ``A``).
     power_iteration_normalizer : {'auto', 'QR', 'LU', 'none'}, default='auto'
-        Factorisation applied after every product: 'auto' is 'none' when ``n_iter <= 2`` and 'LU'
-        otherwise.  'none' overflows or loses small directions for large ``n_iter``.
+        Factorisation applied after every product: 'auto' is 'LU' (scikit-learn: 'none' when
+        ``n_iter <= 2``; LU spans the same subspace but keeps exactly low-rank input accurate to
+        rounding).  'none' overflows or loses small directions for large ``n_iter``.
     random_state : int, RandomState, Generator or None, default=None
         Source of the Gaussian test matrix.
 
@@ -412,18 +458,26 @@ def randomized_range_finder(
 
 
 class _RitzMonitor:
-    """Tracks the top-k Ritz values across iterations and decides when to stop (see RITZ_RTOL)."""
+    """Tracks the top-k Ritz values across iterations and decides when to stop.
 
-    def __init__(self, k, rtol, eps):
-        self.k, self.rtol, self.eps = k, rtol, eps
+    ``target`` is a relative tolerance (float) or a callable mapping all current Ritz values to
+    one (see :func:`_sklearn_accuracy`).  The error
+    left is estimated by the last change extrapolated geometrically (see RITZ_RTOL); a
+    component has converged when that is at most its target plus the rounding floor
+    RITZ_ATOL_FACTOR * eps * theta_1 / theta_j.
+    """
+
+    def __init__(self, k, target, eps):
+        self.k, self.target, self.eps = k, target, eps
         self.prev = None
         self.prev_change = None
         self.iterations = 0
 
-    def converged(self, ritz):
+    def converged(self, ritz_all):
         self.iterations += 1
         k = self.k
-        ritz = np.asarray(ritz[:k], dtype=np.float64)
+        ritz_all = np.asarray(ritz_all, dtype=np.float64)
+        ritz = ritz_all[:k]
         done = False
         if self.prev is not None and self.prev.shape[0] == ritz.shape[0]:
             scale = np.maximum(np.abs(ritz), np.finfo(np.float64).tiny)
@@ -434,10 +488,36 @@ class _RitzMonitor:
             else:
                 estimate = change
             floor = RITZ_ATOL_FACTOR * self.eps * float(np.max(np.abs(ritz))) / scale
-            done = bool(np.all(estimate <= self.rtol + floor))
+            target = self.target(ritz_all) if callable(self.target) else self.target
+            done = bool(np.all(estimate <= target + floor))
             self.prev_change = change
         self.prev = ritz
         return done
+
+
+def _sklearn_accuracy(k, width, n_iter):
+    """Largest relative error of the top-k singular values predicted for scikit-learn's default.
+
+    Subspace iteration with ``n_iter`` power iterations and a block of ``width`` columns leaves in
+    the j-th Ritz value a relative error of about
+    ``c * (1 - r_j^2) * r_j^(4 n_iter + 2)``, ``r_j = sigma_{width+1} / sigma_j`` (the angle to the
+    j-th singular vector shrinks like r_j^(2 n_iter + 1) per Saad's bound, the Ritz value errs by
+    its square, scaled by the relative gap); the target is its maximum over j <= k, so every
+    top-k Ritz value of ours is asked to be as accurate as scikit-learn's least accurate one
+    (the accuracy measure of the benchmark).  We evaluate it on the current Ritz values (lower
+    bounds of the singular values; sigma_{width+1} is underestimated, so the prediction is too
+    small, i.e. on the safe side) with c = SKLEARN_RATE_CONSTANT.
+    """
+
+    def target(ritz):
+        ritz = np.abs(np.asarray(ritz, dtype=np.float64))
+        if ritz.shape[0] <= width:  # sigma_{width+1} not estimated yet: no early stop
+            return 0.0
+        top = np.maximum(ritz[:k], np.finfo(np.float64).tiny)
+        r = np.minimum(1.0, ritz[width] / top)
+        return SKLEARN_RATE_CONSTANT * float(np.max((1.0 - r * r) * r ** (4 * n_iter + 2)))
+
+    return target
 
 
 def _orth_block(W, Q_old, eps):
@@ -467,6 +547,9 @@ def _orth_block(W, Q_old, eps):
             C += c2
     reference = max(float(norms0.max()) if norms0.size else 0.0, np.finfo(W.dtype).tiny)
     threshold = eps**_RANK_DEFICIENT_EPS_POWER * reference
+    factors = _cholesky_qr2(W, threshold) if W.shape[1] else None
+    if factors is not None:
+        return factors[0], factors[1], C
     W_keep = W.copy() if Q_old is not None and Q_old.shape[1] else None
     Q, R = _qr_r(W)
     if W_keep is None or not W.shape[1] or np.abs(np.diag(R)).min() > threshold:
@@ -482,17 +565,50 @@ def _orth_block(W, Q_old, eps):
     return Q, Q.T @ W_keep, C
 
 
-def _block_krylov_svd(A, Omega, k, max_iter, rtol, dtype):
+def _residual_error_estimate(sv, res, k, width, eps):
+    """Estimated relative errors of the top-k Ritz values ``sv`` with residual norms ``res``.
+
+    For a Ritz triplet with ``A^T u = theta v`` and ``||A v - theta u|| = res`` (the situation
+    of :func:`_block_krylov_svd`), ``theta^2`` is a Ritz value of ``A A^T`` with residual
+    ``theta * res``.  A singular value lies within ``res`` of ``theta`` (first-order bound), and
+    by the quadratic (Kato-Temple type) bound the error of ``theta^2`` is at most
+    ``theta^2 res^2 / gap`` with ``gap`` the distance to the spectrum not captured by the
+    basis, here estimated by ``theta_j^2 - theta_{width+1}^2`` (the first Ritz value past the
+    block width).  The relative error of ``theta_j`` is then about ``res^2 / (2 gap)``.  Returned
+    with the rounding floor RITZ_ATOL_FACTOR * eps * theta_1 / theta_j subtracted (clipped at 0).
+    """
+    sv = np.asarray(sv, dtype=np.float64)
+    top = np.maximum(sv[:k], np.finfo(np.float64).tiny)
+    est = res / top
+    if sv.shape[0] > width:
+        gap = top * top - sv[width] ** 2
+        quad = np.where(
+            gap > 0, res * res / (2.0 * np.maximum(gap, np.finfo(np.float64).tiny)), np.inf
+        )
+        est = np.minimum(est, quad)
+    floor = RITZ_ATOL_FACTOR * eps * sv[0] / top
+    return np.maximum(est - floor, 0.0)
+
+
+def _block_krylov_svd(A, Omega, k, max_iter, target, dtype):
     """Randomized block Krylov SVD: block Lanczos bidiagonalisation, full re-orthogonalisation.
 
     Builds orthonormal U = [U_1..U_s] spanning K_s(AA^T, A Omega) and V = [V_1..V_{s+1}], and
     records every orthogonalisation coefficient so that U^T A = B_ext V^T holds to rounding, with
     B_ext of size (s b) x ((s+1) b).  The SVD of that small matrix is then exactly the HMT stage-B
-    SVD of Q^T A with Q = U, for one product A^T U_s (no pass with the whole basis).  Iterations
-    stop once the top-k Ritz values (singular values of U^T A V) change by at most ``rtol``.
+    SVD of Q^T A with Q = U, for one product A^T U_s (no pass with the whole basis).
 
-    Passes over A (width b = Omega.shape[1]): 2 s for s blocks.  Subspace iteration with q power
-    iterations makes 2 q + 2 passes, so s = q + 1 blocks cost the same.
+    Stopping: after block s is closed, the product A V_{s+1} (the next block's U-step) gives
+    the residuals of the current Ritz triplets for free: with B_ext = Y diag(theta) Z^T,
+    ``A^T U y_j = theta_j V z_j`` exactly and ``||A V z_j - theta_j U y_j|| =
+    ||R_{s+1} z_j[last block]||`` (R_{s+1} the triangular factor of that U-step).  The
+    iteration stops when the error estimate of :func:`_residual_error_estimate` is below
+    ``target`` (a relative tolerance, or a callable of the Ritz values such as
+    :func:`_sklearn_accuracy`) for every top-k value, and returns the factorisation of block s.
+
+    Passes over A (width b = Omega.shape[1]): 2 s + 1 when stopping after s blocks, 2 s for the
+    full ``max_iter + 1`` blocks.  Subspace iteration with q power iterations makes 2 q + 2
+    passes, so at most as many as scikit-learn's scheme with q = ``max_iter``.
     """
     m, n = A.shape
     b = Omega.shape[1]
@@ -507,8 +623,8 @@ def _block_krylov_svd(A, Omega, k, max_iter, rtol, dtype):
     U_1, R, _ = _orth_block(A.mm(V_buf[:, :b]), None, eps)
     U_buf[:, :b] = U_1
     B_small[:b, :b] = R
-    monitor = _RitzMonitor(k, rtol, eps)
     s = 1
+    factors = None
     while True:
         lo, hi = (s - 1) * b, s * b
         # V-step:  A^T U_s = V_s R_s^T + V_{1..s} C + V_{s+1} L
@@ -529,11 +645,19 @@ def _block_krylov_svd(A, Omega, k, max_iter, rtol, dtype):
         B_small[:hi, hi : hi + b] = D
         B_small[lo:hi, hi : hi + b] += L.T
         B_small[hi : hi + b, hi : hi + b] = R
+        # residuals of the Ritz triplets of block s (see the docstring)
+        U_b, sv, V_bt = sla.svd(B_ext[:hi, : hi + b], full_matrices=False, check_finite=False)
+        kk = min(k, sv.shape[0])
+        res = np.linalg.norm(R.astype(np.float64) @ V_bt[:kk, hi : hi + b].T, axis=0)
+        goal = target(sv) if callable(target) else target
+        if np.all(_residual_error_estimate(sv, res, kk, b, eps) <= goal):
+            factors = (U_b, sv, V_bt)
+            break
         s += 1
-        if monitor.converged(sla.svdvals(B_small[: s * b, : s * b], check_finite=False)):
-            max_blocks = s  # one more V-step to close U^T A, then stop
     width = s * b
-    U_b, sv, V_bt = sla.svd(B_ext[:width, : width + b], full_matrices=False, check_finite=False)
+    if factors is None:
+        factors = sla.svd(B_ext[:width, : width + b], full_matrices=False, check_finite=False)
+    U_b, sv, V_bt = factors
     U = U_buf[:, :width] @ U_b[:, :k]
     Vt = V_bt[:k] @ V_buf[:, : width + b].T
     return U, sv[:k], Vt
@@ -666,10 +790,12 @@ def randomized_svd(
         Integer: exactly that many normalized power iterations of subspace iteration (HMT Alg.
         4.4), as scikit-learn does, ``2 * n_iter + 2`` passes over ``M``.  'auto' (with
         ``power_iteration_normalizer='auto'``): adaptive randomized block Krylov iteration,
-        stopped when the top singular-value estimates stop changing, never more iterations than
+        stopped once its estimated accuracy reaches that predicted for scikit-learn's default
+        call (see Notes), never more iterations than
         scikit-learn's 'auto' (7 if ``n_components < 0.1 * min(M.shape)`` else 4).
     power_iteration_normalizer : {'auto', 'QR', 'LU', 'none'}, default='auto'
-        Normalizer of subspace iteration ('auto': 'none' if ``n_iter <= 2`` else 'LU').  Setting
+        Normalizer of subspace iteration ('auto': 'LU'; scikit-learn uses 'none' if
+        ``n_iter <= 2``, which spans the same subspace but loses accuracy to rounding).  Setting
         it explicitly with ``n_iter='auto'`` selects scikit-learn's fixed-iteration scheme.
     transpose : bool or 'auto', default='auto'
         Work on ``M.T`` ('auto': when ``n_samples < n_features``).  Results are transposed back.
@@ -718,10 +844,18 @@ def randomized_svd(
     ``q`` iterations is at least as good as subspace iteration's after ``q`` (its space contains
     :math:`(AA^T)^qA\\Omega`) and converges like a Chebyshev polynomial, i.e. in
     :math:`\\tilde O(1/\\sqrt\\varepsilon)` instead of :math:`\\tilde O(1/\\varepsilon)` iterations.
-    The iteration stops when the estimated remaining error of the top ``n_components`` Ritz
-    values (their last change, extrapolated geometrically) is below ``1e-6`` relative (float64;
-    ``1e-4`` float32), or after scikit-learn's 'auto' number of iterations.  The output is the
-    Rayleigh-Ritz approximation :math:`U U^T M` on the final basis (HMT stage B) with one last
+    The iteration stops as soon as it is (estimated to be) at least as accurate as
+    scikit-learn's default call, not far beyond: after each block, the product that starts the
+    next block gives the exact residual norms of the current Ritz triplets, hence an error
+    estimate :math:`\\mathrm{res}_j^2 / (2(\\theta_j^2 - \\theta_{l+1}^2))` (Kato-Temple) of
+    each top singular value (``l`` the block width); it is compared with the largest error that
+    scikit-learn's subspace iteration with ``q`` iterations is predicted to leave,
+    :math:`c\\,(1 - r_j^2)\\,r_j^{4q+2}`, :math:`r_j = \\theta_{l+1}/\\theta_j`, with ``c = 0.3``
+    (scikit-learn's measured constant was at least 0.17 in 95% of 330 calls, median 0.79; our
+    estimate is an upper bound, typically 2-3x the true error), plus a rounding floor
+    :math:`100\\,\\varepsilon\\,\\theta_1/\\theta_j`.  At most scikit-learn's 'auto' number of
+    iterations is made.  The output is the Rayleigh-Ritz approximation :math:`U U^T M` on the
+    final basis (HMT stage B), which the block recurrence provides without an extra
     pass.  Full re-orthogonalisation costs :math:`O((m+n)\\,w\\,b)` per iteration for a basis
     of width ``w``; when a deterministic cost model says it would exceed half the cost of the
     products (wide blocks, or cheap sparse/operator products) scikit-learn's scheme is used
@@ -824,9 +958,9 @@ def randomized_svd(
                 else _SKLEARN_AUTO_ITER_LARGE_K
             )
         if adaptive:
-            rtol = RITZ_RTOL_F32 if dtype == np.float32 else RITZ_RTOL_F64
+            target = _sklearn_accuracy(n_components, size, n_iter)
             if _krylov_pays_off(A, size, n_iter + 1):
-                U, s, Vt = _block_krylov_svd(A, Omega, n_components, n_iter, rtol, dtype)
+                U, s, Vt = _block_krylov_svd(A, Omega, n_components, n_iter, target, dtype)
             else:
                 adaptive = False
         if not adaptive:
