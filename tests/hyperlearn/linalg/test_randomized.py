@@ -547,6 +547,28 @@ def test_eigh_subspace_against_lapack(dtype, n_iter):
     assert residual <= math.sqrt(max(tol, rounding(A.shape, 1.0, dtype)))
 
 
+# the 'auto' stopping test uses the Kato-Temple estimate rho^2 / gap with an *estimated* gap
+# (to the first Ritz value past the block); allow this factor between the requested relative
+# tolerance and the error actually reached
+EIGH_ESTIMATE_SLACK = 10.0
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_eigh_auto_meets_its_tolerance_on_clustered_eigenvalues(seed):
+    """Six top eigenvalues in [0.76, 0.81] just above a dense bulk in [0, 0.7] (the shape of a
+    kNN hypergraph's Theta): slow block-Krylov convergence, stopped by the residual estimate."""
+    rng = np.random.default_rng(seed)
+    n, k = 300, 6
+    w0 = np.concatenate([np.linspace(0.81, 0.76, k), np.sort(rng.uniform(0, 0.7, n - k))[::-1]])
+    Q = sla.qr(rng.standard_normal((n, n)))[0]
+    A = (Q * w0) @ Q.T
+    w, V = randomized_eigh(A, k, random_state=seed)
+    rel = np.abs(w - w0[:k]) / w0[:k]
+    floor = rmod.RITZ_ATOL_FACTOR * eps_of(A.dtype) * w0[0] / w0[:k]
+    assert np.all(rel <= EIGH_ESTIMATE_SLACK * rmod.RITZ_RTOL_F64 + floor), rel
+    assert_orthonormal_columns(V, "V")
+
+
 def test_eigh_indefinite_selects_largest_magnitude():
     rng = np.random.default_rng(1)
     Q = sla.qr(rng.standard_normal((120, 120)))[0]
