@@ -379,15 +379,39 @@ def test_solution_sparse_and_operator_inputs_agree():
 
 
 def test_solution_float32_solver_within_rounding_slack_but_not_below():
-    # float32 solve: rtol = 0 is met only through the rounding slack c·√n·eps32·(…)
+    """Explicit A: the slack is Higham's componentwise γ_{k+1} bound, computed here again."""
+    from hyperlearn.linalg import cg
+
     A, b, _ = one_example(spd_systems(n=20, condition_number=10.0, dtype=np.float32))
-    x = np.linalg.solve(A, b)
+    rtol = 1e-6  # near float32's attainable accuracy: the slack matters
+    x, info = cg(A, b, rtol=rtol)
+    assert info == 0 and x.dtype == np.float32  # cg's own float32 true residual met rtol
+    report = assert_solution_accuracy(A, x, b, rtol=rtol)
+    u32, u64 = float(np.finfo(np.float32).eps) / 2, float(np.finfo(np.float64).eps) / 2
+    k = 20  # a dense row
+    gamma = sum((k + 1) * u / (1 - (k + 1) * u) for u in (u32, u64))
+    A64, x64, b64 = (v.astype(np.float64) for v in (A, x, b))
+    slack = gamma * np.linalg.norm(np.abs(A64) @ np.abs(x64) + np.abs(b64))
+    np.testing.assert_allclose(
+        report["allowed_residual"][0], rtol * np.linalg.norm(b64) + slack, rtol=1e-12
+    )
+    with pytest.raises(AssertionError, match="γ_"):
+        assert_solution_accuracy(A, x + 1e-3, b, rtol=rtol)
+
+
+def test_solution_sparse_slack_counts_nonzeros_per_row():
+    """A sparse A with k nonzeros per row gets γ_{k+1}, far below the normwise c·√n·eps."""
+    n = 400
+    A = sp.diags([-1.0, 2.5, -1.0], [-1, 0, 1], shape=(n, n), format="csr")
+    x = np.ones(n)
+    b = A @ x
     report = assert_solution_accuracy(A, x, b, rtol=0.0)
-    slack = report["allowed_residual"][0]
-    eps32 = np.finfo(np.float32).eps
-    assert slack > SOLVE_ROUNDING_SLACK * np.sqrt(20) * eps32 * np.linalg.norm(b)
-    with pytest.raises(AssertionError):
-        assert_solution_accuracy(A, x + 1e-3, b, rtol=0.0)
+    u = np.finfo(np.float64).eps / 2
+    gamma4 = 4 * u / (1 - 4 * u)
+    expected = 2 * gamma4 * np.linalg.norm(abs(A) @ x + np.abs(b))
+    np.testing.assert_allclose(report["allowed_residual"][0], expected, rtol=1e-12)
+    normwise = SOLVE_ROUNDING_SLACK * np.sqrt(n) * 2 * u * (4.5 * np.linalg.norm(x))
+    assert report["allowed_residual"][0] < normwise / 20
 
 
 def test_solution_zero_rhs_uses_atol_and_skips_relative_forward_error():
