@@ -410,6 +410,7 @@ def _pyamg(case, params, explicit, B, k, scale, note_scaled, repeats, accuracy):
         return skipped(SUITE, case, "pyamg sa+cg", str(exc), params)
     if rec.status == "ok":
         rec["time_s"] *= scale
+        rec["extra"]["min_s"] *= scale
         rec["extra"]["cpu_s"] *= scale
         rec["note"] = ("setup included; " + note_scaled).strip("; ")
     return rec
