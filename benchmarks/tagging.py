@@ -47,6 +47,12 @@ import time
 
 import numpy as np
 
+# Imported here, not lazily: `python -m benchmarks` limits the BLAS pools that are loaded when
+# the suite is imported, and SciPy's own OpenBLAS (the exact solver's Cholesky, the
+# tessellation's QR) loaded later kept its default 2 threads on the shared 2-core machine:
+# measured, exact's f-step took 3.4-8.8 s instead of 1.9 s (the ratios were inflated by 2-4x).
+import scipy.linalg  # noqa: F401
+
 from ._harness import Record, skipped
 
 SUITE = "tagging"
