@@ -14,8 +14,9 @@ Cases (``SIZES`` entries are strings ``<kind><n>``):
   (target at n = 20 000: < 30 s) for ``block_cg`` and ``tessellated``, with the split into
   hypergraph build, f-steps and w-steps, and the kNN-voting baseline beside it.  Gao's w-step
   (the default) is rejected by the safeguard at the first alternation on these data, so those
-  fits stop early and the time of 5 alternations is projected; ``block_cg degree_aware``
-  (``weight_update="degree_aware"``, whose steps are accepted) runs all 5 and is measured.
+  fits stop early and the time of 5 alternations is projected; ``block_cg degree_aware`` and
+  ``tessellated degree_aware`` (``weight_update="degree_aware"``, whose steps are accepted) run
+  all 5 and are measured.
 - ``scale<n>`` (same generator, n = 50 000 and 200 000): ``block_cg`` and ``tessellated``, time
   per alternation (mean of the f-step + w-step times of ``ALTERNATIONS`` alternations), build
   time, and the peak resident memory of the whole fit above the memory before it (sampled by
@@ -307,7 +308,10 @@ def _case_fit(n):
     _warm_up(SCALE_SOLVERS, X, Y, **fit_params)
     records = []
     variants = [(solver, solver, {}) for solver in SCALE_SOLVERS]
-    variants.append(("block_cg degree_aware", "block_cg", {"weight_update": "degree_aware"}))
+    variants += [
+        (f"{solver} degree_aware", solver, {"weight_update": "degree_aware"})
+        for solver in SCALE_SOLVERS
+    ]
     for impl, solver, variant in variants:
         model, elapsed, _ = _fit(solver, X, Y, **fit_params, **variant)
         acc = _tag_metrics(Y_true, model.scores_, untagged)
