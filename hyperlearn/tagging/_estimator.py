@@ -223,6 +223,15 @@ class HypergraphTagger(BaseEstimator):
     Scores are invariant to a common scaling of ``w`` (Θ is), which is why ``Σ w = 1`` costs
     nothing.
 
+    What the weight updates do here (measured, α = 0.9, μ = 1): on held-out shapes data
+    (n = 3000, seed 1) both updates raise the tag hyperedges' share of the total weight from
+    0.1 % to 1.5 % and leave the visual weights nearly uniform, the effect of a larger
+    ``tag_weight``, which spreads co-occurring tags; F1@5 on the evaluation data (seed 0) was
+    0.623 with fixed weights, 0.589 with ``"simplex"`` and 0.594 with ``"degree_aware"``.  On
+    digits and on the clustered benchmark data Gao's step was rejected at the first
+    alternation (F1@5 equal to fixed weights) and the degree-aware one was accepted (digits
+    0.9335 → 0.9352, clustered 0.8623 → 0.8636).
+
     References
     ----------
     D. Zhou, J. Huang, B. Schölkopf, "Learning with hypergraphs: clustering, classification,
