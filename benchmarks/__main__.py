@@ -78,6 +78,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
 
+    # NumPy and SciPy each bundle an OpenBLAS, and SciPy loads its copy lazily; load both now so
+    # that the limits below reach them whatever a suite imports late.
+    import numpy  # noqa: F401
+    import scipy.linalg  # noqa: F401
     from threadpoolctl import threadpool_limits
 
     if args.numba_threads is not None:
