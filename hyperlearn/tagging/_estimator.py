@@ -136,8 +136,11 @@ class HypergraphTagger(BaseEstimator):
         tessellation, used as the approximate solve inside CG), a dense Cholesky solve
         (reference; at most ``EXACT_MAX_VERTICES`` images), or ``"auto"`` (exact up to
         ``AUTO_EXACT_MAX_VERTICES`` images, block CG beyond).  The iterative solvers all stop
-        at the relative residual ``solver_tol`` (true residual), so their scores agree with
-        ``"exact"`` to ``κ·solver_tol`` with ``κ = 1/(1 − α)``.
+        at the relative residual ``solver_tol`` (true residual), so for the same weights their
+        scores agree with ``"exact"`` to ``κ·solver_tol`` with ``κ = 1/(1 − α)``; with adaptive
+        weights the looser early f-steps (see ``solver_tol``) let the learned weights differ
+        slightly (measured on shapes, n = 5000: scores within 1.6e-5 of the exact fit's,
+        relative to the largest score, and the same F1@5).
     n_blocks, rank : int, default=None
         Tessellation parameters (``solver="tessellated"``): ``None`` gives
         ``max(1, round(n/5000))`` blocks and rank ``min(50, block size)``.  The tessellated
