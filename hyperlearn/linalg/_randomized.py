@@ -812,7 +812,9 @@ def randomized_svd(
         mode (``tol`` given) it is the largest rank allowed.
     n_oversamples : int, default=10
         Extra random vectors: the block width is ``n_components + n_oversamples`` (capped at
-        ``min(M.shape)``).
+        ``min(M.shape)``).  The adaptive block Krylov path of ``n_iter='auto'`` uses blocks of
+        ``n_components + min(n_oversamples, 2)`` columns and at most as many columns in all as
+        scikit-learn's scheme (see Notes).
     n_iter : int or 'auto', default='auto'
         Integer: exactly that many normalized power iterations of subspace iteration (HMT Alg.
         4.4), as scikit-learn does, ``2 * n_iter + 2`` passes over ``M``.  'auto' (with
