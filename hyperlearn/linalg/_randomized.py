@@ -876,14 +876,17 @@ def randomized_svd(
     The iteration stops as soon as it is (estimated to be) at least as accurate as
     scikit-learn's default call, not far beyond: after each block, the product that starts the
     next block gives the exact residual norms of the current Ritz triplets, hence an error
-    estimate :math:`\\mathrm{res}_j^2 / (2(\\theta_j^2 - \\theta_{l+1}^2))` (Kato-Temple) of
-    each top singular value (``l`` the block width); it is compared with the largest error that
-    scikit-learn's subspace iteration with ``q`` iterations is predicted to leave,
-    :math:`c\\,(1 - r_j^2)\\,r_j^{4q+2}`, :math:`r_j = \\theta_{l+1}/\\theta_j`, with ``c = 0.3``
-    (scikit-learn's measured constant was at least 0.17 in 95% of 330 calls, median 0.79; our
-    estimate is an upper bound, typically 2-3x the true error), plus a rounding floor
-    :math:`10\\,\\varepsilon\\,\\theta_1/\\theta_j`.  At most scikit-learn's 'auto' number of
-    iterations is made.  The output is the Rayleigh-Ritz approximation :math:`U U^T M` on the
+    estimate :math:`\\mathrm{res}_j^2 / (2(\\theta_j^2 - \\theta_{b+1}^2))` (Kato-Temple, ``b``
+    the Krylov block width) of each top singular value; it is compared with the largest error
+    that scikit-learn's subspace iteration with ``q`` iterations and ``l = n_components +
+    n_oversamples`` columns is predicted to leave, :math:`c\\,(1 - r_j^2)\\,r_j^{4q+2}`,
+    :math:`r_j = \\theta_{l+1}/\\theta_j`, with ``c = 0.3`` (scikit-learn's measured constant
+    was at least 0.17 in 95% of 330 calls, median 0.79; our estimate is an upper bound,
+    typically 2-3x the true error), plus a rounding floor
+    :math:`10\\,\\varepsilon\\,\\theta_1/\\theta_j`.  Blocks have ``n_components + 2`` columns
+    (Krylov gains one polynomial degree per block whatever its width), and at most as many
+    columns in all as scikit-learn's 'auto' call multiplies are used.  The output is the
+    Rayleigh-Ritz approximation :math:`U U^T M` on the
     final basis (HMT stage B), which the block recurrence provides without an extra
     pass.  Full re-orthogonalisation costs :math:`O((m+n)\\,w\\,b)` per iteration for a basis
     of width ``w``; when a deterministic cost model says it would exceed half the cost of the
