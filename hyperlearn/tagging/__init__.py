@@ -1,7 +1,7 @@
 """Image tagging by adaptive hypergraph learning (Zhou's propagation + Gao's weight updates)."""
 
-from ._baselines import knn_tag_voting, user_tag_scores
-from ._estimator import HypergraphTagger
+from ._baselines import KNN_K_GRID, knn_tag_voting, select_knn_k, user_tag_scores
+from ._estimator import ALPHA_GRID, HypergraphTagger
 from ._weights import (
     closed_form_weights,
     degree_term,
@@ -11,12 +11,15 @@ from ._weights import (
 )
 
 __all__ = [
+    "ALPHA_GRID",
+    "KNN_K_GRID",
     "HypergraphTagger",
     "closed_form_weights",
     "degree_term",
     "knn_tag_voting",
     "objective",
     "project_simplex",
+    "select_knn_k",
     "simplex_weights",
     "user_tag_scores",
 ]

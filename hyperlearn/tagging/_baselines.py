@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._estimator import _check_features, _check_int, _check_tags
+from ._estimator import VALIDATION_K, _check_features, _check_int, _check_tags, holdout_split
 
-__all__ = ["knn_tag_voting", "user_tag_scores"]
+__all__ = ["KNN_K_GRID", "knn_tag_voting", "select_knn_k", "user_tag_scores"]
+
+#: Candidate neighbourhood sizes of :func:`select_knn_k`.
+KNN_K_GRID = (5, 10, 20, 40)
 
 
 def knn_tag_voting(X, Y, n_neighbors=10, *, metric="euclidean", n_jobs=None):
@@ -41,6 +44,86 @@ def knn_tag_voting(X, Y, n_neighbors=10, *, metric="euclidean", n_jobs=None):
         )
     _, idx = kneighbors(X, n_neighbors, metric=metric, n_jobs=n_jobs)
     return Y[idx].mean(axis=1)
+
+
+def select_knn_k(
+    X,
+    Y,
+    ks=KNN_K_GRID,
+    *,
+    validation_fraction=0.2,
+    random_state=None,
+    metric="euclidean",
+    n_jobs=None,
+):
+    """Choose the ``n_neighbors`` of :func:`knn_tag_voting` from the observed tags only.
+
+    The same held-out protocol as ``HypergraphTagger(alpha="auto")``: the observed tags of a
+    random ``validation_fraction`` of the tagged images are hidden (the same images for the
+    same ``random_state``), every image votes with the remaining tags of its ``k`` nearest
+    neighbours, and each ``k`` is scored by F1@5 (``average="samples"``) of the hidden images'
+    votes against their hidden observed tags.  The neighbours are searched once, for the
+    largest ``k``; a smaller ``k`` uses the first ``k`` of them.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_images, n_features)
+    Y : array-like of shape (n_images, n_tags)
+        Observed 0/1 tags.
+    ks : sequence of int, default=KNN_K_GRID
+        Candidates, each ``1 <= k < n_images``.
+    validation_fraction : float in (0, 1), default=0.2
+        Fraction of the tagged images whose tags are hidden.
+    random_state : int, RandomState or None, default=None
+        Draws the held-out images.
+    metric : {"euclidean", "cosine"}, default="euclidean"
+    n_jobs : int, default=None
+
+    Returns
+    -------
+    k : int
+        The candidate with the best held-out F1 (the first in ``ks`` on ties).
+    scores : dict of int to float
+        Held-out F1@5 of every candidate.
+
+    Raises
+    ------
+    ValueError
+        Empty ``ks``, a candidate that is not an integer in ``[1, n_images)``, a bad
+        ``validation_fraction``, or too few tagged images to hold some out.
+
+    Examples
+    --------
+    >>> from hyperlearn.datasets import load_digits_tags
+    >>> data = load_digits_tags(random_state=0)
+    >>> k, scores = select_knn_k(data.features, data.tags_observed, random_state=0)
+    >>> k in scores and scores[k] == max(scores.values())
+    True
+    """
+    from ..hypergraph import kneighbors
+    from ..metrics import f1_at_k
+
+    X = _check_features(X)
+    Y = _check_tags(Y, X.shape[0], np.float64)
+    ks = list(ks)
+    if not ks:
+        raise ValueError("ks must hold at least one candidate n_neighbors; got an empty sequence.")
+    for k in ks:
+        _check_int(k, "ks", 1)
+        if k >= X.shape[0]:
+            raise ValueError(
+                f"every k in ks must be < the number of images ({X.shape[0]}); got {k}."
+            )
+    validation = holdout_split(Y, validation_fraction, random_state)
+    Y_train = Y.copy()
+    Y_train[validation] = 0
+    # only the held-out images' votes are scored: their neighbours among all images
+    _, idx = kneighbors(X, max(ks), metric=metric, n_jobs=n_jobs)
+    idx = idx[validation]
+    target = Y[validation]
+    top = min(VALIDATION_K, Y.shape[1])
+    scores = {int(k): f1_at_k(target, Y_train[idx[:, :k]].mean(axis=1), top) for k in ks}
+    return max(scores, key=scores.get), scores
 
 
 def user_tag_scores(Y):

@@ -27,6 +27,10 @@ WEIGHT_UPDATES = ("simplex", "closed_form", "degree_aware")
 EARLY_SOLVER_TOL = 1e-3
 #: Backtracking halvings of the safeguarded w-step before the step is rejected.
 MAX_BACKTRACKS = 8
+#: Candidate propagation strengths of ``alpha="auto"`` (validation order; ties go to the first).
+ALPHA_GRID = (0.2, 0.35, 0.5, 0.7, 0.9, 0.97)
+#: Tags per image scored by the held-out selection (F1@k, ``average="samples"``).
+VALIDATION_K = 5
 
 
 def _check_fraction_open(value, name):
@@ -45,6 +49,55 @@ def _check_int(value, name, low):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
         raise ValueError(f"{name} must be an integer >= {low}; got {value!r}.")
     return int(value)
+
+
+def _check_alpha(alpha):
+    """``"auto"`` or a float in (0, 1)."""
+    if isinstance(alpha, str):
+        if alpha != "auto":
+            raise ValueError(
+                f"alpha must be 'auto' or a float in the open interval (0, 1); got {alpha!r}."
+            )
+        return alpha
+    return _check_fraction_open(alpha, "alpha")
+
+
+def holdout_split(Y, validation_fraction, random_state):
+    """Indices of the tagged images whose observed tags are hidden for model selection.
+
+    ``round(validation_fraction · n_tagged)`` of the images with at least one observed tag,
+    drawn without replacement by ``random_state``; at least one tagged image is held out and
+    at least one kept.  The estimator and the kNN baseline use the same split for the same
+    ``random_state``, so their selected settings are compared on the same images.
+
+    Parameters
+    ----------
+    Y : ndarray of shape (n_images, n_tags)
+        Observed 0/1 tags (validated).
+    validation_fraction : float in (0, 1)
+    random_state : int, RandomState or None
+
+    Returns
+    -------
+    ndarray of int, sorted
+
+    Raises
+    ------
+    ValueError
+        ``validation_fraction`` not in (0, 1), or too few tagged images to hold some out.
+    """
+    fraction = _check_fraction_open(validation_fraction, "validation_fraction")
+    tagged = np.flatnonzero(np.asarray(Y).any(axis=1))
+    n_val = round(fraction * tagged.size)
+    if n_val < 1 or n_val >= tagged.size:
+        raise ValueError(
+            f"validation_fraction={fraction!r} of the {tagged.size} tagged images holds out "
+            f"{n_val}; the held-out selection needs at least one held-out and one remaining "
+            "tagged image (use more tagged images, another validation_fraction, or a fixed "
+            "value instead of 'auto')."
+        )
+    rng = check_random_state(random_state)
+    return np.sort(rng.choice(tagged, size=n_val, replace=False))
 
 
 def _check_features(X, name="X", n_features=None):
@@ -94,6 +147,55 @@ def _check_tags(Y, n_samples, dtype):
     return Y.astype(dtype)
 
 
+def _initial_hypergraph(knn_hg, Y, extra, tag_weight):
+    """Visual hyperedges ∪ one hyperedge per tag of ``Y`` (∪ ``extra``), initial weights.
+
+    Returns the hypergraph and its weights (float64, summing to one): 1 per visual and user
+    hyperedge, ``tag_weight`` per tag hyperedge, before normalisation.
+    """
+    from ..hypergraph import Hypergraph
+
+    parts = [knn_hg, Hypergraph.from_labels(Y, dtype=knn_hg.dtype)]
+    if extra is not None:
+        parts.append(extra)
+    hg = Hypergraph.hstack(parts)
+    n = knn_hg.n_edges
+    w = np.ones(hg.n_edges)
+    w[n : n + Y.shape[1]] = tag_weight
+    w /= w.sum()
+    return hg.with_weights(w.astype(knn_hg.dtype)), w
+
+
+def _validation_scores(knn_hg, extra, Y, validation, tag_weight, solver, grid, rtol):
+    """Held-out F1@k of each ``alpha`` in ``grid``: ``{alpha: F1}``.
+
+    The observed tags of the images ``validation`` are hidden (their rows of ``Y`` zeroed,
+    which also removes them from the tag hyperedges), one f-step with the initial weights is
+    solved per alpha on that one hypergraph, and the scores of the hidden images are compared
+    with their hidden observed tags.  Nothing but ``Y`` is looked at.
+    """
+    from ..metrics import f1_at_k
+
+    Y_train = Y.copy()
+    Y_train[validation] = 0
+    hg, _ = _initial_hypergraph(knn_hg, Y_train, extra, tag_weight)
+    target = Y[validation]
+    k = min(VALIDATION_K, Y.shape[1])
+    scores = {}
+    for a in grid:
+        rhs = (1.0 - a) * Y_train
+        F, _, info = solve_f_step(
+            solver, hg, a, rhs, rhs.copy(), rtol=rtol, n_blocks=1, rank=1, random_state=0
+        )
+        if info < 0:
+            raise RuntimeError(
+                f"the f-step solver '{solver}' broke down (info={info}) during the held-out "
+                "selection of alpha; this indicates NaN/inf in the features."
+            )
+        scores[float(a)] = f1_at_k(target, F[validation], k)
+    return scores
+
+
 class HypergraphTagger(BaseEstimator):
     """Tag images by transductive learning on a hypergraph with adaptive hyperedge weights.
 
@@ -114,8 +216,10 @@ class HypergraphTagger(BaseEstimator):
     ----------
     n_neighbors : int, default=10
         Neighbours per visual hyperedge (each has ``n_neighbors + 1`` images).
-    alpha : float in (0, 1), default=0.9
+    alpha : float in (0, 1) or "auto", default=0.9
         Propagation strength; ``α = 1/(1 + λ)`` for the fitting weight λ of ``‖F − Y‖²``.
+        ``"auto"`` chooses it from ``ALPHA_GRID`` by hiding the observed tags of some tagged
+        images (see ``validation_fraction`` and Notes); the value used is ``alpha_``.
     mu : float > 0, default=1.0
         Weight regularisation μ.  With ``mu_scaling="relative"`` (default) it is measured in
         natural units: the absolute value is ``mu · m · c̄ / 2`` with ``c̄`` the mean of ``c`` at
@@ -195,11 +299,18 @@ class HypergraphTagger(BaseEstimator):
         tags when ``tag_weight`` went from 0.1 to 1 (α = 0.9, k = 10).
     verbose : bool, default=False
         Show a progress bar over the alternations.
+    validation_fraction : float in (0, 1), default=0.2
+        With ``alpha="auto"``: fraction of the images WITH observed tags whose tags are hidden
+        to score each candidate alpha (drawn by ``random_state``).
 
     Attributes
     ----------
     scores_ : ndarray of shape (n_images, n_tags)
         Tag relevance scores ``F`` of the fitted images.
+    alpha_ : float
+        The propagation strength used (``alpha`` itself unless ``alpha="auto"``).
+    alpha_scores_ : dict of float to float
+        Only with ``alpha="auto"``: held-out F1@5 of each alpha of ``ALPHA_GRID``.
     edge_weights_ : ndarray of shape (n_edges,)
         Learned hyperedge weights (visual hyperedges first, then one per tag, then any
         user-supplied hyperedges).
@@ -215,7 +326,7 @@ class HypergraphTagger(BaseEstimator):
         Krylov iterations of each f-step (0 for direct solvers).
     timings_ : dict
         Seconds: ``"build"`` (hypergraph), ``"f_step"`` and ``"w_step"`` (lists, one per
-        alternation), ``"total"``.
+        alternation), ``"total"``; with ``alpha="auto"`` also ``"selection"``.
 
     Notes
     -----
@@ -228,6 +339,19 @@ class HypergraphTagger(BaseEstimator):
 
     Scores are invariant to a common scaling of ``w`` (Θ is), which is why ``Σ w = 1`` costs
     nothing.
+
+    **Choosing alpha** (``alpha="auto"``) uses the observed tags only, transductively: a
+    random ``validation_fraction`` of the tagged images ``V`` lose their observed tags
+    (``Y_V ← 0``, so they also leave the tag hyperedges, like the untagged images they stand
+    in for); for each ``α`` of ``ALPHA_GRID`` one f-step with the initial (fixed) weights gives
+    ``F_α``, scored by ``F1@5(Y_V, F_α[V])`` (``average="samples"``).  The best α (the smaller
+    one on ties) is then used for the normal fit on all observed tags.  The visual hyperedges
+    are built once for the selection and the fit, the validation hypergraph once for the whole
+    grid; the cost is one extra hypergraph assembly and ``len(ALPHA_GRID)`` linear solves.
+    The held-out tags are noisy (missing and spurious tags), so the criterion is a proxy of the
+    F1 against the true tags.  The grid's default 0.9 favours wide propagation; measured on
+    held-out data (generator seed 1, F1@5 on the untagged images against the true tags), the
+    best alpha was about 0.35 on the shapes data and 0.9 on digits.
 
     What the weight updates do here (measured, α = 0.9, μ = 1): on held-out shapes data
     (n = 3000, seed 1) both updates raise the tag hyperedges' share of the total weight from
@@ -276,6 +400,7 @@ class HypergraphTagger(BaseEstimator):
         metric="euclidean",
         tag_weight=0.1,
         verbose=False,
+        validation_fraction=0.2,
     ):
         self.n_neighbors = n_neighbors
         self.alpha = alpha
@@ -294,6 +419,7 @@ class HypergraphTagger(BaseEstimator):
         self.metric = metric
         self.tag_weight = tag_weight
         self.verbose = verbose
+        self.validation_fraction = validation_fraction
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -305,7 +431,8 @@ class HypergraphTagger(BaseEstimator):
     # -- validation --------------------------------------------------------------------------
 
     def _validate_params(self, n_samples):
-        alpha = _check_fraction_open(self.alpha, "alpha")
+        alpha = _check_alpha(self.alpha)
+        _check_fraction_open(self.validation_fraction, "validation_fraction")
         mu = _check_positive(self.mu, "mu")
         _check_int(self.max_iter, "max_iter", 1)
         _check_positive(self.tol, "tol")
@@ -393,19 +520,31 @@ class HypergraphTagger(BaseEstimator):
         timings = {"build": 0.0, "f_step": [], "w_step": [], "total": 0.0}
 
         with thread_limits(self.n_jobs):
-            parts = [
-                Hypergraph.from_knn(X, self.n_neighbors, metric=self.metric, dtype=X.dtype),
-                Hypergraph.from_labels(Y, dtype=X.dtype),
-            ]
-            if hypergraph is not None:
-                parts.append(hypergraph.astype(X.dtype))
-            hg = Hypergraph.hstack(parts)
+            # the visual hyperedges depend on X only: built once, shared by the held-out
+            # selection of alpha and the final fit
+            knn_hg = Hypergraph.from_knn(X, self.n_neighbors, metric=self.metric, dtype=X.dtype)
+            extra = None if hypergraph is None else hypergraph.astype(X.dtype)
+            hg, w = _initial_hypergraph(knn_hg, Y, extra, tag_weight)
             m = hg.n_edges
-            w = np.ones(m)
-            w[n : n + Y.shape[1]] = tag_weight
-            w /= w.sum()
-            hg = hg.with_weights(w.astype(X.dtype))
             timings["build"] = time.perf_counter() - start
+
+            alpha_scores = None
+            if alpha == "auto":
+                t0 = time.perf_counter()
+                validation = holdout_split(Y, self.validation_fraction, rng)
+                alpha_scores = _validation_scores(
+                    knn_hg,
+                    extra,
+                    Y,
+                    validation,
+                    tag_weight,
+                    "exact" if solver == "exact" else "block_cg",
+                    ALPHA_GRID,
+                    self.solver_tol,
+                )
+                # max keeps the first of equal scores, i.e. the smaller alpha of the grid
+                alpha = max(alpha_scores, key=alpha_scores.get)
+                timings["selection"] = time.perf_counter() - t0
 
             rhs = (1.0 - alpha) * Y
             F = rhs.copy()  # warm start: the propagation's first term
@@ -484,6 +623,11 @@ class HypergraphTagger(BaseEstimator):
                 iterations[-1] += its
 
         self.scores_ = F
+        self.alpha_ = float(alpha)
+        if alpha_scores is not None:
+            self.alpha_scores_ = alpha_scores
+        elif hasattr(self, "alpha_scores_"):
+            del self.alpha_scores_  # from an earlier fit with alpha="auto"
         self.edge_weights_ = np.asarray(hg.weights)
         self.hypergraph_ = hg
         self.n_iter_ = n_iter

@@ -1,0 +1,226 @@
+"""Held-out selection of alpha (``HypergraphTagger(alpha="auto")``) and of kNN voting's k.
+
+The oracles rebuild everything independently: the split from its definition, the hypergraph
+incidence from scikit-learn's nearest neighbours, Θ densely, the solve with NumPy, F1@5 with
+scikit-learn's ``f1_score`` on the top-5 indicator.
+"""
+
+import numpy as np
+import pytest
+from sklearn.metrics import f1_score
+from sklearn.neighbors import NearestNeighbors
+from sklearn.utils import check_random_state
+
+import hyperlearn.metrics
+from hyperlearn import Hypergraph, HypergraphTagger
+from hyperlearn.datasets import make_tagged_shapes
+from hyperlearn.hypergraph import _reference
+from hyperlearn.tagging import ALPHA_GRID, KNN_K_GRID, select_knn_k
+from hyperlearn.tagging._estimator import holdout_split
+
+N_IMAGES = 120
+TAG_WEIGHT = 0.1  # the estimator's default initial tag-hyperedge weight (visual ones: 1)
+# F1 values are means of ratios of small integers; the oracle and the estimator rank the same
+# scores (dense float64 solves agreeing to ~κ·n·eps), so they agree to rounding only.
+F1_ROUNDING = 1e-12
+
+
+@pytest.fixture(scope="module")
+def data():
+    d = make_tagged_shapes(N_IMAGES, random_state=0, untagged_fraction=0.2)
+    return d.features.astype(np.float64), d.tags_observed, d.tags_true
+
+
+def oracle_split(Y, fraction, seed):
+    tagged = np.flatnonzero(Y.any(axis=1))
+    size = round(fraction * tagged.size)
+    return np.sort(check_random_state(seed).choice(tagged, size=size, replace=False))
+
+
+def neighbours(X, k):
+    """k nearest other images of each image (scikit-learn, self dropped)."""
+    _, idx = NearestNeighbors(n_neighbors=k + 1).fit(X).kneighbors(X)
+    return idx[:, 1:]
+
+
+def top5_f1(Y_true, scores):
+    order = np.argsort(-scores, axis=1, kind="stable")[:, : min(5, Y_true.shape[1])]
+    Z = np.zeros_like(Y_true)
+    np.put_along_axis(Z, order, 1, axis=1)
+    return f1_score(Y_true, Z, average="samples", zero_division=0.0)
+
+
+def oracle_alpha_scores(X, Y, n_neighbors, validation):
+    n, T = Y.shape
+    Y_train = Y.astype(np.float64)
+    Y_train[validation] = 0
+    H_knn = np.zeros((n, n))
+    H_knn[np.arange(n), np.arange(n)] = 1
+    np.put_along_axis(H_knn, neighbours(X, n_neighbors), 1, axis=1)
+    H = np.hstack([H_knn.T, Y_train])  # column e = hyperedge e (image e and its neighbours)
+    w = np.r_[np.ones(n), np.full(T, TAG_WEIGHT)]
+    theta = _reference.normalized_adjacency(H, w)
+    out = {}
+    for a in ALPHA_GRID:
+        F = np.linalg.solve(np.eye(n) - a * theta, (1 - a) * Y_train)
+        out[a] = top5_f1(Y[validation], F[validation])
+    return out
+
+
+def test_alpha_is_the_best_of_the_grid_on_the_hidden_observed_tags(data):
+    X, Y, _ = data
+    model = HypergraphTagger(alpha="auto", n_neighbors=5, solver="exact", max_iter=2)
+    model.set_params(random_state=0).fit(X, Y)
+    expected = oracle_alpha_scores(X, Y, 5, oracle_split(Y, 0.2, 0))
+    assert list(model.alpha_scores_) == list(ALPHA_GRID)
+    for a in ALPHA_GRID:
+        assert model.alpha_scores_[a] == pytest.approx(expected[a], abs=F1_ROUNDING)
+    best = max(expected.values())
+    # the first grid value reaching the best score (ties go to the smaller alpha)
+    assert model.alpha_ == next(a for a in ALPHA_GRID if expected[a] >= best - F1_ROUNDING)
+    # the final fit is the ordinary fit at that alpha
+    fixed = HypergraphTagger(alpha=model.alpha_, n_neighbors=5, solver="exact", max_iter=2)
+    np.testing.assert_array_equal(fixed.set_params(random_state=0).fit(X, Y).scores_, model.scores_)
+
+
+def test_selection_scores_only_hidden_observed_tags(data, monkeypatch):
+    """Every F1 of the selection compares with rows of the OBSERVED Y of tagged images."""
+    X, Y, Y_true = data
+    seen = []
+    real = hyperlearn.metrics.f1_at_k
+
+    def recording(Y_ref, scores, k=5, **kw):
+        seen.append(np.array(Y_ref))
+        return real(Y_ref, scores, k, **kw)
+
+    monkeypatch.setattr(hyperlearn.metrics, "f1_at_k", recording)
+    model = HypergraphTagger(alpha="auto", n_neighbors=5, max_iter=1, random_state=1).fit(X, Y)
+    validation = oracle_split(Y, 0.2, 1)
+    assert len(seen) == len(ALPHA_GRID)
+    for ref in seen:
+        np.testing.assert_array_equal(ref, Y[validation])
+    assert Y[validation].any(axis=1).all()
+    assert not np.array_equal(Y[validation], Y_true[validation])  # noisy: not the truth
+    # the truth is never an input: the same X, Y give the same choice whatever it is
+    assert model.alpha_ in ALPHA_GRID
+
+
+def test_selection_is_deterministic_given_random_state(data):
+    X, Y, _ = data
+
+    def fit(seed):
+        return HypergraphTagger(alpha="auto", n_neighbors=5, max_iter=1, random_state=seed).fit(
+            X, Y
+        )
+
+    a, b = fit(3), fit(3)
+    assert a.alpha_ == b.alpha_ and a.alpha_scores_ == b.alpha_scores_
+    np.testing.assert_array_equal(a.scores_, b.scores_)
+    assert not np.array_equal(holdout_split(Y, 0.2, 3), holdout_split(Y, 0.2, 4))
+
+
+def test_hypergraph_built_once_for_the_whole_grid(data, monkeypatch):
+    X, Y, _ = data
+    calls = {"from_knn": 0, "from_labels": 0}
+    for name in calls:
+        real = getattr(Hypergraph, name).__func__
+
+        def counting(cls, *args, _real=real, _name=name, **kwargs):
+            calls[_name] += 1
+            return _real(cls, *args, **kwargs)
+
+        monkeypatch.setattr(Hypergraph, name, classmethod(counting))
+    HypergraphTagger(alpha="auto", n_neighbors=5, max_iter=1).fit(X, Y)
+    # one kNN search; tag hyperedges once for the validation grid, once for the final fit
+    assert calls == {"from_knn": 1, "from_labels": 2}
+
+
+def test_fitted_alpha_attributes(data):
+    X, Y, _ = data
+    model = HypergraphTagger(alpha=0.5, n_neighbors=5, max_iter=1).fit(X, Y)
+    assert model.alpha_ == 0.5 and not hasattr(model, "alpha_scores_")
+    model.set_params(alpha="auto").fit(X, Y)
+    assert model.alpha_ in ALPHA_GRID and "selection" in model.timings_
+    model.set_params(alpha=0.7).fit(X, Y)
+    assert model.alpha_ == 0.7 and not hasattr(model, "alpha_scores_")
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"alpha": "best"}, "alpha must be 'auto'"),
+        ({"alpha": "AUTO"}, "alpha must be 'auto'"),
+        ({"alpha": 1.0}, "alpha"),
+        ({"alpha": "auto", "validation_fraction": 0.0}, "validation_fraction"),
+        ({"alpha": "auto", "validation_fraction": 1.0}, "validation_fraction"),
+        ({"alpha": "auto", "validation_fraction": "half"}, "validation_fraction"),
+        ({"validation_fraction": -0.1}, "validation_fraction"),
+    ],
+)
+def test_bad_selection_parameters(data, params, match):
+    X, Y, _ = data
+    with pytest.raises(ValueError, match=match):
+        HypergraphTagger(n_neighbors=5, **params).fit(X, Y)
+
+
+def test_too_few_tagged_images_to_hold_out(data):
+    X, Y, _ = data
+    tagged = np.flatnonzero(Y.any(axis=1))
+    Y = np.zeros_like(Y)
+    Y[tagged[:2]] = data[1][tagged[:2]]  # two tagged images: 20 % of them rounds to none
+    with pytest.raises(ValueError, match=r"validation_fraction=0.2 of the 2 tagged images"):
+        HypergraphTagger(alpha="auto", n_neighbors=5).fit(X, Y)
+    # a fixed alpha does not need a held-out set
+    HypergraphTagger(alpha=0.9, n_neighbors=5, max_iter=1).fit(X, Y)
+
+
+# --- kNN tag voting --------------------------------------------------------------------------
+
+
+def test_select_knn_k_is_the_best_k_on_the_hidden_observed_tags(data):
+    X, Y, _ = data
+    k, scores = select_knn_k(X, Y, random_state=0)
+    validation = oracle_split(Y, 0.2, 0)
+    Y_train = Y.astype(np.float64)
+    Y_train[validation] = 0
+    idx = neighbours(X, max(KNN_K_GRID))
+    expected = {
+        kk: top5_f1(Y[validation], Y_train[idx[validation, :kk]].mean(axis=1)) for kk in KNN_K_GRID
+    }
+    assert list(scores) == list(KNN_K_GRID)
+    for kk in KNN_K_GRID:
+        assert scores[kk] == pytest.approx(expected[kk], abs=F1_ROUNDING)
+    best = max(expected.values())
+    assert k == next(kk for kk in KNN_K_GRID if expected[kk] >= best - F1_ROUNDING)
+
+
+def test_knn_and_tagger_hold_out_the_same_images(data, monkeypatch):
+    X, Y, _ = data
+    seen = []
+    real = hyperlearn.metrics.f1_at_k
+    monkeypatch.setattr(
+        hyperlearn.metrics,
+        "f1_at_k",
+        lambda Y_ref, S, k=5, **kw: seen.append(np.array(Y_ref)) or real(Y_ref, S, k, **kw),
+    )
+    select_knn_k(X, Y, random_state=5)
+    HypergraphTagger(alpha="auto", n_neighbors=5, max_iter=1, random_state=5).fit(X, Y)
+    assert len(seen) == len(KNN_K_GRID) + len(ALPHA_GRID)
+    for ref in seen[1:]:
+        np.testing.assert_array_equal(ref, seen[0])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"ks": ()}, "ks must hold"),
+        ({"ks": (5, 0)}, "ks must be an integer"),
+        ({"ks": (2.5,)}, "ks must be an integer"),
+        ({"ks": (N_IMAGES,)}, "every k in ks must be <"),
+        ({"validation_fraction": 1.5}, "validation_fraction"),
+    ],
+)
+def test_select_knn_k_bad_input(data, kwargs, match):
+    X, Y, _ = data
+    with pytest.raises(ValueError, match=match):
+        select_knn_k(X, Y, **kwargs)
