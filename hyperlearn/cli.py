@@ -33,6 +33,9 @@ EXACT_MAX_N = 5000
 DEFAULT_SHAPES_IMAGES = 3000
 #: Images of the warm-up fit that compiles (or loads) every solver's kernels before timing.
 WARMUP_IMAGES = 120
+#: ``--alpha auto``: fraction of the tagged images whose observed tags are hidden to choose
+#: alpha (and, with ``--compare``, kNN voting's k) — the estimator's default.
+VALIDATION_FRACTION = 0.2
 #: Untagged images listed by name when no ground truth is available.
 SHOW_UNTAGGED = 10
 
@@ -70,6 +73,13 @@ def _rate(text):
 
 def _open_unit(text):
     return _checked(text, float, lambda v: 0.0 < v < 1.0, "a number in (0, 1)")
+
+
+def _alpha(text):
+    """``auto`` (held-out selection from the observed tags) or a number in (0, 1)."""
+    if text == "auto":
+        return text
+    return _checked(text, float, lambda v: 0.0 < v < 1.0, "'auto' or a number in (0, 1)")
 
 
 def _n_jobs(text):
@@ -126,7 +136,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tag.add_argument("--k", type=_positive_int, default=5, help="tags predicted per image")
     tag.add_argument("--n-neighbors", type=_positive_int, default=10, help="kNN hyperedge size")
-    tag.add_argument("--alpha", type=_open_unit, default=0.9, help="propagation weight in (0, 1)")
+    tag.add_argument(
+        "--alpha",
+        type=_alpha,
+        default=0.9,
+        metavar="{auto,FLOAT}",
+        help="propagation weight in (0, 1), or 'auto': chosen from the observed tags by hiding "
+        f"those of {VALIDATION_FRACTION * 100:g}%% of the tagged images (with --compare, kNN "
+        "voting then chooses its k the same way)",
+    )
     tag.add_argument("--max-iter", type=_positive_int, default=10, help="max alternations")
     tag.add_argument(
         "--missing-rate",
@@ -344,7 +362,7 @@ def _describe(data, args):
     return lines
 
 
-def _legend(k, has_truth, has_untagged):
+def _legend(k, has_truth, has_untagged, selection=False):
     items = []
     if has_truth:
         items.append(
@@ -371,8 +389,9 @@ def _legend(k, has_truth, has_untagged):
     items += [
         (
             "time (s)",
-            "wall-clock seconds of the fit (hypergraph build + alternations; kernels "
-            "compiled beforehand)",
+            "wall-clock seconds of the fit (hypergraph build + alternations"
+            + (" + the held-out choice of alpha, or of k for knn_voting" if selection else "")
+            + "; kernels compiled beforehand)",
         ),
         ("alt", "alternations (f-step solve + hyperedge-weight update) performed"),
         ("solver its", "f-step solver iterations summed over the alternations (0 = direct)"),
@@ -385,7 +404,7 @@ def _run_methods(data, args):
     """Fit every requested method; list of dicts with scores, time and iteration counts."""
     import numpy as np
 
-    from .tagging import HypergraphTagger, knn_tag_voting, user_tag_scores
+    from .tagging import HypergraphTagger, knn_tag_voting, select_knn_k, user_tag_scores
 
     X, Y = data.features, data.tags_observed
     n = X.shape[0]
@@ -403,6 +422,7 @@ def _run_methods(data, args):
             n_neighbors=args.n_neighbors,
             alpha=args.alpha,
             max_iter=args.max_iter,
+            validation_fraction=VALIDATION_FRACTION,
             solver=solver,
             random_state=args.random_state,
             n_jobs=args.n_jobs,
@@ -417,7 +437,8 @@ def _run_methods(data, args):
     k_warm = min(args.n_neighbors, len(idx) - 1)
     if k_warm >= 1 and Y[idx].any():
         for solver in solvers:
-            model = tagger(solver).set_params(n_neighbors=k_warm, max_iter=2)
+            # a fixed alpha: the held-out selection runs the same kernels
+            model = tagger(solver).set_params(n_neighbors=k_warm, max_iter=2, alpha=0.9)
             model.fit(X[idx], Y[idx])
         knn_tag_voting(X[idx], Y[idx], n_neighbors=k_warm)
     warmup_s = time.perf_counter() - t0
@@ -435,19 +456,36 @@ def _run_methods(data, args):
                 "kind": "solver",
                 "scores": np.asarray(model.scores_),
                 "time_s": elapsed,
+                "alpha": float(model.alpha_),
+                "alpha_scores": getattr(model, "alpha_scores_", None),
                 "alternations": int(model.n_iter_),
                 "solver_iterations": its,
                 "objective": [float(v) for v in getattr(model, "objective_", [])],
             }
         )
     if args.compare:
+        knn_selection = {}
+
+        def knn_voting():
+            k = args.n_neighbors
+            if args.alpha == "auto":  # the same held-out protocol as the tagger's alpha
+                k, knn_selection["scores"] = select_knn_k(
+                    X,
+                    Y,
+                    validation_fraction=VALIDATION_FRACTION,
+                    random_state=args.random_state,
+                    n_jobs=args.n_jobs,
+                )
+            knn_selection["k"] = k
+            return knn_tag_voting(X, Y, n_neighbors=k)
+
         for name, fn in (
-            ("knn_voting", lambda: knn_tag_voting(X, Y, n_neighbors=args.n_neighbors)),
+            ("knn_voting", knn_voting),
             ("user_tags", lambda: user_tag_scores(Y)),
         ):
             t0 = time.perf_counter()
             scores = fn()
-            elapsed = time.perf_counter() - t0
+            elapsed = time.perf_counter() - t0  # includes the selection of k, if any
             results.append(
                 {
                     "method": name,
@@ -458,6 +496,9 @@ def _run_methods(data, args):
                     "solver_iterations": None,
                 }
             )
+            if name == "knn_voting":
+                results[-1]["n_neighbors"] = knn_selection["k"]
+                results[-1]["k_scores"] = knn_selection.get("scores")
     return results, notes, warmup_s
 
 
@@ -580,6 +621,43 @@ def _check_writable(path, option):
         raise CLIError(f"{option}: directory {parent!r} does not exist")
 
 
+def _scores_text(scores):
+    return ", ".join(f"{key:g}: {value:.4f}" for key, value in scores.items())
+
+
+def _method_lines(results, args, n_threads):
+    """Header lines naming the method and, with ``--alpha auto``, the chosen alpha (and k)."""
+    alphas = sorted({r["alpha"] for r in results if r["kind"] == "solver"})
+    alpha_text = "/".join(f"{a:g}" for a in alphas)
+    if args.alpha == "auto":
+        alpha_text = f"auto -> {alpha_text}"
+    lines = [
+        f"Method: HypergraphTagger (kNN hyperedges k = {args.n_neighbors} + one hyperedge per "
+        f"tag, alpha = {alpha_text}, at most {args.max_iter} alternations, adaptive weights); "
+        f"{n_threads} thread(s)."
+    ]
+    if args.alpha == "auto":
+        # every solver validates the same alphas on the same images: one line per distinct grid
+        grids = {}
+        for r in results:
+            if r["kind"] == "solver":
+                grids.setdefault(_scores_text(r["alpha_scores"]), []).append(r["method"])
+        lines.append(
+            f"  alpha chosen on the observed tags only: those of {VALIDATION_FRACTION:.0%} of the "
+            "tagged images hidden, F1@5 of their scores (one solve per alpha, initial weights) "
+            "against them:"
+        )
+        for text, methods in grids.items():
+            lines.append(f"    {'/'.join(methods)}: {text}")
+        for r in results:
+            if r["method"] == "knn_voting" and r.get("k_scores") is not None:
+                lines.append(
+                    f"  kNN voting k chosen the same way (same hidden images): k = "
+                    f"{r['n_neighbors']} ({_scores_text(r['k_scores'])})"
+                )
+    return lines
+
+
 def _cmd_tag(args):
     for path, option in ((args.json_path, "--json"), (args.plot_path, "--plot")):
         if path is not None:
@@ -601,14 +679,11 @@ def _cmd_tag(args):
         except ValueError as exc:  # the estimator's input validation (e.g. a user's npz)
             raise CLIError(str(exc)) from None
     _evaluate(results, data, k)
-    say(
-        f"Method: HypergraphTagger (kNN hyperedges k = {args.n_neighbors} + one hyperedge per "
-        f"tag, alpha = {args.alpha:g}, at most {args.max_iter} alternations, adaptive weights); "
-        f"{n_threads} thread(s)."
-    )
+    for text in _method_lines(results, args, n_threads):
+        say(text)
     say(f"Kernels compiled/loaded in a warm-up fit on a small subset: {warmup_s:.1f} s.")
     say("")
-    for text in _legend(k, has_truth, has_untagged):
+    for text in _legend(k, has_truth, has_untagged, selection=args.alpha == "auto"):
         say(text)
     if args.compare:
         for name, text in BASELINES.items():
@@ -654,6 +729,7 @@ def _cmd_tag(args):
             "params": {
                 "n_neighbors": args.n_neighbors,
                 "alpha": args.alpha,
+                "alpha_chosen": sorted({r["alpha"] for r in results if r["kind"] == "solver"}),
                 "max_iter": args.max_iter,
                 "random_state": args.random_state,
                 "n_jobs": args.n_jobs,
@@ -673,6 +749,11 @@ def _cmd_tag(args):
                         "solver_iterations",
                         "metrics",
                     )
+                }
+                | {
+                    key: r[key]
+                    for key in ("alpha", "alpha_scores", "n_neighbors", "k_scores")
+                    if r.get(key) is not None
                 }
                 | ({"objective": r["objective"]} if "objective" in r else {})
                 for r in results
