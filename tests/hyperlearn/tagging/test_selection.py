@@ -20,8 +20,11 @@ from hyperlearn.tagging._estimator import holdout_split
 
 N_IMAGES = 120
 TAG_WEIGHT = 0.1  # the estimator's default initial tag-hyperedge weight (visual ones: 1)
-# F1 values are means of ratios of small integers; the oracle and the estimator rank the same
-# scores (dense float64 solves agreeing to ~κ·n·eps), so they agree to rounding only.
+# The selection's block CG stops at this relative residual; its scores are then within
+# κ·CG_TOL (κ ≤ 1/(1 − α) ≤ 34 on the grid) of the dense solve's, so both rank the tags alike
+# unless two scores of an image are that close.  F1 values are means of ratios of small
+# integers: equal rankings give F1 equal to rounding.
+CG_TOL = 1e-11
 F1_ROUNDING = 1e-12
 
 
@@ -70,7 +73,7 @@ def oracle_alpha_scores(X, Y, n_neighbors, validation):
 def test_alpha_is_the_best_of_the_grid_on_the_hidden_observed_tags(data):
     X, Y, _ = data
     model = HypergraphTagger(alpha="auto", n_neighbors=5, solver="exact", max_iter=2)
-    model.set_params(random_state=0).fit(X, Y)
+    model.set_params(random_state=0, solver_tol=CG_TOL).fit(X, Y)
     expected = oracle_alpha_scores(X, Y, 5, oracle_split(Y, 0.2, 0))
     assert list(model.alpha_scores_) == list(ALPHA_GRID)
     for a in ALPHA_GRID:
@@ -80,7 +83,8 @@ def test_alpha_is_the_best_of_the_grid_on_the_hidden_observed_tags(data):
     assert model.alpha_ == next(a for a in ALPHA_GRID if expected[a] >= best - F1_ROUNDING)
     # the final fit is the ordinary fit at that alpha
     fixed = HypergraphTagger(alpha=model.alpha_, n_neighbors=5, solver="exact", max_iter=2)
-    np.testing.assert_array_equal(fixed.set_params(random_state=0).fit(X, Y).scores_, model.scores_)
+    fixed.set_params(random_state=0, solver_tol=CG_TOL).fit(X, Y)
+    np.testing.assert_array_equal(fixed.scores_, model.scores_)
 
 
 def test_selection_scores_only_hidden_observed_tags(data, monkeypatch):
@@ -224,3 +228,15 @@ def test_select_knn_k_bad_input(data, kwargs, match):
     X, Y, _ = data
     with pytest.raises(ValueError, match=match):
         select_knn_k(X, Y, **kwargs)
+
+
+def test_every_solver_sees_the_same_validation_scores(data):
+    """The grid is solved by block CG whatever the fit's solver (no dense factorisations)."""
+    X, Y, _ = data
+    scores = [
+        HypergraphTagger(alpha="auto", n_neighbors=5, max_iter=1, solver=solver, random_state=0)
+        .fit(X, Y)
+        .alpha_scores_
+        for solver in ("block_cg", "exact", "cg")
+    ]
+    assert scores[0] == scores[1] == scores[2]
