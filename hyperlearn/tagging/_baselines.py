@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._estimator import VALIDATION_K, _check_features, _check_int, _check_tags, holdout_split
+from ._estimator import (
+    VALIDATION_K,
+    _check_features,
+    _check_int,
+    _check_tags,
+    choose_candidate,
+    holdout_split,
+    per_image_f1,
+)
 
 __all__ = ["KNN_K_GRID", "knn_tag_voting", "select_knn_k", "user_tag_scores"]
 
@@ -51,6 +59,7 @@ def select_knn_k(
     Y,
     ks=KNN_K_GRID,
     *,
+    default=10,
     validation_fraction=0.2,
     random_state=None,
     metric="euclidean",
@@ -62,7 +71,9 @@ def select_knn_k(
     random ``validation_fraction`` of the tagged images are hidden (the same images for the
     same ``random_state``), every image votes with the remaining tags of its ``k`` nearest
     neighbours, and each ``k`` is scored by F1@5 (``average="samples"``) of the hidden images'
-    votes against their hidden observed tags.  The neighbours are searched once, for the
+    votes against their hidden observed tags.  The best ``k`` replaces ``default`` only if its
+    per-image gain over the default exceeds ``SELECTION_STANDARD_ERRORS`` standard errors
+    (:func:`~hyperlearn.tagging.choose_candidate`).  The neighbours are searched once, for the
     largest ``k``; a smaller ``k`` uses the first ``k`` of them.
 
     Parameters
@@ -72,6 +83,9 @@ def select_knn_k(
         Observed 0/1 tags.
     ks : sequence of int, default=KNN_K_GRID
         Candidates, each ``1 <= k < n_images``.
+    default : int or None, default=10
+        The candidate kept unless another is clearly better (one of ``ks``; ``None``: the
+        best held-out mean, the first on ties).
     validation_fraction : float in (0, 1), default=0.2
         Fraction of the tagged images whose tags are hidden.
     random_state : int, RandomState or None, default=None
@@ -82,22 +96,23 @@ def select_knn_k(
     Returns
     -------
     k : int
-        The candidate with the best held-out F1 (the first in ``ks`` on ties).
+        The chosen candidate.
     scores : dict of int to float
         Held-out F1@5 of every candidate.
 
     Raises
     ------
     ValueError
-        Empty ``ks``, a candidate that is not an integer in ``[1, n_images)``, a bad
-        ``validation_fraction``, or too few tagged images to hold some out.
+        Empty ``ks``, a candidate that is not an integer in ``[1, n_images)``, ``default``
+        not in ``ks``, a bad ``validation_fraction``, or too few tagged images to hold some
+        out.
 
     Examples
     --------
     >>> from hyperlearn.datasets import load_digits_tags
     >>> data = load_digits_tags(random_state=0)
     >>> k, scores = select_knn_k(data.features, data.tags_observed, random_state=0)
-    >>> k in scores and scores[k] == max(scores.values())
+    >>> sorted(scores) == [5, 10, 20, 40] and k in scores
     True
     """
     from ..hypergraph import kneighbors
@@ -114,6 +129,8 @@ def select_knn_k(
             raise ValueError(
                 f"every k in ks must be < the number of images ({X.shape[0]}); got {k}."
             )
+    if default is not None and default not in ks:
+        raise ValueError(f"default must be one of ks={tuple(ks)} or None; got {default!r}.")
     validation = holdout_split(Y, validation_fraction, random_state)
     Y_train = Y.copy()
     Y_train[validation] = 0
@@ -122,8 +139,14 @@ def select_knn_k(
     idx = idx[validation]
     target = Y[validation]
     top = min(VALIDATION_K, Y.shape[1])
-    scores = {int(k): f1_at_k(target, Y_train[idx[:, :k]].mean(axis=1), top) for k in ks}
-    return max(scores, key=scores.get), scores
+    scores, per_image = {}, {}
+    for k in ks:
+        votes = Y_train[idx[:, :k]].mean(axis=1)
+        scores[int(k)] = f1_at_k(target, votes, top)
+        per_image[int(k)] = per_image_f1(target, votes, top)
+    if default is None:
+        return max(scores, key=scores.get), scores
+    return choose_candidate(per_image, int(default)), scores
 
 
 def user_tag_scores(Y):

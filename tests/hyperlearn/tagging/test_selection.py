@@ -15,8 +15,8 @@ import hyperlearn.metrics
 from hyperlearn import Hypergraph, HypergraphTagger
 from hyperlearn.datasets import make_tagged_shapes
 from hyperlearn.hypergraph import _reference
-from hyperlearn.tagging import ALPHA_GRID, KNN_K_GRID, select_knn_k
-from hyperlearn.tagging._estimator import holdout_split
+from hyperlearn.tagging import ALPHA_GRID, KNN_K_GRID, choose_candidate, select_knn_k
+from hyperlearn.tagging._estimator import holdout_split, per_image_f1
 
 N_IMAGES = 120
 TAG_WEIGHT = 0.1  # the estimator's default initial tag-hyperedge weight (visual ones: 1)
@@ -46,11 +46,29 @@ def neighbours(X, k):
     return idx[:, 1:]
 
 
-def top5_f1(Y_true, scores):
+def top5(Y_true, scores):
     order = np.argsort(-scores, axis=1, kind="stable")[:, : min(5, Y_true.shape[1])]
     Z = np.zeros_like(Y_true)
     np.put_along_axis(Z, order, 1, axis=1)
-    return f1_score(Y_true, Z, average="samples", zero_division=0.0)
+    return Z
+
+
+def top5_f1(Y_true, scores):
+    """(mean F1, per-image F1) of the top-5 tags, both from scikit-learn."""
+    Z = top5(Y_true, scores)
+    pairs = zip(Y_true, Z, strict=True)
+    per_image = np.array([f1_score(y, z, zero_division=0.0) for y, z in pairs])
+    return f1_score(Y_true, Z, average="samples", zero_division=0.0), per_image
+
+
+def oracle_choice(results, default):
+    """Best mean (first on ties) if its paired gain over the default is > 1 standard error."""
+    best_mean = max(mean for mean, _ in results.values())
+    best = next(c for c, (mean, _) in results.items() if mean >= best_mean - F1_ROUNDING)
+    gain = results[best][1] - results[default][1]
+    if best == default or gain.mean() <= np.std(gain, ddof=1) / np.sqrt(gain.size):
+        return default
+    return best
 
 
 def oracle_alpha_scores(X, Y, n_neighbors, validation):
@@ -77,10 +95,8 @@ def test_alpha_is_the_best_of_the_grid_on_the_hidden_observed_tags(data):
     expected = oracle_alpha_scores(X, Y, 5, oracle_split(Y, 0.2, 0))
     assert list(model.alpha_scores_) == list(ALPHA_GRID)
     for a in ALPHA_GRID:
-        assert model.alpha_scores_[a] == pytest.approx(expected[a], abs=F1_ROUNDING)
-    best = max(expected.values())
-    # the first grid value reaching the best score (ties go to the smaller alpha)
-    assert model.alpha_ == next(a for a in ALPHA_GRID if expected[a] >= best - F1_ROUNDING)
+        assert model.alpha_scores_[a] == pytest.approx(expected[a][0], abs=F1_ROUNDING)
+    assert model.alpha_ == oracle_choice(expected, 0.9)
     # the final fit is the ordinary fit at that alpha
     fixed = HypergraphTagger(alpha=model.alpha_, n_neighbors=5, solver="exact", max_iter=2)
     fixed.set_params(random_state=0, solver_tol=CG_TOL).fit(X, Y)
@@ -193,9 +209,10 @@ def test_select_knn_k_is_the_best_k_on_the_hidden_observed_tags(data):
     }
     assert list(scores) == list(KNN_K_GRID)
     for kk in KNN_K_GRID:
-        assert scores[kk] == pytest.approx(expected[kk], abs=F1_ROUNDING)
-    best = max(expected.values())
-    assert k == next(kk for kk in KNN_K_GRID if expected[kk] >= best - F1_ROUNDING)
+        assert scores[kk] == pytest.approx(expected[kk][0], abs=F1_ROUNDING)
+    assert k == oracle_choice(expected, 10)
+    k_best, _ = select_knn_k(X, Y, default=None, random_state=0)
+    assert k_best == next(kk for kk in KNN_K_GRID if scores[kk] == max(scores.values()))
 
 
 def test_knn_and_tagger_hold_out_the_same_images(data, monkeypatch):
@@ -222,6 +239,7 @@ def test_knn_and_tagger_hold_out_the_same_images(data, monkeypatch):
         ({"ks": (2.5,)}, "ks must be an integer"),
         ({"ks": (N_IMAGES,)}, "every k in ks must be <"),
         ({"validation_fraction": 1.5}, "validation_fraction"),
+        ({"ks": (5, 20), "default": 10}, "default must be one of ks"),
     ],
 )
 def test_select_knn_k_bad_input(data, kwargs, match):
@@ -240,3 +258,27 @@ def test_every_solver_sees_the_same_validation_scores(data):
         for solver in ("block_cg", "exact", "cg")
     ]
     assert scores[0] == scores[1] == scores[2]
+
+
+# --- the rule that keeps the default unless another candidate is clearly better -------------
+
+
+def test_choice_keeps_the_default_within_one_standard_error():
+    default = np.array([0.5, 0.5, 0.5, 0.5])
+    noisy = np.array([0.3, -0.1, 0.3, -0.1])  # gain: mean 0.1, std(ddof=1) 0.231, se 0.115
+    assert choose_candidate({0.9: default, 0.5: default + noisy}, 0.9) == 0.9
+    clear = np.array([0.15, 0.05, 0.15, 0.05])  # gain: mean 0.1, se 0.029
+    assert choose_candidate({0.9: default, 0.5: default + clear}, 0.9) == 0.5
+    # the best mean is compared with the default, not with the runner-up
+    runner_up = default + np.array([0.1, 0.0, 0.1, 0.0])
+    assert choose_candidate({0.9: default, 0.7: runner_up, 0.5: default + clear}, 0.9) == 0.5
+    # one held-out image gives no standard error: keep the default
+    assert choose_candidate({0.9: np.array([0.2]), 0.5: np.array([0.9])}, 0.9) == 0.9
+
+
+def test_per_image_f1_averages_to_f1_at_k(data):
+    _, Y, Y_true = data
+    scores = np.random.default_rng(0).random(Y.shape)
+    values = per_image_f1(Y_true, scores, 5)
+    assert values.mean() == pytest.approx(hyperlearn.metrics.f1_at_k(Y_true, scores, 5), rel=1e-12)
+    np.testing.assert_allclose(values, top5_f1(Y_true, scores)[1], rtol=1e-12)
