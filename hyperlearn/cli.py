@@ -645,14 +645,15 @@ def _method_lines(results, args, n_threads):
         lines.append(
             f"  alpha chosen on the observed tags only: those of {VALIDATION_FRACTION:.0%} of the "
             "tagged images hidden, F1@5 of their scores (one solve per alpha, initial weights) "
-            "against them:"
+            "against them; the best replaces 0.9 only if its per-image gain exceeds one "
+            "standard error:"
         )
         for text, methods in grids.items():
             lines.append(f"    {'/'.join(methods)}: {text}")
         for r in results:
             if r["method"] == "knn_voting" and r.get("k_scores") is not None:
                 lines.append(
-                    f"  kNN voting k chosen the same way (same hidden images): k = "
+                    f"  kNN voting k chosen the same way (same hidden images, default 10): k = "
                     f"{r['n_neighbors']} ({_scores_text(r['k_scores'])})"
                 )
     return lines

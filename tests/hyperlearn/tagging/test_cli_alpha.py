@@ -52,7 +52,7 @@ def test_compare_with_auto_reports_the_chosen_alpha_and_k(capsys, tmp_path):
     k, k_scores = select_knn_k(X, Y, validation_fraction=VALIDATION_FRACTION, random_state=SEED)
     assert model.alpha_ in ALPHA_GRID and k in KNN_K_GRID
     assert f"alpha = auto -> {model.alpha_:g}," in out
-    assert f"kNN voting k chosen the same way (same hidden images): k = {k} (" in out
+    assert f"kNN voting k chosen the same way (same hidden images, default 10): k = {k} (" in out
     payload = json.loads(path.read_text())
     assert payload["params"]["alpha"] == "auto"
     assert payload["params"]["alpha_chosen"] == [model.alpha_]
