@@ -28,7 +28,9 @@ Cases (``SIZES`` entries are strings ``<kind><n>``):
   ``TUNE_GRID_KNN``) is scored by F1@5 on data drawn with ``TUNE_SEED`` (shapes: other images;
   digits: only 1797 images exist, so another draw of the tag noise and of the untagged images)
   and the best setting is evaluated once on the standard data (seed 0).  The chosen settings
-  are in the records' ``extra``.
+  are in the records' ``extra``.  Finally the selection a user gets from the observed tags of
+  the data itself: ``block_cg alpha=auto`` (``HypergraphTagger(alpha="auto")``) and
+  ``knn_voting k=auto`` (:func:`hyperlearn.tagging.select_knn_k`), selection time included.
 
 In ``solvers<n>`` the notes also give the ratio of the time spent in alternations (f-steps +
 w-steps, the part a solver changes) to exact's, and of the f-steps alone (the solves): the
@@ -391,7 +393,7 @@ def _select(kind, n):
 
 
 def _case_baselines(kind, n):
-    from hyperlearn.tagging import knn_tag_voting, user_tag_scores
+    from hyperlearn.tagging import knn_tag_voting, select_knn_k, user_tag_scores
 
     if kind == "shapes":
         X, Y_true, Y, untagged = _shapes(n)
@@ -406,16 +408,29 @@ def _case_baselines(kind, n):
     selection_s = time.perf_counter() - t0
     records = []
     results = {}
-    for impl, settings in (("block_cg", {}), ("block_cg tuned", tuned_ours)):
+    for impl, settings in (
+        ("block_cg", {}),
+        ("block_cg tuned", tuned_ours),
+        ("block_cg alpha=auto", {"alpha": "auto"}),
+    ):
         model, elapsed, _ = _fit("block_cg", X, Y, **settings)
         acc = _tag_metrics(Y_true, model.scores_, untagged)
         results[impl] = acc
         extra = {**_model_extra(model), **{f"chosen_{k}": v for k, v in settings.items()}}
-        if settings:
+        if settings.get("alpha") == "auto":
+            extra["chosen_alpha"] = model.alpha_  # selection time is inside the fit's time
+        elif settings:
             extra["selection_s"] = selection_s
         records.append(Record(SUITE, case, params, impl, elapsed, acc, extra))
+
+    def knn_auto():
+        k, _ = select_knn_k(X, Y, random_state=0)
+        knn_auto.k = k
+        return knn_tag_voting(X, Y, n_neighbors=k)
+
     for name, fn, ref, settings in (
         ("knn_voting", lambda: knn_tag_voting(X, Y, n_neighbors=10), "block_cg", {}),
+        ("knn_voting k=auto", knn_auto, "block_cg alpha=auto", {}),
         (
             "knn_voting tuned",
             lambda: knn_tag_voting(X, Y, **tuned_knn),
@@ -435,6 +450,8 @@ def _case_baselines(kind, n):
         ]
         note = f"{ref} vs this baseline: " + ", ".join(gains)
         extra = {f"chosen_{k}": v for k, v in settings.items()}
+        if fn is knn_auto:
+            extra["chosen_n_neighbors"] = knn_auto.k  # selection time included
         records.append(Record(SUITE, case, params, name, elapsed, acc, extra, note=note))
     return records
 
