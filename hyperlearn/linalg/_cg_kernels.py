@@ -12,6 +12,13 @@ of the 15-20 of the equivalent NumPy expressions, which allocate temporaries.
 Reductions (column dot products) are computed per chunk of ``ROWS_PER_CHUNK`` rows in parallel
 and the chunk sums added in a fixed order, so the result does not depend on the number of
 threads.  Partial sums are accumulated in float64 for float32 blocks too.
+
+Outside the one ``prange`` loop every kernel uses explicit scalar loops, never array
+expressions (``out += partial[c]``, ``np.zeros``, ``astype``): with ``parallel=True`` Numba turns
+each array expression into a parallel region of its own, and with the OpenMP threads sleeping
+between regions (``OMP_WAIT_POLICY=PASSIVE``, set by ``configure_openmp``) every region costs a
+wake-up.  Measured (n = 20 000, 50 columns, 2 threads, idle machine): the column dots took
+1.9-3.0 ms with the summation written as ``out += partial[c]`` (41 regions), 0.2 ms as loops.
 """
 
 from __future__ import annotations
@@ -29,21 +36,32 @@ from numba import njit, prange  # noqa: E402
 ROWS_PER_CHUNK = 512
 
 
+@njit(cache=True)
+def _sum_chunks(partial):
+    """Column sums of ``partial`` in chunk order (serial, fixed order)."""
+    n_chunks, m = partial.shape
+    out = np.empty(m)
+    for j in range(m):
+        out[j] = 0.0
+    for c in range(n_chunks):
+        for j in range(m):
+            out[j] += partial[c, j]
+    return out
+
+
 @njit(cache=True, parallel=True)
 def column_dots(P, Q):
     """``out[j] = Σ_i P[i, j] Q[i, j]`` (float64)."""
     n, m = P.shape
     n_chunks = (n + ROWS_PER_CHUNK - 1) // ROWS_PER_CHUNK
-    partial = np.zeros((n_chunks, m))
+    partial = np.empty((n_chunks, m))
     for c in prange(n_chunks):
-        acc = partial[c]
+        for j in range(m):
+            partial[c, j] = 0.0
         for i in range(c * ROWS_PER_CHUNK, min(n, (c + 1) * ROWS_PER_CHUNK)):
             for j in range(m):
-                acc[j] += np.float64(P[i, j]) * np.float64(Q[i, j])
-    out = np.zeros(m)
-    for c in range(n_chunks):
-        out += partial[c]
-    return out
+                partial[c, j] += np.float64(P[i, j]) * np.float64(Q[i, j])
+    return _sum_chunks(partial)
 
 
 @njit(cache=True, parallel=True)
@@ -51,29 +69,24 @@ def residual_update(R, Q, a):
     """``R -= Q · diag(a)`` in place; returns the squared column norms of the new ``R``."""
     n, m = R.shape
     n_chunks = (n + ROWS_PER_CHUNK - 1) // ROWS_PER_CHUNK
-    partial = np.zeros((n_chunks, m))
-    coef = a.astype(R.dtype)
+    partial = np.empty((n_chunks, m))
     for c in prange(n_chunks):
-        acc = partial[c]
+        for j in range(m):
+            partial[c, j] = 0.0
         for i in range(c * ROWS_PER_CHUNK, min(n, (c + 1) * ROWS_PER_CHUNK)):
             for j in range(m):
-                r = R[i, j] - coef[j] * Q[i, j]
+                r = R[i, j] - R.dtype.type(a[j]) * Q[i, j]
                 R[i, j] = r
-                acc[j] += np.float64(r) * np.float64(r)
-    out = np.zeros(m)
-    for c in range(n_chunks):
-        out += partial[c]
-    return out
+                partial[c, j] += np.float64(r) * np.float64(r)
+    return _sum_chunks(partial)
 
 
 @njit(cache=True, parallel=True)
 def direction_update(X, P, Z, a, beta):
     """``X += P · diag(a)`` and then ``P = Z + P · diag(beta)``, in place, in one pass."""
     n, m = X.shape
-    ca = a.astype(X.dtype)
-    cb = beta.astype(X.dtype)
     for i in prange(n):
         for j in range(m):
             p = P[i, j]
-            X[i, j] += ca[j] * p
-            P[i, j] = Z[i, j] + cb[j] * p
+            X[i, j] += X.dtype.type(a[j]) * p
+            P[i, j] = Z[i, j] + X.dtype.type(beta[j]) * p
