@@ -165,9 +165,12 @@ def _tagger(solver, **params):
 
 def _warm_up(solvers, X, Y, **params):
     """Fit each solver on a few images: compiles (or loads) every kernel before timing."""
+    from hyperlearn.utils import warm_up
+
     idx = np.flatnonzero(Y.any(axis=1))[:WARMUP_IMAGES]
     for solver in solvers:
         _tagger(solver, **{**params, "max_iter": 2}).fit(X[idx], Y[idx])
+    warm_up()  # block_cg's lockstep kernels: these small fits use block CG
 
 
 class _PeakRSS:
