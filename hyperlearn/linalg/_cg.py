@@ -847,31 +847,48 @@ class _BlockCG:
 
     def _check_true_residuals(self, norms):
         """Step 8: true residuals of apparently converged columns; returns the leaving mask."""
-        tol = self.sys.tol[self.active]
-        leaving = np.zeros(self.active.size, dtype=bool)
-        candidates = np.flatnonzero(norms <= tol)
-        if candidates.size == 0:
-            return leaving
-        cols = self.active[candidates]
-        true_residuals = self.sys.b[:, cols] - _apply(
-            self.sys.A, np.ascontiguousarray(self.X_act[:, candidates]), self.sys.dtype
+        candidates = np.flatnonzero(norms <= self.sys.tol[self.active])
+        leaving, _ = _check_candidates(
+            self.sys, self.active, candidates, self.X_act, self.R_act, norms, self
         )
-        true_norms = np.linalg.norm(true_residuals, axis=0)
-        for k, (j, col, tn) in enumerate(zip(candidates, cols, true_norms, strict=True)):
-            norms[j] = tn
-            if tn <= tol[j]:
-                self.converged[col] = True
-                leaving[j] = True
-                continue
-            self.R_act[:, j] = true_residuals[:, k]  # residual replacement
-            if tn < STAGNATION_FACTOR * self.best_true[col]:
-                self.failed[col] = 0
-            else:
-                self.failed[col] += 1
-            self.best_true[col] = min(self.best_true[col], tn)
-            if self.failed[col] >= STAGNATION_LIMIT:
-                leaving[j] = True  # given up: not converged, reported through info > 0
         return leaving
+
+
+def _check_candidates(system, active, candidates, X_act, R_act, norms, state):
+    """True residuals of the apparently converged active columns ``candidates`` (Step 8).
+
+    Shared by both block_cg methods.  A column whose true residual meets its tolerance is marked
+    converged in ``state.converged``; the others get their true residual written into ``R_act``
+    (residual replacement, as in :func:`cg`) and count towards the stagnation guard
+    (``state.failed`` / ``state.best_true``).  ``norms`` receives the true norms.  Returns the
+    masks (over the active columns) of the columns leaving the block (converged or given up)
+    and of the columns whose residual was replaced.
+    """
+    leaving = np.zeros(active.size, dtype=bool)
+    replaced = np.zeros(active.size, dtype=bool)
+    if candidates.size == 0:
+        return leaving, replaced
+    tol = system.tol[active]
+    cols = active[candidates]
+    true_residuals = system.b[:, cols] - _apply(
+        system.A, np.ascontiguousarray(X_act[:, candidates]), system.dtype
+    )
+    true_norms = np.linalg.norm(true_residuals, axis=0)
+    for k, (j, col, tn) in enumerate(zip(candidates, cols, true_norms, strict=True)):
+        norms[j] = tn
+        if tn <= tol[j]:
+            state.converged[col] = leaving[j] = True
+            continue
+        R_act[:, j] = true_residuals[:, k]  # residual replacement
+        replaced[j] = True
+        if tn < STAGNATION_FACTOR * state.best_true[col]:
+            state.failed[col] = 0
+        else:
+            state.failed[col] += 1
+        state.best_true[col] = min(state.best_true[col], tn)
+        if state.failed[col] >= STAGNATION_LIMIT:
+            leaving[j] = True  # given up: not converged, reported through info > 0
+    return leaving, replaced
 
 
 class _NumpyBatchedOps:
@@ -973,8 +990,7 @@ class _BatchedCG:
         sys_, dtype, ops = self.sys, self.sys.dtype, self.ops
         A, M, X = sys_.A, sys_.M, sys_.x
         s = sys_.b.shape[1]
-        resnorm, converged = self.resnorm, self.converged
-        best_true, failed = self.best_true, self.failed
+        resnorm = self.resnorm
         whole = active.size == s  # the usual case: the blocks are X and B themselves
         X_a = X if whole else np.ascontiguousarray(X[:, active])
         if self.R0 is not None:
@@ -1003,32 +1019,12 @@ class _BatchedCG:
             norms = np.sqrt(rr)
             # Apparent convergence: the iterate of these columns is brought up to date now
             # (the fused update below does it for the others) and the true residual checked.
-            leaving = np.zeros(active.size, dtype=bool)
-            restart = np.zeros(active.size, dtype=bool)
             candidates = np.flatnonzero(norms <= tol_a)
             if candidates.size:
                 X_a[:, candidates] += P[:, candidates] * a[candidates].astype(dtype)
                 a[candidates] = 0.0
-                cols = active[candidates]
-                true_r = sys_.b[:, cols] - _apply(
-                    A, np.ascontiguousarray(X_a[:, candidates]), dtype
-                )
-                true_norms = np.linalg.norm(true_r, axis=0)
-                for k, (j, col, tn) in enumerate(zip(candidates, cols, true_norms, strict=True)):
-                    norms[j] = tn
-                    if tn <= tol_a[j]:
-                        converged[col] = leaving[j] = True
-                        continue
-                    R_a[:, j] = true_r[:, k]  # residual replacement, as in cg
-                    rr[j] = tn * tn
-                    restart[j] = True
-                    if tn < STAGNATION_FACTOR * best_true[col]:
-                        failed[col] = 0
-                    else:
-                        failed[col] += 1
-                    best_true[col] = min(best_true[col], tn)
-                    if failed[col] >= STAGNATION_LIMIT:
-                        leaving[j] = True  # given up: not converged, reported through info > 0
+            leaving, restart = _check_candidates(sys_, active, candidates, X_a, R_a, norms, self)
+            rr[restart] = norms[restart] ** 2
             resnorm[active] = norms
             if M is None:
                 Z, rz_next = R_a, rr
