@@ -245,3 +245,32 @@ def test_cli_hypergraph_quick(tmp_path, monkeypatch, capsys):
         assert explicit.status == "skipped" and "EXPLICIT_NNZ_BUDGET" in explicit.note
     knn = by[("from_knn  n=300 d=64", "ours from_knn")]
     assert knn.accuracy["same_edges"] == 1.0
+
+
+def test_per_image_f1_averages_to_f1_at_k():
+    from benchmarks.tagging import K, _per_image_f1
+    from hyperlearn.metrics import f1_at_k
+
+    rng = np.random.default_rng(0)
+    Y = rng.random((40, 12)) < 0.3
+    S = rng.random((40, 12))
+    # the oracle: the library's own samples average of the same quantity
+    assert _per_image_f1(Y, S).mean() == pytest.approx(f1_at_k(Y, S, K), rel=1e-12)
+
+
+def test_paired_gain_interval_brackets_the_mean_and_is_exact_for_constant_gains():
+    from benchmarks.tagging import paired_gain_interval
+
+    rng = np.random.default_rng(1)
+    base = rng.random(300)
+    ours = base + rng.normal(0.02, 0.1, 300)
+    mean, low, high = paired_gain_interval(ours, base)
+    assert low < mean < high
+    assert mean == pytest.approx((ours - base).mean())
+    # the standard error of a mean of 300 draws with sd 0.1 is 0.0058; a 95 % interval spans
+    # about 4 of them, so it is neither degenerate nor wider than 10 of them
+    assert 0.01 < high - low < 0.058
+    # a gain that is the same on every image leaves nothing to resample
+    assert paired_gain_interval(base + 0.25, base) == pytest.approx((0.25, 0.25, 0.25))
+    # pairing matters: identical noisy scores give a zero gain, not the spread of each
+    assert paired_gain_interval(base, base) == (0.0, 0.0, 0.0)
