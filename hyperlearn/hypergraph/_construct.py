@@ -193,16 +193,19 @@ def kneighbors(
     block_size=None,
     n_jobs=None,
     progress=False,
+    screen="auto",
 ):
     """Exact k nearest neighbours, blockwise, without an ``n × n`` matrix.
 
     Gram blocks of at most ``256 × block_size`` go through single-threaded BLAS
     (``‖q‖² + ‖x‖² − 2 qᵀx``) and a Numba kernel merges each into per-query sorted top-k lists;
     query blocks run in parallel threads (GIL released), each writing its own rows, so the
-    result does not depend on the thread count.  The returned distances are recomputed
-    directly (``‖q − x‖``, no cancellation) for the selected neighbours, and each row is sorted
-    by (distance, index).  Memory: ``O(n_queries·n_neighbors + n_threads·block_size²)`` besides
-    a float64 copy of the inputs.
+    result does not depend on the thread count.  By default the Gram blocks are computed in
+    float32 and every row's answer is then made exact and CERTIFIED in float64 (see Notes);
+    rows whose certificate fails are searched again in float64.  The returned distances are
+    computed directly (``‖q − x‖``, no cancellation) for the selected neighbours, and each row
+    is sorted by (distance, index).  Memory: ``O(n_queries·n_neighbors + n_threads·block_size²)``
+    besides a float64 copy of the inputs and, when screening, a float32 copy.
 
     Parameters
     ----------
@@ -225,6 +228,14 @@ def kneighbors(
         inside (one GEMM per thread: no oversubscription).
     progress : bool, default=False
         Show a tqdm progress bar over query blocks.
+    screen : {"auto", "float32"} or None, default="auto"
+        ``"float32"``: screen candidates with float32 Gram blocks, re-rank them in float64 and
+        certify every row (Notes).  ``None``: float64 Gram blocks only (the pre-screening
+        search).  ``"auto"``: ``"float32"`` unless the problem is small
+        (``n_queries·n_database·n_features < 2²⁴``) or has fewer than 8 features, where the
+        float32 GEMM saves less than the re-ranking costs.  Screening is skipped anyway when
+        ``n_database`` (minus the query itself) is at most ``n_neighbors + extra`` candidates
+        or when row norms exceed ``2⁶⁰`` (float32 overflow).
 
     Returns
     -------
@@ -236,14 +247,64 @@ def kneighbors(
     ------
     ValueError
         Empty or non-2-D inputs, NaN/inf, mismatched feature counts, ``n_neighbors`` out of
-        range, unknown metric, values so large that squared norms overflow.
+        range, unknown metric or ``screen``, values so large that squared norms overflow.
 
     Notes
     -----
-    Candidates are SELECTED with the expanded squared distance, whose rounding error is about
+    **Float64 search** (``screen=None``, and every row a certificate rejects).  Candidates are
+    SELECTED with the expanded squared distance, whose rounding error is about
     ``eps·(‖q‖² + ‖x‖²)``: two candidates whose distances differ by less than that may be
     swapped at the k-th place (as in scikit-learn's brute force, which uses the same
     expansion).  Exact ties, e.g. duplicate points or integer data, are resolved by index.
+
+    **Float32 screening.**  Euclidean rows are centred on the database mean ``μ`` in float64
+    (``c = fl(x − μ)``; distances do not change) and cast to float32; cosine rows are normalised
+    in float64 and cast.  The screened value of query ``q`` and point ``x`` is
+    ``s(x) = (‖c_q‖² + ‖c_x‖²) − 2 ĝ`` in float64, ĝ the float32 GEMM entry (cosine:
+    ``s = −2 ĝ``); each row keeps the ``k' = k + max(4, k // 4)`` smallest, so every point NOT
+    kept has ``s(x) ≥ s_k'``, the k'-th kept value.  The k' candidates get exact float64
+    distances (the same direct formula as the returned distances) and are sorted by (distance,
+    index).
+
+    *Screening error bound.*  With ``u = 2⁻²⁴``, ``γ_d = d·u/(1 − d·u)``, ``τ = 2⁻¹²⁶`` (any
+    underflow or flush-to-zero of a float32 cast or operation moves a value by at most ``τ``),
+    and ``N_q ≥ ‖c_q‖``, ``R ≥ max_x ‖c_x‖`` (float64 norms inflated by ``1 + 2(d + 4)·2⁻⁵³``):
+    casting perturbs each component by ``≤ u|c_i| + 2τ``, so ``|ãᵀb̃ − c_qᵀc_x| ≤ (2u + u²)N_q R
+    + O(τ)``, and a float32 dot product in ANY summation order (BLAS blocking, FMA) adds
+    ``≤ γ_d Σ|ã_i b̃_i|`` [1, Thm 3.1], so
+
+    .. math::
+
+        |ĝ − c_qᵀc_x| ≤ E = (γ_d(1 + u)² + 2u + u²) N_q R
+                         + 4(1 + γ_d) τ (√d (N_q + R) + d).
+
+    The float64 norms (error ``≤ γ_d^{(64)}‖c‖²``) and the combination (two roundings) add at
+    most ``F = 1.01 (γ_d^{(64)} + 6·2⁻⁵³)(N_q + R)²``, so ``|s(x) − ‖c_q − c_x‖²| ≤ δ(q) =
+    2E + F`` (``SCREEN_BOUND_INFLATION`` covers the rounding of evaluating δ itself).  Rows
+    with ``R > 2⁶⁰`` would risk float32 overflow and are never screened.
+
+    *Certificate.*  Every point left out has ``‖c_q − c_x‖² ≥ s_k' − δ``; centring moved each
+    difference vector by at most ``e = 1.01·2⁻⁵³(N_q + R)``, so ``‖q − x‖ ≥ ρ =
+    √max(s_k' − δ, 0) − e``, and the float64 direct sum of squares that the caller would see
+    is at least ``L = ρ²(1 − γ_{d+2}^{(64)}) − 2d·2⁻¹⁰²²``.  A row is certified when the
+    largest sum of squares among its k returned neighbours, times ``1 + 8·2⁻⁵³`` (so that the
+    rounded square roots stay strictly ordered), is ``< L`` (deflated by the inflation
+    factor): then every point left out is STRICTLY farther than every point returned, in the
+    very distances returned, and no tie can involve it.  Cosine: ``1 − cᵀx ≥ 1 + (s_k' − δ)/2``
+    and the float64 ``1 − cᵀx`` is off by ``≤ γ_d^{(64)} N_q R + 3·2⁻⁵³``; the clipped k-th
+    distance must be below that bound and below 2.
+
+    *Guarantee.*  A certified row is the EXACT k nearest neighbours under the returned float64
+    distances, ordered by (distance, index), i.e. equal to a brute-force sort of all
+    ``n_database`` directly computed distances.  A rejected row is the float64 search's
+    answer.  So the result equals the float64 search's (indices and distances) whenever the
+    float64 search itself is unambiguous — its expanded distances order the points around
+    the k-th place as the direct ones do — and is exact in more cases than it.
+
+    References
+    ----------
+    .. [1] N. J. Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed., SIAM, 2002,
+       §2.2 (underflow), §3.1 (inner products).
 
     Examples
     --------
@@ -253,14 +314,194 @@ def kneighbors(
     >>> ind.ravel().tolist(), dist.ravel().tolist()
     ([1, 0, 1], [1.0, 1.0, 2.0])
     """
-    # imported here: tqdm.auto alone costs ~80 ms of `import hyperlearn` time
+    dist, ind, _ = _kneighbors(
+        X,
+        n_neighbors,
+        database=database,
+        metric=metric,
+        block_size=block_size,
+        n_jobs=n_jobs,
+        progress=progress,
+        screen=screen,
+    )
+    return dist, ind
+
+
+KNN_SCREEN_MODES = ("auto", "float32", None)
+#: Unit roundoffs and the underflow thresholds of the screening bound (see kneighbors' Notes).
+_U32 = 2.0**-24
+_U64 = 2.0**-53
+_TAU32 = 2.0**-126  # smallest normal float32
+_TAU64 = 2.0**-1022  # smallest normal float64
+#: Relative inflation of every computed bound (and deflation of every lower bound): covers the
+#: few float64 roundings made while evaluating δ and L themselves (each ≤ 2⁻⁵³ relative).
+SCREEN_BOUND_INFLATION = 64 * _U64
+#: Above this row norm a float32 Gram entry could overflow (|ĝ| ≤ N_q·R ≤ 2¹²⁰ < 2¹²⁸).
+SCREEN_MAX_NORM = 2.0**60
+#: "auto" screens only from this much work (n_queries·n_database·n_features) and from this many
+#: features: below, the float64 search is at most a few milliseconds, or is dominated by the
+#: merge rather than the GEMM, and the re-ranking would eat the gain.
+SCREEN_MIN_WORK = 2**24
+SCREEN_MIN_FEATURES = 8
+
+
+def screen_extra(n_neighbors):
+    """Extra candidates screened per query: ``k' = k + max(4, k // 4)``.
+
+    Measured on shapes features (n = 5000, d = 400, k = 10, one thread): 1, 2, 4 and 10 extra
+    candidates certified 98.8 %, 100 %, 100 %, 100 % of the rows, with the search 1.65, 1.63,
+    1.60 and 1.41 times faster than the float64 one (the re-ranking reads ``k'`` float64 rows
+    per query); 4 keeps a margin for data with closer gaps at the k-th place.
+    """
+    return max(4, n_neighbors // 4)
+
+
+def _gamma(n, u):
+    return n * u / (1.0 - n * u)
+
+
+def _screen_prepare(A, center, chunk=4096):
+    """float32 copy of ``fl(A − center)`` (or of ``A``) and the float64 squared norms of the
+    float64 rows it was cast from, one pass in row chunks (no full float64 temporary)."""
+    out = np.empty(A.shape, dtype=np.float32)
+    sq = np.empty(A.shape[0])
+    for i in range(0, A.shape[0], chunk):
+        c = A[i : i + chunk]
+        if center is not None:
+            c = c - center
+        out[i : i + chunk] = c
+        sq[i : i + chunk] = np.einsum("ij,ij->i", c, c)
+    return out, sq
+
+
+def _inflated_norms(sq, n_features):
+    return np.sqrt(sq) * (1.0 + 2 * (n_features + 4) * _U64)
+
+
+def screen_error_bound(q_norms, db_norm_max, n_features):
+    """δ(q): bound on ``|s(x) − ‖c_q − c_x‖²|`` for every database point (kneighbors' Notes).
+
+    ``q_norms`` (array) and ``db_norm_max`` are upper bounds on the float64 row norms of the
+    centred (or normalised) rows.
+    """
+    d = n_features
+    g32 = _gamma(d, _U32)
+    rel = g32 * (1 + _U32) ** 2 + 2 * _U32 + _U32**2
+    E = rel * q_norms * db_norm_max + 4 * (1 + g32) * _TAU32 * (
+        np.sqrt(d) * (q_norms + db_norm_max) + d
+    )
+    F = 1.01 * (_gamma(d, _U64) + 6 * _U64) * (q_norms + db_norm_max) ** 2
+    return (2 * E + F) * (1 + SCREEN_BOUND_INFLATION)
+
+
+def _certify(s_kp, kth_raw, q_norms, db_norm_max, n_features, cosine):
+    """Boolean mask of rows whose screened candidates provably contain the exact answer."""
+    d = n_features
+    delta = screen_error_bound(q_norms, db_norm_max, d)
+    if cosine:
+        lower = (
+            1.0
+            + 0.5 * (s_kp - delta)
+            - _gamma(d, _U64) * q_norms * db_norm_max
+            - 3 * _U64
+            - 2 * d * _TAU64
+        )
+        lower -= 8 * SCREEN_BOUND_INFLATION  # values are O(1): absolute evaluation slack
+        return (kth_raw < lower) & (kth_raw < 2.0)
+    e = 1.01 * _U64 * (q_norms + db_norm_max)
+    rho = np.maximum(np.sqrt(np.maximum(s_kp - delta, 0.0)) - e, 0.0)
+    lower = rho**2 * (1.0 - _gamma(d + 2, _U64)) - 2 * d * _TAU64
+    lower *= 1.0 - SCREEN_BOUND_INFLATION
+    return kth_raw * (1.0 + 8 * _U64) < lower
+
+
+def _blocked_search(Q, D, qnorm, dnorm, self_index, k, block, n_threads, bar):
+    """Top-k pseudo-distances of every row of ``Q`` over ``D``: (best_d, best_i)."""
     from threadpoolctl import threadpool_limits
+
+    from . import _kernels
+
+    n_q, n_db = Q.shape[0], D.shape[0]
+    best_d = np.full((n_q, k), np.inf)
+    best_i = np.full((n_q, k), -1, dtype=np.int64)
+    query_block = min(KNN_QUERY_BLOCK, block)
+
+    def search(q0):
+        q1 = min(q0 + query_block, n_q)
+        rows_d, rows_i = best_d[q0:q1], best_i[q0:q1]
+        for d0 in range(0, n_db, block):
+            d1 = min(d0 + block, n_db)
+            G = Q[q0:q1] @ D[d0:d1].T
+            _kernels.knn_merge_block(
+                G, qnorm[q0:q1], dnorm[d0:d1], self_index[q0:q1], d0, rows_d, rows_i
+            )
+
+    starts = range(0, n_q, query_block)
+    with threadpool_limits(limits=1, user_api="blas"):
+        if n_threads == 1 or len(starts) == 1:
+            for q0 in starts:
+                search(q0)
+                bar.update()
+        else:
+            with ThreadPoolExecutor(max_workers=n_threads) as pool:
+                for future in as_completed([pool.submit(search, q0) for q0 in starts]):
+                    future.result()
+                    bar.update()
+    return best_d, best_i
+
+
+def _float64_search(Q, D, rows, exclude_self, cosine, k, block, n_threads, bar):
+    """The float64 search for query rows ``rows`` (None: all): distances and indices."""
+    from . import _kernels
+
+    Q_rows = Q if rows is None else Q[rows]
+    n_r = Q_rows.shape[0]
+    if cosine:
+        qnorm = np.zeros(n_r)
+        dnorm = np.zeros(D.shape[0])
+    else:
+        qnorm = np.einsum("ij,ij->i", Q_rows, Q_rows)
+        dnorm = np.einsum("ij,ij->i", D, D)
+        if not (np.all(np.isfinite(qnorm)) and np.all(np.isfinite(dnorm))):
+            raise ValueError(
+                "X (or database) has values so large that squared norms overflow float64: "
+                "rescale the features."
+            )
+    if exclude_self:
+        self_index = np.arange(Q.shape[0], dtype=np.int64)
+        if rows is not None:
+            self_index = self_index[rows]
+    else:
+        self_index = np.full(n_r, -1, dtype=np.int64)
+    _, best_i = _blocked_search(Q_rows, D, qnorm, dnorm, self_index, k, block, n_threads, bar)
+    distances = np.empty(best_i.shape)
+    _kernels.exact_distances(Q_rows, D, best_i, cosine, distances)
+    order = np.lexsort((best_i, distances), axis=-1)
+    return np.take_along_axis(distances, order, axis=1), np.take_along_axis(best_i, order, axis=1)
+
+
+def _kneighbors(
+    X,
+    n_neighbors=10,
+    *,
+    database=None,
+    metric="euclidean",
+    block_size=None,
+    n_jobs=None,
+    progress=False,
+    screen="auto",
+):
+    """:func:`kneighbors` plus a dict of statistics: ``screened`` (bool), ``n_certified`` and
+    ``n_fallback`` (rows searched again in float64)."""
+    # imported here: tqdm.auto alone costs ~80 ms of `import hyperlearn` time
     from tqdm.auto import tqdm
 
     from . import _kernels
 
     if metric not in KNN_METRICS:
         raise ValueError(f"metric={metric!r} is not supported: expected one of {KNN_METRICS}.")
+    if not (screen is None or (isinstance(screen, str) and screen in KNN_SCREEN_MODES)):
+        raise ValueError(f"screen={screen!r} is not supported: expected one of {KNN_SCREEN_MODES}.")
     Q = check_matrix(X, "X", dtype=np.float64)
     exclude_self = database is None
     if exclude_self:
@@ -280,56 +521,72 @@ def kneighbors(
         n_neighbors = check_int(n_neighbors, "n_neighbors", low=1, high=n_db)
     block = DEFAULT_KNN_BLOCK if block_size is None else check_int(block_size, "block_size", low=1)
 
-    if metric == "cosine":
+    cosine = metric == "cosine"
+    if cosine:
         Q = _normalize_rows(Q)
         D = Q if exclude_self else _normalize_rows(D)
-        q_norm = np.zeros(Q.shape[0])
-        d_norm = q_norm if exclude_self else np.zeros(n_db)
-    else:
-        q_norm = np.einsum("ij,ij->i", Q, Q)
-        d_norm = q_norm if exclude_self else np.einsum("ij,ij->i", D, D)
-        if not (np.all(np.isfinite(q_norm)) and np.all(np.isfinite(d_norm))):
-            raise ValueError(
-                "X (or database) has values so large that squared norms overflow float64: "
-                "rescale the features."
-            )
 
-    n_q = Q.shape[0]
-    best_d = np.full((n_q, n_neighbors), np.inf)
-    best_i = np.full((n_q, n_neighbors), -1, dtype=np.int64)
+    n_q, n_features = Q.shape
+    k = n_neighbors
+    k_screen = k + screen_extra(k)
+    use_screen = screen is not None and n_db - int(exclude_self) > k_screen
+    if screen == "auto":
+        use_screen = (
+            use_screen
+            and n_q * n_db * n_features >= SCREEN_MIN_WORK
+            and n_features >= SCREEN_MIN_FEATURES
+        )
+    stats = {"screened": False, "n_certified": 0, "n_fallback": n_q}
     query_block = min(KNN_QUERY_BLOCK, block)
+    n_blocks = -(-n_q // query_block)
 
-    def search(q0):
-        q1 = min(q0 + query_block, n_q)
-        for d0 in range(0, n_db, block):
-            d1 = min(d0 + block, n_db)
-            G = Q[q0:q1] @ D[d0:d1].T
-            _kernels.knn_merge_block(
-                G, q_norm[q0:q1], d_norm[d0:d1], q0, d0, exclude_self, best_d, best_i
-            )
-
-    starts = range(0, n_q, query_block)
-    with thread_limits(n_jobs) as n_threads, threadpool_limits(limits=1, user_api="blas"):
-        bar = tqdm(total=len(starts), desc="kNN", unit="block", disable=not progress)
-        if n_threads == 1 or len(starts) == 1:
-            for q0 in starts:
-                search(q0)
-                bar.update()
-        else:
-            with ThreadPoolExecutor(max_workers=n_threads) as pool:
-                for future in as_completed([pool.submit(search, q0) for q0 in starts]):
-                    future.result()
-                    bar.update()
-        bar.close()
-        distances = np.empty_like(best_d)
-        _kernels.exact_distances(Q, D, best_i, metric == "cosine", distances)
-    if metric == "cosine":
-        np.clip(distances, 0.0, 2.0, out=distances)
-    order = np.lexsort((best_i, distances), axis=-1)
-    return (
-        np.take_along_axis(distances, order, axis=1),
-        np.take_along_axis(best_i, order, axis=1),
-    )
+    with thread_limits(n_jobs) as n_threads:
+        bar = tqdm(total=n_blocks, desc="kNN", unit="block", disable=not progress)
+        try:
+            if use_screen:
+                center = None if cosine else D.mean(axis=0)
+                q32, q_sq = _screen_prepare(Q, center)
+                db32, d_sq = (q32, q_sq) if exclude_self else _screen_prepare(D, center)
+                q_norms = _inflated_norms(q_sq, n_features)
+                db_norm_max = float(_inflated_norms(d_sq, n_features).max())
+                use_screen = (
+                    np.isfinite(db_norm_max)
+                    and max(db_norm_max, float(q_norms.max())) <= SCREEN_MAX_NORM
+                )
+            if use_screen:
+                stats["screened"] = True
+                zeros = np.zeros(max(n_q, n_db))
+                qn, dn = (zeros[:n_q], zeros[:n_db]) if cosine else (q_sq, d_sq)
+                self_index = (
+                    np.arange(n_q, dtype=np.int64)
+                    if exclude_self
+                    else np.full(n_q, -1, dtype=np.int64)
+                )
+                screened, candidates = _blocked_search(
+                    q32, db32, qn, dn, self_index, k_screen, block, n_threads, bar
+                )
+                del q32, db32
+                distances = np.empty((n_q, k))
+                indices = np.empty((n_q, k), dtype=np.int64)
+                kth_raw = np.empty(n_q)
+                _kernels.knn_rerank(Q, D, candidates, cosine, distances, indices, kth_raw)
+                ok = _certify(screened[:, -1], kth_raw, q_norms, db_norm_max, n_features, cosine)
+                failed = np.flatnonzero(~ok)
+                stats["n_certified"] = n_q - failed.size
+                stats["n_fallback"] = failed.size
+                if failed.size:
+                    bar.total += -(-failed.size // query_block)
+                    bar.refresh()
+                    distances[failed], indices[failed] = _float64_search(
+                        Q, D, failed, exclude_self, cosine, k, block, n_threads, bar
+                    )
+            else:
+                distances, indices = _float64_search(
+                    Q, D, None, exclude_self, cosine, k, block, n_threads, bar
+                )
+        finally:
+            bar.close()
+    return distances, indices, stats
 
 
 def _normalize_rows(A):

@@ -276,28 +276,31 @@ def edge_statistics(indptr, indices, data, colscale, edgescale, F, out, prefetch
 
 
 @njit(cache=True, nogil=True)
-def knn_merge_block(G, qnorm, dnorm, row_offset, col_offset, exclude_self, best_d, best_i):
+def knn_merge_block(G, qnorm, dnorm, self_index, col_offset, best_d, best_i):
     """Merge a block of candidates into sorted top-k lists (serial; callers run one block per
     thread, releasing the GIL).
 
     The pseudo-distance of query ``r`` and database point ``c`` is
-    ``qnorm[r] + dnorm[c] - 2 G[r, c]`` (squared Euclidean distance from the Gram block ``G``).
-    ``best_d[row_offset + r]`` / ``best_i[row_offset + r]`` are kept sorted by (distance,
-    index).  Blocks arrive in increasing database index, so a candidate never has a smaller
-    index than one already kept: a strict ``<`` test breaks ties by the smaller index.
+    ``(qnorm[r] + dnorm[c]) - 2 G[r, c]``, evaluated in float64 also when the Gram block ``G``
+    is float32 (the screening error bound in ``_construct.py`` assumes exactly this
+    expression).  ``best_d[r]`` / ``best_i[r]`` are kept sorted by (pseudo-distance, index).
+    Blocks arrive in increasing database index, so a candidate never has a smaller index than
+    one already kept: a strict ``<`` test breaks ties by the smaller index, and every point
+    left out has a pseudo-distance ``>= best_d[r, -1]``.  Database index ``self_index[r]``
+    (``-1``: none) is skipped.
     """
     n_rows, n_cols = G.shape
     k = best_d.shape[1]
     for r in range(n_rows):
-        bd = best_d[row_offset + r]
-        bi = best_i[row_offset + r]
+        bd = best_d[r]
+        bi = best_i[r]
         qn = qnorm[r]
-        self_col = row_offset + r - col_offset
+        self_col = self_index[r] - col_offset
         worst = bd[k - 1]
         for c in range(n_cols):
-            d = qn + dnorm[c] - 2.0 * G[r, c]
+            d = (qn + dnorm[c]) - 2.0 * G[r, c]
             if d < worst:
-                if exclude_self and c == self_col:
+                if c == self_col:
                     continue
                 pos = k - 1
                 while pos > 0 and bd[pos - 1] > d:
@@ -309,23 +312,75 @@ def knn_merge_block(G, qnorm, dnorm, row_offset, col_offset, exclude_self, best_
                 worst = bd[k - 1]
 
 
+@njit(inline="always", nogil=True)
+def _direct_value(q, x, cosine):
+    """``1 - q.x`` (cosine) or ``sum_f (q_f - x_f)^2``, one serial float64 loop (no expansion).
+
+    Shared by :func:`exact_distances` and :func:`knn_rerank`, so a neighbour gets the same
+    bits from both."""
+    acc = 0.0
+    if cosine:
+        for f in range(q.shape[0]):
+            acc += q[f] * x[f]
+        return 1.0 - acc
+    for f in range(q.shape[0]):
+        diff = q[f] - x[f]
+        acc += diff * diff
+    return acc
+
+
+@njit(inline="always", nogil=True)
+def _returned_distance(raw, cosine):
+    """The distance reported to the caller: clipped ``1 - cos`` or ``sqrt`` of the sum."""
+    if cosine:
+        return min(max(raw, 0.0), 2.0)
+    return np.sqrt(raw)
+
+
 @njit(cache=True, parallel=True, nogil=True)
 def exact_distances(Q, D, neighbors, cosine, out):
-    """Distances of each query row to its listed neighbours, computed directly (no expansion)."""
+    """Distances of each query row to its listed neighbours, computed directly (no expansion);
+    cosine distances are clipped to [0, 2]."""
     n_rows, k = neighbors.shape
-    n_features = Q.shape[1]
     for r in prange(n_rows):
         q = Q[r]
         for t in range(k):
-            x = D[neighbors[r, t]]
-            if cosine:
-                dot = 0.0
-                for f in range(n_features):
-                    dot += q[f] * x[f]
-                out[r, t] = 1.0 - dot
-            else:
-                acc = 0.0
-                for f in range(n_features):
-                    diff = q[f] - x[f]
-                    acc += diff * diff
-                out[r, t] = np.sqrt(acc)
+            out[r, t] = _returned_distance(_direct_value(q, D[neighbors[r, t]], cosine), cosine)
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def knn_rerank(Q, D, candidates, cosine, out_dist, out_ind, kth_raw):
+    """Exact re-ranking of screened candidates.
+
+    For each row, the direct distances of the ``candidates[r]`` (all valid indices) are
+    computed as in :func:`exact_distances`, sorted by (distance, index), and the first
+    ``out_dist.shape[1]`` kept.  ``kth_raw[r]`` is the largest unrounded value (sum of squares,
+    or clipped ``1 - cos``) among those kept: the quantity the certificate compares.
+    """
+    n_rows, n_cand = candidates.shape
+    k = out_dist.shape[1]
+    for r in prange(n_rows):
+        q = Q[r]
+        dist = np.empty(n_cand)
+        raw = np.empty(n_cand)
+        ind = np.empty(n_cand, dtype=np.int64)
+        for t in range(n_cand):
+            j = candidates[r, t]
+            v = _direct_value(q, D[j], cosine)
+            dv = _returned_distance(v, cosine)
+            # insertion by (distance, index)
+            pos = t
+            while pos > 0 and (dist[pos - 1] > dv or (dist[pos - 1] == dv and ind[pos - 1] > j)):
+                dist[pos] = dist[pos - 1]
+                raw[pos] = raw[pos - 1]
+                ind[pos] = ind[pos - 1]
+                pos -= 1
+            dist[pos] = dv
+            raw[pos] = dv if cosine else v
+            ind[pos] = j
+        top = -np.inf
+        for t in range(k):
+            out_dist[r, t] = dist[t]
+            out_ind[r, t] = ind[t]
+            top = max(top, raw[t])
+        kth_raw[r] = top
