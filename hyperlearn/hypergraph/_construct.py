@@ -369,8 +369,10 @@ def _screen_prepare(A, center, chunk=4096):
         c = A[i : i + chunk]
         if center is not None:
             c = c - center
-        out[i : i + chunk] = c
-        sq[i : i + chunk] = np.einsum("ij,ij->i", c, c)
+        # a value beyond float32's range shows in the norms (> SCREEN_MAX_NORM): no screening
+        with np.errstate(over="ignore"):
+            out[i : i + chunk] = c
+            sq[i : i + chunk] = np.einsum("ij,ij->i", c, c)
     return out, sq
 
 
@@ -492,7 +494,8 @@ def _kneighbors(
     screen="auto",
 ):
     """:func:`kneighbors` plus a dict of statistics: ``screened`` (bool), ``n_certified`` and
-    ``n_fallback`` (rows searched again in float64)."""
+    ``n_fallback`` (rows searched again in float64), and when screened ``certified`` (boolean
+    mask of the rows answered by the certified screening)."""
     # imported here: tqdm.auto alone costs ~80 ms of `import hyperlearn` time
     from tqdm.auto import tqdm
 
@@ -549,10 +552,13 @@ def _kneighbors(
                 db32, d_sq = (q32, q_sq) if exclude_self else _screen_prepare(D, center)
                 q_norms = _inflated_norms(q_sq, n_features)
                 db_norm_max = float(_inflated_norms(d_sq, n_features).max())
-                use_screen = (
-                    np.isfinite(db_norm_max)
-                    and max(db_norm_max, float(q_norms.max())) <= SCREEN_MAX_NORM
-                )
+                norm_max = float(np.max([db_norm_max, q_norms.max()]))  # NaN propagates
+                # ‖x‖ ≤ ‖μ‖ + ‖c_x‖: below 2⁵⁰⁰ no squared norm overflows, so the float64
+                # search (for rows the certificate rejects) cannot raise where screening
+                # would not have; otherwise that search decides (and raises if it must)
+                with np.errstate(over="ignore"):
+                    offset = 0.0 if center is None else float(np.linalg.norm(center))
+                use_screen = norm_max <= SCREEN_MAX_NORM and offset + norm_max < 2.0**500
             if use_screen:
                 stats["screened"] = True
                 zeros = np.zeros(max(n_q, n_db))
@@ -572,6 +578,7 @@ def _kneighbors(
                 _kernels.knn_rerank(Q, D, candidates, cosine, distances, indices, kth_raw)
                 ok = _certify(screened[:, -1], kth_raw, q_norms, db_norm_max, n_features, cosine)
                 failed = np.flatnonzero(~ok)
+                stats["certified"] = ok
                 stats["n_certified"] = n_q - failed.size
                 stats["n_fallback"] = failed.size
                 if failed.size:

@@ -8,8 +8,9 @@ from hypothesis import strategies as st
 from sklearn.neighbors import NearestNeighbors
 
 from hyperlearn import Hypergraph
+from hyperlearn.hypergraph import _construct, kneighbors
 from hyperlearn.hypergraph import _reference as ref
-from hyperlearn.hypergraph import kneighbors
+from hyperlearn.hypergraph._construct import _kneighbors
 from hyperlearn.utils import thread_limits
 
 # Returned distances are recomputed directly in float64 from the (float32-rounded) inputs:
@@ -127,3 +128,206 @@ def test_progress_bar_and_n_jobs(capsys):
     assert "kNN" in capsys.readouterr().err
     b = Hypergraph.from_knn(X, 4, block_size=50, n_jobs=2)
     assert a == b
+
+
+# -------------------------------------------------------------------------------------------------
+# float32 screening with a float64 certificate
+# -------------------------------------------------------------------------------------------------
+
+DATA_KINDS = ("normal", "clustered", "duplicates", "integer", "offset")
+
+
+def _data(kind, rng, n, d):
+    if kind == "normal":
+        return rng.standard_normal((n, d))
+    if kind == "clustered":
+        centers = 3.0 * rng.standard_normal((5, d))
+        return centers[rng.integers(0, 5, n)] + 0.05 * rng.standard_normal((n, d))
+    if kind == "duplicates":  # every point two or three times: ties at 0 and beyond
+        base = rng.standard_normal((max(1, n // 2), d))
+        return base[rng.integers(0, base.shape[0], n)]
+    if kind == "integer":  # many exactly tied distances
+        return rng.integers(-2, 3, size=(n, d)).astype(float)
+    if kind == "offset":  # two tight clusters far apart: big centred norms, small distances
+        X = 1e-2 * rng.standard_normal((n, d))
+        X[:, 0] += np.where(rng.random(n) < 0.5, -1e3, 1e3)
+        return X
+    raise ValueError(kind)
+
+
+def _direct_oracle(X, k, database=None, metric="euclidean"):
+    """Every distance by the direct float64 formula of the returned distances (serial sum over
+    the features, as the kernels), then a stable sort: ties by index."""
+    Q = np.asarray(X, dtype=np.float64)
+    D = Q if database is None else np.asarray(database, dtype=np.float64)
+    if metric == "cosine":
+        Q, D = _construct._normalize_rows(Q), _construct._normalize_rows(D)
+    acc = np.zeros((Q.shape[0], D.shape[0]))
+    for f in range(Q.shape[1]):
+        if metric == "cosine":
+            acc += Q[:, None, f] * D[None, :, f]
+        else:
+            diff = Q[:, None, f] - D[None, :, f]
+            acc += diff * diff
+    dist = np.clip(1.0 - acc, 0.0, 2.0) if metric == "cosine" else np.sqrt(acc)
+    if database is None:
+        np.fill_diagonal(dist, np.inf)
+    order = np.argsort(dist, axis=1, kind="stable")[:, :k]
+    return np.take_along_axis(dist, order, axis=1), order
+
+
+def _check_guarantee(X, k, database=None, metric="euclidean", block_size=None):
+    """The documented guarantee: certified rows equal the brute-force sort of the directly
+    computed distances bit for bit; the other rows equal the float64 search."""
+    dist, ind, stats = _kneighbors(
+        X, k, database=database, metric=metric, block_size=block_size, screen="float32"
+    )
+    dist64, ind64, stats64 = _kneighbors(
+        X, k, database=database, metric=metric, block_size=block_size, screen=None
+    )
+    assert not stats64["screened"]
+    dist_or, ind_or = _direct_oracle(X, k, database, metric)
+    ok = stats["certified"] if stats["screened"] else np.zeros(dist.shape[0], dtype=bool)
+    assert stats["n_certified"] + stats["n_fallback"] == dist.shape[0]
+    assert stats["n_certified"] == np.count_nonzero(ok)
+    np.testing.assert_array_equal(ind[ok], ind_or[ok])
+    np.testing.assert_array_equal(dist[ok], dist_or[ok])
+    np.testing.assert_array_equal(ind[~ok], ind64[~ok])
+    np.testing.assert_array_equal(dist[~ok], dist64[~ok])
+    return dist, ind, stats
+
+
+@pytest.mark.parametrize("with_database", [False, True])
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+@pytest.mark.parametrize("kind", DATA_KINDS)
+def test_screened_search_is_exact(kind, metric, with_database):
+    rng = np.random.default_rng(DATA_KINDS.index(kind))
+    X = _data(kind, rng, 160, 6)
+    database = _data(kind, rng, 140, 6) if with_database else None
+    if with_database and kind in ("duplicates", "integer"):
+        database = np.vstack([database, X[:20]])  # queries present in the database
+    dist, ind, stats = _check_guarantee(X, 7, database, metric, block_size=32)
+    assert stats["screened"]
+    dist_ref, ind_ref = ref.kneighbors(X, 7, database=database, metric=metric)
+    np.testing.assert_allclose(dist, dist_ref, atol=_distance_tol(X))
+    if kind in ("normal", "clustered") or (kind == "integer" and metric == "euclidean"):
+        # no ties or exact arithmetic: the independent dense reference agrees everywhere
+        np.testing.assert_array_equal(ind, ind_ref)
+    if kind == "offset" and metric == "euclidean":
+        # ‖c‖ ~ 1e3 after centring, distances ~ 1e-2: δ ~ 2·γ_6·1e6 ≫ the gaps
+        assert stats["n_fallback"] == X.shape[0]
+    elif kind in ("normal", "clustered"):
+        assert stats["n_certified"] >= 0.9 * X.shape[0]
+
+
+def test_tiny_values_fall_back_to_float64():
+    # squared distances ~ 1e-50, below float32's normal range: only the underflow term of δ
+    # (4·τ·d, τ = 2^-126) can cover such values, so no row may be certified
+    X = 1e-25 * np.random.default_rng(5).standard_normal((80, 4))
+    _, ind, stats = _check_guarantee(X, 5, block_size=16)
+    assert stats["screened"] and stats["n_fallback"] == X.shape[0]
+    _, ind_ref = ref.kneighbors(X, 5)
+    np.testing.assert_array_equal(ind, ind_ref)
+
+
+def test_screening_skipped_when_it_cannot_pay_or_overflow():
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((12, 3))
+    # n_database − 1 = 11 <= k' = 5 + 4 candidates is false; 9 + 4 > 11: no screening
+    assert _kneighbors(X, 5, screen="float32")[2]["screened"]
+    assert not _kneighbors(X, 9, screen="float32")[2]["screened"]
+    # row norms beyond SCREEN_MAX_NORM could overflow a float32 Gram entry
+    big = X * 2.0**70
+    _, ind, stats = _kneighbors(big, 3, screen="float32")
+    assert not stats["screened"]
+    np.testing.assert_array_equal(ind, ref.kneighbors(big, 3)[1])
+
+
+def test_auto_screens_large_problems_only():
+    rng = np.random.default_rng(7)
+    small = rng.standard_normal((100, 16))
+    assert not _kneighbors(small, 5)[2]["screened"]
+    large = rng.standard_normal((1100, 16))  # 1100² · 16 > SCREEN_MIN_WORK
+    dist, ind, stats = _kneighbors(large, 5)
+    assert stats["screened"] and stats["n_certified"] == large.shape[0]
+    dist64, ind64 = kneighbors(large, 5, screen=None)
+    np.testing.assert_array_equal(ind, ind64)
+    np.testing.assert_array_equal(dist, dist64)
+    # the public function (and so Hypergraph.from_knn) takes the screened path by default
+    np.testing.assert_array_equal(kneighbors(large, 5)[1], ind)
+    assert _kneighbors(large[:, :4], 5)[2]["screened"] is False  # too few features
+
+
+def test_screened_float32_input_and_thread_count():
+    X = np.random.default_rng(8).standard_normal((600, 8)).astype(np.float32)
+    with thread_limits(1):
+        one = _kneighbors(X, 6, block_size=64, screen="float32")
+    with thread_limits(2):
+        two = _kneighbors(X, 6, block_size=64, screen="float32")
+    assert one[2]["screened"]
+    np.testing.assert_array_equal(one[0], two[0])
+    np.testing.assert_array_equal(one[1], two[1])
+    np.testing.assert_array_equal(one[1], kneighbors(X, 6, screen=None)[1])
+
+
+def test_bad_screen_value():
+    X = np.random.default_rng(9).standard_normal((20, 2))
+    with pytest.raises(ValueError, match="screen='float16' is not supported"):
+        kneighbors(X, 2, screen="float16")
+
+
+@given(
+    n=st.integers(2, 60),
+    d=st.integers(1, 6),
+    k=st.integers(1, 20),
+    block=st.integers(1, 40),
+    seed=st.integers(0, 2**32 - 1),
+    kind=st.sampled_from(DATA_KINDS),
+    metric=st.sampled_from(["euclidean", "cosine"]),
+    with_database=st.booleans(),
+)
+def test_screened_guarantee_property(n, d, k, block, seed, kind, metric, with_database):
+    rng = np.random.default_rng(seed)
+    X = _data(kind, rng, n, d)
+    database = _data(kind, rng, max(1, n - 5), d) if with_database else None
+    n_db = n - 1 if database is None else database.shape[0]
+    if n_db < 1:
+        return
+    _check_guarantee(X, min(k, n_db), database, metric, block_size=block)
+
+
+def _adversarial_rows(rng, n, d, scale):
+    """float64 rows just under half a float32 ulp above a float32 value: every cast error is
+    close to its maximum u·|x| and of the same sign, so the errors add up coherently."""
+    base = rng.uniform(1.0, 2.0, (n, d)).astype(np.float32)
+    ulp = np.spacing(base).astype(np.float64)
+    return (base.astype(np.float64) + 0.499 * ulp) * scale
+
+
+@pytest.mark.parametrize("centered", [False, True])
+@pytest.mark.parametrize("scale", [1.0, 2.0**40, 1e-20, 1e-39])
+@pytest.mark.parametrize("d", [1, 3, 16, 64])
+def test_screen_error_bound_holds(d, scale, centered):
+    """|s(x) − ‖c_q − c_x‖²| <= δ(q) for the screened values, ‖·‖² computed EXACTLY (fractions)
+    from the float64 rows the float32 copy was cast from."""
+    from fractions import Fraction
+
+    rng = np.random.default_rng(d)
+    A = _adversarial_rows(rng, 10, d, scale)
+    center = A.mean(axis=0) if centered else None
+    a32, sq = _construct._screen_prepare(A, center)
+    C = A - center if centered else A
+    G = (a32 @ a32.T).astype(np.float64)  # float32 GEMM, as in the search
+    s = (sq[:, None] + sq[None, :]) - 2.0 * G
+    norms = _construct._inflated_norms(sq, d)
+    delta = _construct.screen_error_bound(norms, norms.max(), d)
+    worst = 0.0
+    for i in range(A.shape[0]):
+        ci = [Fraction(v) for v in C[i].tolist()]
+        for j in range(A.shape[0]):
+            exact = sum((a - Fraction(b)) ** 2 for a, b in zip(ci, C[j].tolist(), strict=True))
+            worst = max(worst, float(abs(Fraction(s[i, j]) - exact) / Fraction(delta[i])))
+    assert worst <= 1.0
+    if scale == 1.0 and d == 1 and not centered:
+        # the inputs do stress the bound: it is tight within a factor 3 here
+        assert worst > 1 / 3
