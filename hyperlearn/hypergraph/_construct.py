@@ -202,10 +202,13 @@ def kneighbors(
     query blocks run in parallel threads (GIL released), each writing its own rows, so the
     result does not depend on the thread count.  By default the Gram blocks are computed in
     float32 and every row's answer is then made exact and CERTIFIED in float64 (see Notes);
-    rows whose certificate fails are searched again in float64.  The returned distances are
-    computed directly (``‖q − x‖``, no cancellation) for the selected neighbours, and each row
-    is sorted by (distance, index).  Memory: ``O(n_queries·n_neighbors + n_threads·block_size²)``
-    besides a float64 copy of the inputs and, when screening, a float32 copy.
+    rows whose certificate fails are searched again in float64.  A screened self-search
+    (``database=None``) computes each off-diagonal ``block_size × block_size`` block once and
+    merges it into the lists of its rows and of its columns: half the GEMM work.  The returned
+    distances are computed directly (``‖q − x‖``, no cancellation) for the selected
+    neighbours, and each row is sorted by (distance, index).  Memory:
+    ``O((n_threads + 1)·n_queries·n_neighbors + n_threads·block_size²)`` besides a float64
+    copy of the inputs and, when screening, a float32 copy.
 
     Parameters
     ----------
@@ -222,7 +225,7 @@ def kneighbors(
         scikit-learn).
     block_size : int, default=None
         Database points per block (``None``: 1024); query blocks have
-        ``min(256, block_size)`` rows.
+        ``min(256, block_size)`` rows, except in the screened self-search (square blocks).
     n_jobs : int, default=None
         Threads; ``None`` uses Numba's current thread count.  BLAS runs single-threaded
         inside (one GEMM per thread: no oversubscription).
@@ -417,6 +420,12 @@ def _certify(s_kp, kth_raw, q_norms, db_norm_max, n_features, cosine):
     return kth_raw * (1.0 + 8 * _U64) < lower
 
 
+def _extend_bar(bar, n):
+    """Each search adds its blocks to the progress bar (the fallback's are known only later)."""
+    bar.total += n
+    bar.refresh()
+
+
 def _blocked_search(Q, D, qnorm, dnorm, self_index, k, block, n_threads, bar):
     """Top-k pseudo-distances of every row of ``Q`` over ``D``: (best_d, best_i)."""
     from threadpoolctl import threadpool_limits
@@ -439,6 +448,7 @@ def _blocked_search(Q, D, qnorm, dnorm, self_index, k, block, n_threads, bar):
             )
 
     starts = range(0, n_q, query_block)
+    _extend_bar(bar, len(starts))
     with threadpool_limits(limits=1, user_api="blas"):
         if n_threads == 1 or len(starts) == 1:
             for q0 in starts:
@@ -449,6 +459,74 @@ def _blocked_search(Q, D, qnorm, dnorm, self_index, k, block, n_threads, bar):
                 for future in as_completed([pool.submit(search, q0) for q0 in starts]):
                     future.result()
                     bar.update()
+    return best_d, best_i
+
+
+def _symmetric_search(A, norms, k, block, n_threads, bar):
+    """Top-k screened values of every row of ``A`` over ``A`` itself, self excluded, computing
+    each off-diagonal Gram block once (half the GEMM work of :func:`_blocked_search`).
+
+    Block ``(i, j)``, ``j >= i``, of a single row partition updates the lists of block ``i``
+    (its rows: owned by the task of row block ``i``) and, for ``j > i``, the lists of block
+    ``j`` through a per-worker array, merged at the end.  Every point left out of a row's
+    final list has a screened value ``>=`` its last entry, which is all the certificate needs.
+    """
+    import queue
+
+    from threadpoolctl import threadpool_limits
+
+    from . import _kernels
+
+    n = A.shape[0]
+    # square blocks of block_size: measured (shapes features, n = 5000 / 20 000, d = 400, one
+    # thread, CPU time) 2.15x / 2.85x faster than the float64 search with 256, 2.29x / 2.97x
+    # with 512, 2.43x / 3.01x with 1024
+    size = block
+    starts = list(range(0, n, size))
+    _extend_bar(bar, len(starts))
+    n_workers = max(1, min(n_threads, len(starts)))
+    lists = [
+        (np.full((n, k), np.inf), np.full((n, k), -1, dtype=np.int64)) for _ in range(n_workers + 1)
+    ]
+    best_d, best_i = lists[0]
+    free = queue.SimpleQueue()
+    for w in range(1, n_workers + 1):
+        free.put(w)
+    self_index = np.arange(n, dtype=np.int64)
+    no_self = np.full(size, -1, dtype=np.int64)
+
+    def search(i0):
+        i1 = min(i0 + size, n)
+        w = free.get()
+        try:
+            col_d, col_i = lists[w]
+            rows = A[i0:i1]
+            for j0 in range(i0, n, size):
+                j1 = min(j0 + size, n)
+                G = rows @ A[j0:j1].T
+                own = self_index[i0:i1] if j0 == i0 else no_self[: i1 - i0]
+                _kernels.knn_merge_block(
+                    G, norms[i0:i1], norms[j0:j1], own, j0, best_d[i0:i1], best_i[i0:i1]
+                )
+                if j0 > i0:
+                    _kernels.knn_merge_block_columns(
+                        G, norms[j0:j1], norms[i0:i1], i0, col_d[j0:j1], col_i[j0:j1]
+                    )
+        finally:
+            free.put(w)
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        if n_workers == 1:
+            for i0 in starts:
+                search(i0)
+                bar.update()
+        else:
+            with ThreadPoolExecutor(max_workers=n_workers) as pool:
+                for future in as_completed([pool.submit(search, i0) for i0 in starts]):
+                    future.result()
+                    bar.update()
+    for col_d, col_i in lists[1:]:
+        _kernels.knn_merge_lists(best_d, best_i, col_d, col_i)
     return best_d, best_i
 
 
@@ -540,11 +618,9 @@ def _kneighbors(
             and n_features >= SCREEN_MIN_FEATURES
         )
     stats = {"screened": False, "n_certified": 0, "n_fallback": n_q}
-    query_block = min(KNN_QUERY_BLOCK, block)
-    n_blocks = -(-n_q // query_block)
 
     with thread_limits(n_jobs) as n_threads:
-        bar = tqdm(total=n_blocks, desc="kNN", unit="block", disable=not progress)
+        bar = tqdm(total=0, desc="kNN", unit="block", disable=not progress)
         try:
             if use_screen:
                 center = None if cosine else D.mean(axis=0)
@@ -568,9 +644,14 @@ def _kneighbors(
                     if exclude_self
                     else np.full(n_q, -1, dtype=np.int64)
                 )
-                screened, candidates = _blocked_search(
-                    q32, db32, qn, dn, self_index, k_screen, block, n_threads, bar
-                )
+                if exclude_self:
+                    screened, candidates = _symmetric_search(
+                        q32, qn, k_screen, block, n_threads, bar
+                    )
+                else:
+                    screened, candidates = _blocked_search(
+                        q32, db32, qn, dn, self_index, k_screen, block, n_threads, bar
+                    )
                 del q32, db32
                 distances = np.empty((n_q, k))
                 indices = np.empty((n_q, k), dtype=np.int64)
@@ -582,8 +663,6 @@ def _kneighbors(
                 stats["n_certified"] = n_q - failed.size
                 stats["n_fallback"] = failed.size
                 if failed.size:
-                    bar.total += -(-failed.size // query_block)
-                    bar.refresh()
                     distances[failed], indices[failed] = _float64_search(
                         Q, D, failed, exclude_self, cosine, k, block, n_threads, bar
                     )

@@ -384,3 +384,57 @@ def knn_rerank(Q, D, candidates, cosine, out_dist, out_ind, kth_raw):
             out_ind[r, t] = ind[t]
             top = max(top, raw[t])
         kth_raw[r] = top
+
+
+@njit(cache=True, nogil=True)
+def knn_merge_block_columns(G, qnorm, dnorm, row_offset, best_d, best_i):
+    """Merge a block into the lists of its COLUMNS (the symmetric half of a self-search).
+
+    Column ``c`` is a query with norm ``qnorm[c]`` and list ``best_d[c]`` / ``best_i[c]``; row
+    ``r`` is the candidate ``row_offset + r`` with norm ``dnorm[r]``; the pseudo-distance is
+    the same ``(qnorm[c] + dnorm[r]) - 2 G[r, c]`` as in :func:`knn_merge_block` (float64
+    addition commutes, so both halves see the same value).  Rows are walked in storage order;
+    every candidate left out has a pseudo-distance ``>= best_d[c, -1]`` (ties are not ordered
+    by index here: only the screening uses this kernel, and it re-ranks).
+    """
+    n_rows, n_cols = G.shape
+    k = best_d.shape[1]
+    worst = np.empty(n_cols)
+    for c in range(n_cols):
+        worst[c] = best_d[c, k - 1]
+    for r in range(n_rows):
+        dn = dnorm[r]
+        for c in range(n_cols):
+            d = (qnorm[c] + dn) - 2.0 * G[r, c]
+            if d < worst[c]:
+                bd = best_d[c]
+                bi = best_i[c]
+                pos = k - 1
+                while pos > 0 and bd[pos - 1] > d:
+                    bd[pos] = bd[pos - 1]
+                    bi[pos] = bi[pos - 1]
+                    pos -= 1
+                bd[pos] = d
+                bi[pos] = row_offset + r
+                worst[c] = bd[k - 1]
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def knn_merge_lists(best_d, best_i, other_d, other_i):
+    """Merge sorted lists ``other`` into sorted lists ``best`` row by row (top-k of the union;
+    the two hold disjoint candidates).  Every entry left out is ``>= best_d[r, -1]``."""
+    n_rows, k = best_d.shape
+    for r in prange(n_rows):
+        bd = best_d[r]
+        bi = best_i[r]
+        for t in range(other_d.shape[1]):
+            d = other_d[r, t]
+            if not d < bd[k - 1]:
+                break  # ``other`` is sorted: the rest are no smaller
+            pos = k - 1
+            while pos > 0 and bd[pos - 1] > d:
+                bd[pos] = bd[pos - 1]
+                bi[pos] = bi[pos - 1]
+                pos -= 1
+            bd[pos] = d
+            bi[pos] = other_i[r, t]
