@@ -275,6 +275,20 @@ def edge_statistics(indptr, indices, data, colscale, edgescale, F, out, prefetch
 # ---------------------------------------------------------------------------------------------
 
 
+#: Columns per vectorised pre-check in the kNN merge: a chunk is scanned element by element
+#: only if one of its values beats the current k-th (rare once the lists fill up).
+MERGE_CHUNK = 32
+
+
+@njit(inline="always", nogil=True)
+def _count_below(g, dnorm, qn, worst):
+    hits = 0
+    for c in range(g.shape[0]):
+        if (qn + dnorm[c]) - 2.0 * g[c] < worst:
+            hits += 1
+    return hits
+
+
 @njit(cache=True, nogil=True)
 def knn_merge_block(G, qnorm, dnorm, self_index, col_offset, best_d, best_i):
     """Merge a block of candidates into sorted top-k lists (serial; callers run one block per
@@ -297,19 +311,24 @@ def knn_merge_block(G, qnorm, dnorm, self_index, col_offset, best_d, best_i):
         qn = qnorm[r]
         self_col = self_index[r] - col_offset
         worst = bd[k - 1]
-        for c in range(n_cols):
-            d = (qn + dnorm[c]) - 2.0 * G[r, c]
-            if d < worst:
-                if c == self_col:
-                    continue
-                pos = k - 1
-                while pos > 0 and bd[pos - 1] > d:
-                    bd[pos] = bd[pos - 1]
-                    bi[pos] = bi[pos - 1]
-                    pos -= 1
-                bd[pos] = d
-                bi[pos] = col_offset + c
-                worst = bd[k - 1]
+        g = G[r]
+        for c0 in range(0, n_cols, MERGE_CHUNK):
+            c1 = min(c0 + MERGE_CHUNK, n_cols)
+            if _count_below(g[c0:c1], dnorm[c0:c1], qn, worst) == 0:
+                continue
+            for c in range(c0, c1):
+                d = (qn + dnorm[c]) - 2.0 * g[c]
+                if d < worst:
+                    if c == self_col:
+                        continue
+                    pos = k - 1
+                    while pos > 0 and bd[pos - 1] > d:
+                        bd[pos] = bd[pos - 1]
+                        bi[pos] = bi[pos - 1]
+                        pos -= 1
+                    bd[pos] = d
+                    bi[pos] = col_offset + c
+                    worst = bd[k - 1]
 
 
 @njit(inline="always", nogil=True)
