@@ -302,7 +302,14 @@ def kneighbors(
     ``n_database`` directly computed distances.  A rejected row is the float64 search's
     answer.  So the result equals the float64 search's (indices and distances) whenever the
     float64 search itself is unambiguous — its expanded distances order the points around
-    the k-th place as the direct ones do — and is exact in more cases than it.
+    the k-th place as the direct ones do — and is exact in more cases than it.  The
+    certificate depends only on ``s_k'`` (the k'-th smallest screened value, whatever order the
+    blocks were merged in) and on exact distances, so neither the result nor the set of
+    rejected rows depends on the thread count.
+
+    Measured (shapes features of :func:`hyperlearn.datasets.make_tagged_shapes`, d = 400,
+    k = 10, one thread): every row certified; 2.2–2.3× (n = 5000) and 2.7–3.3× (n = 20 000)
+    less CPU time than the float64 search.  Gaussian data with d = 64: 1.2×.
 
     References
     ----------
