@@ -208,6 +208,34 @@ def test_auto_is_at_least_as_accurate_as_sklearn_default():
     assert spectral_error(A, *ours) <= spectral_error(A, *theirs) * (1 + 1e-6)
 
 
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("decay", ["slow", "fast"])
+def test_narrow_krylov_block_is_at_least_as_accurate_as_sklearn(dtype, decay, monkeypatch):
+    """k = 30: the Krylov block has k // 2 + 2 = 17 columns, fewer than k, and the half-step
+    stopping test is active; the result must still be at least as accurate as scikit-learn's
+    default (singular values and spectral error, up to rounding)."""
+    widths = []
+    original = rmod._block_krylov_svd
+
+    def spy(A, Omega, *args, **kwargs):
+        widths.append(Omega.shape[1])
+        return original(A, Omega, *args, **kwargs)
+
+    monkeypatch.setattr(rmod, "_block_krylov_svd", spy)
+    A, s = decaying_matrix(1000, 960, seed=4, decay=decay, dtype=dtype)
+    k = 30
+    ours = randomized_svd(A, k, random_state=0)
+    theirs = sk_randomized_svd(A, k, random_state=0)
+    assert widths == [k // 2 + rmod.KRYLOV_SVD_OVERSAMPLES]
+    slack = rounding(A.shape, s[0], dtype)
+    sv_ours = np.abs(ours[1].astype(np.float64) - s[:k]).max()
+    sv_theirs = np.abs(theirs[1].astype(np.float64) - s[:k]).max()
+    assert sv_ours <= sv_theirs + slack
+    assert spectral_error(A, *ours) <= spectral_error(A, *theirs) + slack
+    assert_orthonormal_columns(ours[0], "U")
+    assert_orthonormal_columns(ours[2].T, "V")
+
+
 # --- fixed-accuracy mode -----------------------------------------------------------------------
 
 
