@@ -203,7 +203,7 @@ def kneighbors(
     result does not depend on the thread count.  By default the Gram blocks are computed in
     float32 and every row's answer is then made exact and CERTIFIED in float64 (see Notes);
     rows whose certificate fails are searched again in float64.  A screened self-search
-    (``database=None``) computes each off-diagonal ``block_size × block_size`` block once and
+    (``database=None``) computes each off-diagonal square block once and
     merges it into the lists of its rows and of its columns: half the GEMM work.  The returned
     distances are computed directly (``‖q − x‖``, no cancellation) for the selected
     neighbours, and each row is sorted by (distance, index).  Memory:
@@ -225,7 +225,8 @@ def kneighbors(
         scikit-learn).
     block_size : int, default=None
         Database points per block (``None``: 1024); query blocks have
-        ``min(256, block_size)`` rows, except in the screened self-search (square blocks).
+        ``min(256, block_size)`` rows, except in the screened self-search (square blocks of
+        ``min(512, block_size)``).
     n_jobs : int, default=None
         Threads; ``None`` uses Numba's current thread count.  BLAS runs single-threaded
         inside (one GEMM per thread: no oversubscription).
@@ -300,8 +301,10 @@ def kneighbors(
     *Guarantee.*  A certified row is the EXACT k nearest neighbours under the returned float64
     distances, ordered by (distance, index), i.e. equal to a brute-force sort of all
     ``n_database`` directly computed distances.  A rejected row is the float64 search's
-    answer.  So the result equals the float64 search's (indices and distances) whenever the
-    float64 search itself is unambiguous — its expanded distances order the points around
+    answer, computed for the rejected rows alone (where that search is ambiguous, its choice
+    can depend on which rows share a BLAS call, which may round a row's Gram entries
+    differently).  So the result equals the float64 search's (indices and distances) whenever
+    the float64 search itself is unambiguous — its expanded distances order the points around
     the k-th place as the direct ones do — and is exact in more cases than it.  The
     certificate depends only on ``s_k'`` (the k'-th smallest screened value, whatever order the
     blocks were merged in) and on exact distances, so neither the result nor the set of
@@ -430,6 +433,12 @@ def _certify(s_kp, kth_raw, q_norms, db_norm_max, n_features, cosine):
     return kth_raw * (1.0 + 8 * _U64) < lower
 
 
+#: Square block of the screened self-search.  Measured (n = 10 000, k = 10, one thread, CPU
+#: time, float64 search over screened) with 256 / 512 / 1024: shapes features (d = 400)
+#: 2.58 / 2.77 / 2.67, Gaussian d = 64 1.68 / 1.71 / 1.60, d = 32 1.27 / 1.32 / 1.19.
+SYMMETRIC_BLOCK = 512
+
+
 def _extend_bar(bar, n):
     """Each search adds its blocks to the progress bar (the fallback's are known only later)."""
     bar.total += n
@@ -488,10 +497,7 @@ def _symmetric_search(A, norms, k, block, n_threads, bar):
     from . import _kernels
 
     n = A.shape[0]
-    # square blocks of block_size: measured (shapes features, n = 5000 / 20 000, d = 400, one
-    # thread, CPU time) 2.15x / 2.85x faster than the float64 search with 256, 2.29x / 2.97x
-    # with 512, 2.43x / 3.01x with 1024
-    size = block
+    size = min(block, SYMMETRIC_BLOCK)
     starts = list(range(0, n, size))
     _extend_bar(bar, len(starts))
     n_workers = max(1, min(n_threads, len(starts)))

@@ -289,6 +289,15 @@ def _count_below(g, dnorm, qn, worst):
     return hits
 
 
+@njit(inline="always", nogil=True)
+def _count_below_each(g, qnorm, dn, worst):
+    hits = 0
+    for c in range(g.shape[0]):
+        if (qnorm[c] + dn) - 2.0 * g[c] < worst[c]:
+            hits += 1
+    return hits
+
+
 @njit(cache=True, nogil=True)
 def knn_merge_block(G, qnorm, dnorm, self_index, col_offset, best_d, best_i):
     """Merge a block of candidates into sorted top-k lists (serial; callers run one block per
@@ -423,19 +432,24 @@ def knn_merge_block_columns(G, qnorm, dnorm, row_offset, best_d, best_i):
         worst[c] = best_d[c, k - 1]
     for r in range(n_rows):
         dn = dnorm[r]
-        for c in range(n_cols):
-            d = (qnorm[c] + dn) - 2.0 * G[r, c]
-            if d < worst[c]:
-                bd = best_d[c]
-                bi = best_i[c]
-                pos = k - 1
-                while pos > 0 and bd[pos - 1] > d:
-                    bd[pos] = bd[pos - 1]
-                    bi[pos] = bi[pos - 1]
-                    pos -= 1
-                bd[pos] = d
-                bi[pos] = row_offset + r
-                worst[c] = bd[k - 1]
+        g = G[r]
+        for c0 in range(0, n_cols, MERGE_CHUNK):
+            c1 = min(c0 + MERGE_CHUNK, n_cols)
+            if _count_below_each(g[c0:c1], qnorm[c0:c1], dn, worst[c0:c1]) == 0:
+                continue
+            for c in range(c0, c1):
+                d = (qnorm[c] + dn) - 2.0 * g[c]
+                if d < worst[c]:
+                    bd = best_d[c]
+                    bi = best_i[c]
+                    pos = k - 1
+                    while pos > 0 and bd[pos - 1] > d:
+                        bd[pos] = bd[pos - 1]
+                        bi[pos] = bi[pos - 1]
+                        pos -= 1
+                    bd[pos] = d
+                    bi[pos] = row_offset + r
+                    worst[c] = bd[k - 1]
 
 
 @njit(cache=True, parallel=True, nogil=True)
