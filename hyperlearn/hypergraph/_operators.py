@@ -194,6 +194,38 @@ def _local_layout(csr, csc, binary):
     return layout
 
 
+def _extreme_scale(w_max, dtype):
+    """Whether weights whose largest is ``w_max`` risk over- or underflow in ``dtype``'s scalings:
+    outside ``[sqrt(tiny), sqrt(max)]`` (float32: about [1e-19, 2e19])."""
+    info = np.finfo(dtype)
+    return w_max > 0 and not (np.sqrt(info.tiny) <= w_max <= np.sqrt(info.max))
+
+
+def _check_weight_range(w, dtype, kind):
+    """Refuse positive weights spanning more than ``1/sqrt(tiny)`` of ``dtype``.
+
+    Within that range every factor of the scale-invariant operators (``d^{-1/2}``, ``w/δ`` and
+    their products, once the largest weight is scaled to about 1) stays a normal number; beyond
+    it a vertex whose hyperedges all have negligible weights gets degree and edge scales that
+    underflow, and its row of Θ came out 0 instead of what scale invariance gives (0.5 in the
+    failing example: a vertex alone in its tiny-weight hyperedges).
+    """
+    positive = w[w > 0]
+    if positive.size == 0:
+        return
+    info = np.finfo(dtype)
+    limit = np.sqrt(info.tiny)
+    ratio = positive.min() / positive.max()
+    if ratio < limit:
+        raise ValueError(
+            f"the positive hyperedge weights span a factor {1 / ratio:.3g} (smallest "
+            f"{positive.min():.3g}, largest {positive.max():.3g}): a {kind!r} operator in "
+            f"{np.dtype(dtype).name} supports at most {1 / limit:.3g}. Set negligible weights to "
+            "0"
+            + (", or use float64 (hypergraph.astype(numpy.float64))." if info.bits < 64 else ".")
+        )
+
+
 def _safe_power(values, power):
     """``values**power`` where ``values > 0``, else 0 (float64)."""
     values = np.asarray(values, dtype=np.float64)
@@ -539,6 +571,18 @@ class HypergraphOperator(IncidenceProductOperator):
         d = hypergraph.vertex_degrees
         delta = hypergraph.edge_degrees.astype(np.float64)
         w = hypergraph.weights.astype(np.float64)
+        if kind != "unnormalized":
+            _check_weight_range(w, hypergraph.dtype, kind)
+        if kind != "unnormalized" and w.size and _extreme_scale(w.max(), hypergraph.dtype):
+            # Θ, I − Θ and I − Dv⁻¹HWDe⁻¹Hᵀ do not change when w is scaled, but their factors
+            # do: with weights near the limits of the dtype the scalings over- or underflowed
+            # (float32 weights of 1e-45 gave edge scales of 0, so Θ = 0).  Such weights are
+            # scaled by a power of two (exact) to a largest weight in [0.5, 1), and the degrees
+            # summed again as ``vertex_degrees`` sums them.  Ordinary weights keep the
+            # hypergraph's own degrees, bit for bit.
+            w = np.ldexp(w, -np.frexp(w.max())[1])
+            d = np.asarray(hypergraph.incidence.astype(np.float64) @ w).ravel()
+            d = d.astype(hypergraph.dtype)
         edge_scale = np.divide(w, delta, out=np.zeros_like(w), where=delta > 0)
         n = hypergraph.n_vertices
         diag = None

@@ -142,6 +142,50 @@ def test_operator_matches_reference(small, kind):
     np.testing.assert_array_equal(op @ np.asfortranarray(X), op @ X)
 
 
+@pytest.mark.parametrize("kind", ["adjacency", "normalized", "random_walk"])
+@pytest.mark.parametrize("scale", [1e-45, 1e-30, 1e30])
+def test_scale_invariant_operators_survive_extreme_float32_weights(small, kind, scale):
+    # Θ, I − Θ and the random-walk Laplacian do not change when every weight is multiplied by
+    # the same number; in float32 the factors d^{-1/2} and w/δ of weights 1e-45 (subnormal) or
+    # 1e30 over- or underflow, which once gave Θ = 0 silently.
+    hg, _ = small
+    H = hg.incidence.toarray()
+    dense = (
+        ref.normalized_adjacency(H, hg.weights)
+        if kind == "adjacency"
+        else ref.laplacian(H, hg.weights, kind)
+    )
+    weights = np.asarray(hg.weights, dtype=np.float32) * np.float32(scale)
+    if scale == 1e-45:
+        weights = np.full(4, np.finfo(np.float32).smallest_subnormal)  # all equal: Θ of w = 1
+        dense = (
+            ref.normalized_adjacency(H, np.ones(4))
+            if kind == "adjacency"
+            else ref.laplacian(H, np.ones(4), kind)
+        )
+    tiny = hg.with_weights(weights).astype(np.float32)
+    op = tiny.normalized_adjacency() if kind == "adjacency" else tiny.laplacian(kind)
+    X = np.random.default_rng(0).standard_normal((7, 3)).astype(np.float32)
+    tol = ROUNDING_SLACK * EPS32 * hg.n_vertices * max(1.0, np.abs(dense).max())
+    np.testing.assert_allclose(op @ X, dense @ X, atol=tol * np.abs(X).max())
+
+
+@pytest.mark.parametrize("dtype, spread", [(np.float32, 1e20), (np.float64, 1e155)])
+def test_weights_spanning_beyond_the_dtype_are_refused(small, dtype, spread):
+    # vertex 5 is alone in a hyperedge of negligible weight: scale invariance gives Θ[5, 5] = 1,
+    # but its degree and edge scale underflow in the dtype; a clear error instead of a 0
+    hg, _ = small
+    heavy = hg.with_weights(np.array([1.0, 1.0, 1.0, 1.0 / spread])).astype(dtype)
+    with pytest.raises(ValueError, match=r"span a factor .* supports at most"):
+        heavy.normalized_adjacency()
+    with pytest.raises(ValueError, match="span a factor"):
+        heavy.laplacian("normalized")
+    heavy.laplacian("unnormalized")  # scale-dependent: its entries are what they are
+    # just inside the limit the operator is built and right
+    ok = hg.with_weights(np.array([1.0, 1.0, 1.0, 100.0 / spread])).astype(dtype)
+    assert ok.normalized_adjacency().diagonal()[5] == pytest.approx(1.0, rel=10 * float(EPS32))
+
+
 def test_isolated_vertices_zero_rows(small):
     hg, _ = small
     theta = hg.normalized_adjacency()
