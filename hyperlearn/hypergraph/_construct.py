@@ -236,8 +236,8 @@ def kneighbors(
         ``"float32"``: screen candidates with float32 Gram blocks, re-rank them in float64 and
         certify every row (Notes).  ``None``: float64 Gram blocks only (the pre-screening
         search).  ``"auto"``: ``"float32"`` unless the problem is small
-        (``n_queries·n_database·n_features < 2²⁴``) or has fewer than 64 features, where the
-        float32 GEMM saves less than the re-ranking and merging cost.  Screening is skipped
+        (``n_queries·n_database·n_features < 2²⁴``) or has fewer than 16 features, where the
+        float32 GEMM saves little besides the re-ranking and merging.  Screening is skipped
         anyway when ``n_database`` (minus the query itself) is at most ``n_neighbors + extra``
         candidates or when row norms exceed ``2⁶⁰`` (float32 overflow).
 
@@ -312,7 +312,9 @@ def kneighbors(
 
     Measured (shapes features of :func:`hyperlearn.datasets.make_tagged_shapes`, d = 400,
     k = 10, one thread): every row certified; 2.2–2.3× (n = 5000) and 2.7–3.3× (n = 20 000)
-    less CPU time than the float64 search.  Gaussian data with d = 64: 1.2×.
+    less CPU time than the float64 search; Gaussian data, n = 5000 / 20 000: 1.7× / 1.3×
+    (d = 16), 2.0× / 2.3× (d = 64).  A search with a separate ``database`` gains less (no
+    symmetry): 1.5× on shapes features.
 
     References
     ----------
@@ -353,12 +355,12 @@ SCREEN_BOUND_INFLATION = 64 * _U64
 SCREEN_MAX_NORM = 2.0**60
 #: "auto" screens only from this much work (n_queries·n_database·n_features) and from this many
 #: features.  Below the first the float64 search takes milliseconds anyway; below the second the
-#: merges, not the GEMMs, dominate and the screening (re-ranking, list merges) costs more than it
-#: saves: measured self-search, Gaussian n = 5000, k = 10, one thread, CPU time, float64 over
-#: screened: 0.65 (d = 8), 0.71 (16), 0.82 (24), 0.92 (32), 0.99 (48), 1.19 (64), 2.2-2.5
-#: (shapes features, d = 400).
+#: merges, not the GEMMs, dominate and screening gains little.  Measured (self-search, Gaussian,
+#: k = 10, one thread, CPU time, float64 search over screened) at n = 5000 / 20 000: d = 2
+#: 1.55 / 1.0, d = 8 1.42 / 1.09, d = 16 1.68 / 1.33, d = 32 1.74 / 1.49, d = 64 2.0 / 2.3;
+#: shapes features (d = 400) 2.2 / 2.7-3.3.
 SCREEN_MIN_WORK = 2**24
-SCREEN_MIN_FEATURES = 64
+SCREEN_MIN_FEATURES = 16
 
 
 def screen_extra(n_neighbors):

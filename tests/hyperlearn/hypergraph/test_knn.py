@@ -292,7 +292,7 @@ def test_auto_screens_large_problems_only():
     rng = np.random.default_rng(7)
     small = rng.standard_normal((100, 64))
     assert not _kneighbors(small, 5)[2]["screened"]
-    large = rng.standard_normal((1100, 64))  # 1100² · 64 > SCREEN_MIN_WORK
+    large = rng.standard_normal((1500, 64))  # 1500² · 8 > SCREEN_MIN_WORK
     dist, ind, stats = _kneighbors(large, 5)
     assert stats["screened"] and stats["n_certified"] == large.shape[0]
     dist64, ind64 = kneighbors(large, 5, screen=None)
@@ -300,7 +300,7 @@ def test_auto_screens_large_problems_only():
     np.testing.assert_array_equal(dist, dist64)
     # the public function (and so Hypergraph.from_knn) takes the screened path by default
     np.testing.assert_array_equal(kneighbors(large, 5)[1], ind)
-    assert _kneighbors(large[:, :32], 5)[2]["screened"] is False  # too few features
+    assert _kneighbors(large[:, :8], 5)[2]["screened"] is False  # too few features
 
 
 def test_screened_float32_input_and_thread_count():
