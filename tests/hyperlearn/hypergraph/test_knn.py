@@ -376,3 +376,77 @@ def test_screen_error_bound_holds(d, scale, centered):
     if scale == 1.0 and d == 1 and not centered:
         # the inputs do stress the bound: it is tight within a factor 3 here
         assert worst > 1 / 3
+
+
+def _top_k_reference(values, k, offset=0):
+    """Sorted top-k (value, index) of each row of a dense matrix of distinct values."""
+    order = np.argsort(values, axis=1, kind="stable")[:, :k]
+    return np.take_along_axis(values, order, axis=1), order + offset
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_merge_kernels_equal_dense_top_k(dtype):
+    from hyperlearn.hypergraph import _kernels
+
+    rng = np.random.default_rng(10)
+    n_rows, n_cols, k = 37, 90, 6
+    G = rng.standard_normal((n_rows, n_cols)).astype(dtype)
+    rnorm, cnorm = rng.random(n_rows), rng.random(n_cols)
+    s = (rnorm[:, None] + cnorm[None, :]) - 2.0 * G.astype(np.float64)  # the kernels' formula
+    # rows: two column blocks in increasing index, as the searches feed them
+    best_d, best_i = np.full((n_rows, k), np.inf), np.full((n_rows, k), -1)
+    self_index = np.full(n_rows, -1)
+    self_index[3] = 5  # excluded
+    for c0 in (0, 50):
+        _kernels.knn_merge_block(
+            np.ascontiguousarray(G[:, c0 : c0 + 50]),
+            rnorm,
+            cnorm[c0 : c0 + 50],
+            self_index,
+            c0,
+            best_d,
+            best_i,
+        )
+    expected = s.copy()
+    expected[3, 5] = np.inf
+    ref_d, ref_i = _top_k_reference(expected, k)
+    np.testing.assert_array_equal(best_i, ref_i)
+    np.testing.assert_array_equal(best_d, ref_d)
+    # columns: the same block seen from the columns' side, rows 1000.. as candidates
+    col_d, col_i = np.full((n_cols, k), np.inf), np.full((n_cols, k), -1)
+    _kernels.knn_merge_block_columns(G, cnorm, rnorm, 1000, col_d, col_i)
+    ref_d, ref_i = _top_k_reference(s.T.copy(), k, offset=1000)
+    np.testing.assert_array_equal(col_i, ref_i)
+    np.testing.assert_array_equal(col_d, ref_d)
+    # merging two sorted lists of disjoint candidates: the top k of their union
+    other_d, other_i = _top_k_reference(rng.random((n_cols, 3 * k)), k, offset=5000)
+    merged_d, merged_i = col_d.copy(), col_i.copy()
+    _kernels.knn_merge_lists(merged_d, merged_i, other_d, other_i)
+    union_d = np.hstack([col_d, other_d])
+    union_i = np.hstack([col_i, other_i])
+    order = np.argsort(union_d, axis=1, kind="stable")[:, :k]
+    np.testing.assert_array_equal(merged_d, np.take_along_axis(union_d, order, axis=1))
+    np.testing.assert_array_equal(merged_i, np.take_along_axis(union_i, order, axis=1))
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_rerank_kernel_equals_direct_sort(metric):
+    from hyperlearn.hypergraph import _kernels
+
+    rng = np.random.default_rng(11)
+    X = rng.integers(-2, 3, size=(40, 3)).astype(float)  # many exact ties: index order counts
+    if metric == "cosine":
+        X = _construct._normalize_rows(X)
+    candidates = np.stack([rng.permutation(40)[:9] for _ in range(40)])
+    k = 4
+    dist, ind, kth = np.empty((40, k)), np.empty((40, k), dtype=np.int64), np.empty(40)
+    _kernels.knn_rerank(X, X, candidates, metric == "cosine", dist, ind, kth)
+    full = np.empty(candidates.shape)
+    _kernels.exact_distances(X, X, candidates, metric == "cosine", full)
+    order = np.lexsort((candidates, full), axis=-1)[:, :k]
+    np.testing.assert_array_equal(ind, np.take_along_axis(candidates, order, axis=1))
+    np.testing.assert_array_equal(dist, np.take_along_axis(full, order, axis=1))
+    # kth: the largest unrounded value kept (the clipped 1 - cos, or the sum of squares before
+    # its square root)
+    raw = dist if metric == "cosine" else np.square(dist)
+    np.testing.assert_allclose(kth, raw.max(axis=1), rtol=4 * np.finfo(float).eps)
