@@ -202,7 +202,10 @@ def kneighbors(
     query blocks run in parallel threads (GIL released), each writing its own rows, so the
     result does not depend on the thread count.  By default the Gram blocks are computed in
     float32 and every row's answer is then made exact and CERTIFIED in float64 (see Notes);
-    rows whose certificate fails are searched again in float64.  A screened self-search
+    rows whose certificate fails are searched again in float64 (all rows, as soon as more than
+    half of the first block's rows fail: data whose float32 error hides the gaps between
+    neighbours, e.g. tight clusters far from the mean, costs little more than without
+    screening).  A screened self-search
     (``database=None``) computes each off-diagonal square block once and
     merges it into the lists of its rows and of its columns: half the GEMM work.  The returned
     distances are computed directly (``‖q − x‖``, no cancellation) for the selected
@@ -353,6 +356,11 @@ _TAU64 = 2.0**-1022  # smallest normal float64
 SCREEN_BOUND_INFLATION = 64 * _U64
 #: Above this row norm a float32 Gram entry could overflow (|ĝ| ≤ N_q·R ≤ 2¹²⁰ < 2¹²⁸).
 SCREEN_MAX_NORM = 2.0**60
+#: Screening stops (and the float64 search answers every row) when more than this fraction of
+#: the first block's rows fail the certificate: rejected rows are searched again in float64, so
+#: beyond about half of them screening costs more than it saves (the screened self-search costs
+#: 0.35-0.7 of the float64 one, measured below).
+SCREEN_ABORT_FAILURES = 0.5
 #: "auto" screens only from this much work (n_queries·n_database·n_features) and from this many
 #: features.  Below the first the float64 search takes milliseconds anyway; below the second the
 #: merges, not the GEMMs, dominate and screening gains little.  Measured (self-search, Gaussian,
@@ -448,10 +456,46 @@ def _extend_bar(bar, n):
     bar.refresh()
 
 
-def _blocked_search(Q, D, qnorm, dnorm, self_index, k, block, n_threads, bar):
-    """Top-k pseudo-distances of every row of ``Q`` over ``D``: (best_d, best_i)."""
+def _run_blocks(search, starts, n_workers, bar, probe=None):
+    """Run ``search(start)`` for every start, on ``n_workers`` threads, BLAS single-threaded.
+
+    ``probe()``, if given, runs in the calling thread as soon as the block at ``starts[0]`` is
+    done; if it returns False the blocks not yet started are skipped, the running ones stop at
+    their next step (``search`` checks ``stop``), and False is returned.
+    """
+    import threading
+
     from threadpoolctl import threadpool_limits
 
+    stop = threading.Event()
+
+    def first_done():
+        if probe is not None and not probe():
+            stop.set()
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        if n_workers == 1 or len(starts) == 1:
+            for start in starts:
+                if stop.is_set():
+                    break
+                search(start, stop)
+                bar.update()
+                if start == starts[0]:
+                    first_done()
+        else:
+            with ThreadPoolExecutor(max_workers=n_workers) as pool:
+                futures = {pool.submit(search, start, stop): start for start in starts}
+                for future in as_completed(futures):
+                    future.result()
+                    bar.update()
+                    if futures[future] == starts[0]:
+                        first_done()
+    return not stop.is_set()
+
+
+def _blocked_search(Q, D, qnorm, dnorm, self_index, k, block, n_threads, bar, probe=None):
+    """Top-k pseudo-distances of every row of ``Q`` over ``D``: (best_d, best_i), or None if
+    ``probe(best_d, best_i, rows)`` (called once the first query block is final) said stop."""
     from . import _kernels
 
     n_q, n_db = Q.shape[0], D.shape[0]
@@ -459,32 +503,28 @@ def _blocked_search(Q, D, qnorm, dnorm, self_index, k, block, n_threads, bar):
     best_i = np.full((n_q, k), -1, dtype=np.int64)
     query_block = min(KNN_QUERY_BLOCK, block)
 
-    def search(q0):
+    def search(q0, stop):
         q1 = min(q0 + query_block, n_q)
         rows_d, rows_i = best_d[q0:q1], best_i[q0:q1]
         for d0 in range(0, n_db, block):
+            if stop.is_set():
+                return
             d1 = min(d0 + block, n_db)
             G = Q[q0:q1] @ D[d0:d1].T
             _kernels.knn_merge_block(
                 G, qnorm[q0:q1], dnorm[d0:d1], self_index[q0:q1], d0, rows_d, rows_i
             )
 
-    starts = range(0, n_q, query_block)
+    starts = list(range(0, n_q, query_block))
     _extend_bar(bar, len(starts))
-    with threadpool_limits(limits=1, user_api="blas"):
-        if n_threads == 1 or len(starts) == 1:
-            for q0 in starts:
-                search(q0)
-                bar.update()
-        else:
-            with ThreadPoolExecutor(max_workers=n_threads) as pool:
-                for future in as_completed([pool.submit(search, q0) for q0 in starts]):
-                    future.result()
-                    bar.update()
+    first = slice(0, min(query_block, n_q))
+    check = None if probe is None else lambda: probe(best_d[first], best_i[first], first)
+    if not _run_blocks(search, starts, n_threads, bar, check):
+        return None
     return best_d, best_i
 
 
-def _symmetric_search(A, norms, k, block, n_threads, bar):
+def _symmetric_search(A, norms, k, block, n_threads, bar, probe=None):
     """Top-k screened values of every row of ``A`` over ``A`` itself, self excluded, computing
     each off-diagonal Gram block once (half the GEMM work of :func:`_blocked_search`).
 
@@ -492,10 +532,10 @@ def _symmetric_search(A, norms, k, block, n_threads, bar):
     (its rows: owned by the task of row block ``i``) and, for ``j > i``, the lists of block
     ``j`` through a per-worker array, merged at the end.  Every point left out of a row's
     final list has a screened value ``>=`` its last entry, which is all the certificate needs.
+    Block 0 gets nothing from other tasks, so its lists are final when its own task ends: then
+    ``probe`` runs as in :func:`_blocked_search` (None returned if it says stop).
     """
     import queue
-
-    from threadpoolctl import threadpool_limits
 
     from . import _kernels
 
@@ -514,13 +554,15 @@ def _symmetric_search(A, norms, k, block, n_threads, bar):
     self_index = np.arange(n, dtype=np.int64)
     no_self = np.full(size, -1, dtype=np.int64)
 
-    def search(i0):
+    def search(i0, stop):
         i1 = min(i0 + size, n)
         w = free.get()
         try:
             col_d, col_i = lists[w]
             rows = A[i0:i1]
             for j0 in range(i0, n, size):
+                if stop.is_set():
+                    return
                 j1 = min(j0 + size, n)
                 G = rows @ A[j0:j1].T
                 own = self_index[i0:i1] if j0 == i0 else no_self[: i1 - i0]
@@ -534,16 +576,10 @@ def _symmetric_search(A, norms, k, block, n_threads, bar):
         finally:
             free.put(w)
 
-    with threadpool_limits(limits=1, user_api="blas"):
-        if n_workers == 1:
-            for i0 in starts:
-                search(i0)
-                bar.update()
-        else:
-            with ThreadPoolExecutor(max_workers=n_workers) as pool:
-                for future in as_completed([pool.submit(search, i0) for i0 in starts]):
-                    future.result()
-                    bar.update()
+    first = slice(0, min(size, n))
+    check = None if probe is None else lambda: probe(best_d[first], best_i[first], first)
+    if not _run_blocks(search, starts, n_workers, bar, check):
+        return None
     for col_d, col_i in lists[1:]:
         _kernels.knn_merge_lists(best_d, best_i, col_d, col_i)
     return best_d, best_i
@@ -590,13 +626,12 @@ def _kneighbors(
     progress=False,
     screen="auto",
 ):
-    """:func:`kneighbors` plus a dict of statistics: ``screened`` (bool), ``n_certified`` and
-    ``n_fallback`` (rows searched again in float64), and when screened ``certified`` (boolean
-    mask of the rows answered by the certified screening)."""
+    """:func:`kneighbors` plus a dict of statistics: ``screened`` (bool: the screening answered,
+    possibly with rejected rows), ``aborted`` (screening stopped after its first block),
+    ``n_certified`` and ``n_fallback`` (rows searched in float64), and when screened
+    ``certified`` (boolean mask of the rows answered by the certified screening)."""
     # imported here: tqdm.auto alone costs ~80 ms of `import hyperlearn` time
     from tqdm.auto import tqdm
-
-    from . import _kernels
 
     if metric not in KNN_METRICS:
         raise ValueError(f"metric={metric!r} is not supported: expected one of {KNN_METRICS}.")
@@ -636,51 +671,25 @@ def _kneighbors(
             and n_q * n_db * n_features >= SCREEN_MIN_WORK
             and n_features >= SCREEN_MIN_FEATURES
         )
-    stats = {"screened": False, "n_certified": 0, "n_fallback": n_q}
+    stats = {"screened": False, "aborted": False, "n_certified": 0, "n_fallback": n_q}
 
     with thread_limits(n_jobs) as n_threads:
         bar = tqdm(total=0, desc="kNN", unit="block", disable=not progress)
         try:
+            found = None
             if use_screen:
-                center = None if cosine else D.mean(axis=0)
-                q32, q_sq = _screen_prepare(Q, center)
-                db32, d_sq = (q32, q_sq) if exclude_self else _screen_prepare(D, center)
-                q_norms = _inflated_norms(q_sq, n_features)
-                db_norm_max = float(_inflated_norms(d_sq, n_features).max())
-                norm_max = float(np.max([db_norm_max, q_norms.max()]))  # NaN propagates
-                # ‖x‖ ≤ ‖μ‖ + ‖c_x‖: below 2⁵⁰⁰ no squared norm overflows, so the float64
-                # search (for rows the certificate rejects) cannot raise where screening
-                # would not have; otherwise that search decides (and raises if it must)
-                with np.errstate(over="ignore"):
-                    offset = 0.0 if center is None else float(np.linalg.norm(center))
-                use_screen = norm_max <= SCREEN_MAX_NORM and offset + norm_max < 2.0**500
-            if use_screen:
-                stats["screened"] = True
-                zeros = np.zeros(max(n_q, n_db))
-                qn, dn = (zeros[:n_q], zeros[:n_db]) if cosine else (q_sq, d_sq)
-                self_index = (
-                    np.arange(n_q, dtype=np.int64)
-                    if exclude_self
-                    else np.full(n_q, -1, dtype=np.int64)
+                found = _screened_search(
+                    Q, D, exclude_self, cosine, k, k_screen, block, n_threads, bar, stats
                 )
-                if exclude_self:
-                    screened, candidates = _symmetric_search(
-                        q32, qn, k_screen, block, n_threads, bar
-                    )
-                else:
-                    screened, candidates = _blocked_search(
-                        q32, db32, qn, dn, self_index, k_screen, block, n_threads, bar
-                    )
-                del q32, db32
-                distances = np.empty((n_q, k))
-                indices = np.empty((n_q, k), dtype=np.int64)
-                kth_raw = np.empty(n_q)
-                _kernels.knn_rerank(Q, D, candidates, cosine, distances, indices, kth_raw)
-                ok = _certify(screened[:, -1], kth_raw, q_norms, db_norm_max, n_features, cosine)
+            if found is not None:
+                distances, indices, ok = found
                 failed = np.flatnonzero(~ok)
-                stats["certified"] = ok
-                stats["n_certified"] = n_q - failed.size
-                stats["n_fallback"] = failed.size
+                stats.update(
+                    screened=True,
+                    certified=ok,
+                    n_certified=n_q - failed.size,
+                    n_fallback=failed.size,
+                )
                 if failed.size:
                     distances[failed], indices[failed] = _float64_search(
                         Q, D, failed, exclude_self, cosine, k, block, n_threads, bar
@@ -692,6 +701,65 @@ def _kneighbors(
         finally:
             bar.close()
     return distances, indices, stats
+
+
+def _screened_search(Q, D, exclude_self, cosine, k, k_screen, block, n_threads, bar, stats):
+    """Float32 screening, float64 re-ranking and certificates (kneighbors' Notes).
+
+    Returns ``(distances, indices, certified)`` (the rows not certified still to be searched
+    in float64), or None when screening does not apply (float32 overflow; then
+    ``stats["aborted"]`` stays False) or was stopped after the first block
+    (``stats["aborted"] = True``).
+    """
+    from . import _kernels
+
+    n_q, n_features = Q.shape
+    n_db = D.shape[0]
+    center = None if cosine else D.mean(axis=0)
+    q32, q_sq = _screen_prepare(Q, center)
+    db32, d_sq = (q32, q_sq) if exclude_self else _screen_prepare(D, center)
+    q_norms = _inflated_norms(q_sq, n_features)
+    db_norm_max = float(_inflated_norms(d_sq, n_features).max())
+    norm_max = float(np.max([db_norm_max, q_norms.max()]))  # NaN propagates
+    # ‖x‖ ≤ ‖μ‖ + ‖c_x‖: below 2⁵⁰⁰ no squared norm overflows, so the float64 search (for rows
+    # the certificate rejects) cannot raise where screening would not have; otherwise that
+    # search decides (and raises if it must)
+    with np.errstate(over="ignore"):
+        offset = 0.0 if center is None else float(np.linalg.norm(center))
+    if not (norm_max <= SCREEN_MAX_NORM and offset + norm_max < 2.0**500):
+        return None
+    if cosine:
+        qn, dn = np.zeros(n_q), np.zeros(n_db)
+    else:
+        qn, dn = q_sq, d_sq
+
+    def rerank_and_certify(rows, lists_d, lists_i):
+        n_rows = lists_i.shape[0]
+        distances = np.empty((n_rows, k))
+        indices = np.empty((n_rows, k), dtype=np.int64)
+        kth_raw = np.empty(n_rows)
+        _kernels.knn_rerank(Q[rows], D, lists_i, cosine, distances, indices, kth_raw)
+        ok = _certify(lists_d[:, -1], kth_raw, q_norms[rows], db_norm_max, n_features, cosine)
+        return distances, indices, ok
+
+    def probe(lists_d, lists_i, rows):
+        # the first block's rows are final: if most fail the certificate, the float64 search
+        # would redo most rows anyway, so stop screening now
+        ok = rerank_and_certify(rows, lists_d, lists_i)[2]
+        return np.count_nonzero(~ok) <= SCREEN_ABORT_FAILURES * ok.size
+
+    if exclude_self:
+        found = _symmetric_search(q32, qn, k_screen, block, n_threads, bar, probe)
+    else:
+        self_index = np.full(n_q, -1, dtype=np.int64)
+        found = _blocked_search(
+            q32, db32, qn, dn, self_index, k_screen, block, n_threads, bar, probe
+        )
+    del q32, db32
+    if found is None:
+        stats["aborted"] = True
+        return None
+    return rerank_and_certify(slice(None), *found)
 
 
 def _normalize_rows(A):

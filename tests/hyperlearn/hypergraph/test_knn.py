@@ -248,14 +248,17 @@ def test_screened_search_is_exact(kind, metric, with_database):
     if with_database and kind in ("duplicates", "integer"):
         database = np.vstack([database, X[:20]])  # queries present in the database
     dist, ind, stats = _check_guarantee(X, 7, database, metric, block_size=32)
-    assert stats["screened"]
+    # offset data: the first block's rows fail, so screening stops (rows then in float64)
+    assert stats["aborted"] == (kind == "offset")
+    assert stats["screened"] == (kind != "offset")
     dist_ref, ind_ref = ref.kneighbors(X, 7, database=database, metric=metric)
     np.testing.assert_allclose(dist, dist_ref, atol=_distance_tol(X))
     if kind in ("normal", "clustered") or (kind == "integer" and metric == "euclidean"):
         # no ties or exact arithmetic: the independent dense reference agrees everywhere
         np.testing.assert_array_equal(ind, ind_ref)
-    if kind == "offset" and metric == "euclidean":
-        # ‖c‖ ~ 1e3 after centring, distances ~ 1e-2: δ ~ 2·γ_6·1e6 ≫ the gaps
+    if kind == "offset":
+        # ‖c‖ ~ 1e3 after centring, distances ~ 1e-2: δ ~ 2·γ_6·1e6 ≫ the gaps (cosine: the
+        # two clusters shrink to two tight caps of the sphere)
         assert stats["n_fallback"] == X.shape[0]
     elif kind in ("normal", "clustered"):
         assert stats["n_certified"] >= 0.9 * X.shape[0]
@@ -270,9 +273,26 @@ def test_tiny_values_fall_back_to_float64():
     # (4·τ·d, τ = 2^-126) can cover such values, so no row may be certified
     X = 1e-25 * np.random.default_rng(5).standard_normal((80, 4))
     _, ind, stats = _check_guarantee(X, 5, block_size=16)
-    assert stats["screened"] and stats["n_fallback"] == X.shape[0]
+    assert stats["aborted"] and stats["n_fallback"] == X.shape[0]
     _, ind_ref = ref.kneighbors(X, 5)
     np.testing.assert_array_equal(ind, ind_ref)
+
+
+def test_screening_stops_only_when_most_of_the_first_block_fails():
+    from hyperlearn.hypergraph._construct import SCREEN_ABORT_FAILURES
+
+    rng = np.random.default_rng(12)
+    tight = _data("offset", rng, 64, 6)  # every row fails the certificate
+    loose = rng.standard_normal((256, 6))  # every row certified
+    for n_tight, aborted in ((8, False), (24, True)):
+        # the first block (32 rows) holds n_tight rows that must fail, 32 - n_tight that pass
+        first = np.vstack([tight[:n_tight], loose[: 32 - n_tight]])
+        X = np.vstack([first, loose[32 - n_tight :], tight[n_tight:]])
+        assert X.shape[0] == 320 and (n_tight / 32 > SCREEN_ABORT_FAILURES) == aborted
+        _, _, stats = _check_guarantee(X, 5, block_size=32)
+        assert stats["aborted"] == aborted
+        if not aborted:
+            assert 0 < stats["n_fallback"] < X.shape[0]
 
 
 def test_screening_skipped_when_it_cannot_pay_or_overflow():
