@@ -1136,13 +1136,21 @@ def _block_lanczos_eigh(A, Omega, k, max_steps, rtol, adaptive, dtype):
         lo, hi = width, width + Q_j.shape[1]
         Q_buf[:, lo:hi] = Q_j
         AQ = A.sym_mm(Q_j)
-        T[:hi, lo:hi] = Q_buf[:, :hi].T @ AQ
-        T[lo:hi, :lo] = T[:lo, lo:hi].T
         width = hi
+        nb = min(b, max_width - width)
+        if width < max_width and nb == hi - lo:
+            # the coefficients Q^T (A Q_j) of the re-orthogonalisation are T's new columns:
+            # one GEMM with the whole basis instead of two (at n = 50000 with a basis of ~900
+            # columns these GEMMs are most of the time)
+            Q_j, R_next, C = _orth_block(AQ, Q_buf[:, :width], eps)
+            T[:hi, lo:hi] = C
+        else:
+            T[:hi, lo:hi] = Q_buf[:, :hi].T @ AQ
+            if width < max_width:
+                Q_j, R_next, _ = _orth_block(AQ[:, :nb].copy(), Q_buf[:, :width], eps)
+        T[lo:hi, :lo] = T[:lo, lo:hi].T
         if width >= max_width:
             break
-        nb = min(b, max_width - width)
-        Q_j, R_next, _ = _orth_block(AQ[:, :nb].copy(), Q_buf[:, :width], eps)
         if adaptive and nb == hi - lo:
             t_j = 0.5 * (T[:width, :width] + T[:width, :width].T)
             # values first (a third of the cost of eigh with vectors); the residual test needs
