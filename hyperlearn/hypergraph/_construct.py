@@ -228,8 +228,8 @@ def kneighbors(
         scikit-learn).
     block_size : int, default=None
         Database points per block (``None``: 1024); query blocks have
-        ``min(256, block_size)`` rows, except in the screened self-search (square blocks of
-        ``min(512, block_size)``).
+        ``min(256, block_size)`` rows; the screened searches use square blocks of
+        ``min(512, block_size)``.
     n_jobs : int, default=None
         Threads; ``None`` uses Numba's current thread count.  BLAS runs single-threaded
         inside (one GEMM per thread: no oversubscription).
@@ -444,10 +444,12 @@ def _certify(s_kp, kth_raw, q_norms, db_norm_max, n_features, cosine):
     return kth_raw * (1.0 + 8 * _U64) < lower
 
 
-#: Square block of the screened self-search.  Measured (n = 10 000, k = 10, one thread, CPU
-#: time, float64 search over screened) with 256 / 512 / 1024: shapes features (d = 400)
-#: 2.58 / 2.77 / 2.67, Gaussian d = 64 1.68 / 1.71 / 1.60, d = 32 1.27 / 1.32 / 1.19.
-SYMMETRIC_BLOCK = 512
+#: Square blocks of the screened searches (at most).  Measured (k = 10, one thread, CPU time,
+#: float64 search over screened), self-search, n = 10 000, blocks 256 / 512 / 1024: shapes
+#: features (d = 400) 2.58 / 2.77 / 2.67, Gaussian d = 64 1.68 / 1.71 / 1.60, d = 32
+#: 1.27 / 1.32 / 1.19; 3000 shapes queries against 5000 others, 256 × 1024 / 512² / 1024²
+#: blocks: 1.43 / 1.55 / 1.55.
+SCREEN_BLOCK = 512
 
 
 def _extend_bar(bar, n):
@@ -493,7 +495,9 @@ def _run_blocks(search, starts, n_workers, bar, probe=None):
     return not stop.is_set()
 
 
-def _blocked_search(Q, D, qnorm, dnorm, self_index, k, block, n_threads, bar, probe=None):
+def _blocked_search(
+    Q, D, qnorm, dnorm, self_index, k, block, n_threads, bar, probe=None, query_block=None
+):
     """Top-k pseudo-distances of every row of ``Q`` over ``D``: (best_d, best_i), or None if
     ``probe(best_d, best_i, rows)`` (called once the first query block is final) said stop."""
     from . import _kernels
@@ -501,7 +505,8 @@ def _blocked_search(Q, D, qnorm, dnorm, self_index, k, block, n_threads, bar, pr
     n_q, n_db = Q.shape[0], D.shape[0]
     best_d = np.full((n_q, k), np.inf)
     best_i = np.full((n_q, k), -1, dtype=np.int64)
-    query_block = min(KNN_QUERY_BLOCK, block)
+    if query_block is None:
+        query_block = min(KNN_QUERY_BLOCK, block)
 
     def search(q0, stop):
         q1 = min(q0 + query_block, n_q)
@@ -540,7 +545,7 @@ def _symmetric_search(A, norms, k, block, n_threads, bar, probe=None):
     from . import _kernels
 
     n = A.shape[0]
-    size = min(block, SYMMETRIC_BLOCK)
+    size = min(block, SCREEN_BLOCK)
     starts = list(range(0, n, size))
     _extend_bar(bar, len(starts))
     n_workers = max(1, min(n_threads, len(starts)))
@@ -752,8 +757,9 @@ def _screened_search(Q, D, exclude_self, cosine, k, k_screen, block, n_threads, 
         found = _symmetric_search(q32, qn, k_screen, block, n_threads, bar, probe)
     else:
         self_index = np.full(n_q, -1, dtype=np.int64)
+        size = min(block, SCREEN_BLOCK)
         found = _blocked_search(
-            q32, db32, qn, dn, self_index, k_screen, block, n_threads, bar, probe
+            q32, db32, qn, dn, self_index, k_screen, size, n_threads, bar, probe, query_block=size
         )
     del q32, db32
     if found is None:
