@@ -197,8 +197,12 @@ def warm_up(dtypes=("float64", "float32")):
     start = time.perf_counter()
     rng = np.random.default_rng(0)
     points = rng.standard_normal((12, 3))
-    kneighbors(points, 2)
-    kneighbors(points, 2, metric="cosine")
+    for metric in ("euclidean", "cosine"):
+        kneighbors(points, 2, metric=metric, screen=None)
+        # the float32 screening kernels, serial and with per-worker lists (compiling them on a
+        # cold cache takes about 10 s: it must not land inside the first timed fit)
+        kneighbors(points, 2, metric=metric, screen="float32")
+        kneighbors(points, 2, metric=metric, screen="float32", n_jobs=2, block_size=4)
     for dtype in dtypes:
         dtype = np.dtype(dtype).type
         binary = Hypergraph.from_knn(points.astype(dtype), 2)
