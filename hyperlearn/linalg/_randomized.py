@@ -328,6 +328,13 @@ def _sign_flip_columns(U, V=None):
     return U, V
 
 
+def _writable(out, dtype):
+    """``out`` as an array of ``dtype`` that the caller may overwrite (the Krylov recurrences
+    update product blocks in place; a LinearOperator may return a read-only array)."""
+    out = np.asarray(out, dtype=dtype)
+    return out if out.flags.writeable else out.copy()
+
+
 class _Products:
     """``A @ X`` and ``A.T @ Y`` for blocks, in the fastest formulation for how ``A`` is stored.
 
@@ -389,17 +396,17 @@ class _Products:
     def mm(self, X):
         """``A @ X`` (of the possibly transposed ``A``) as an array of the working dtype."""
         out = self._backward(X) if self.transposed else self._forward(X)
-        return np.asarray(out, dtype=self.dtype)
+        return _writable(out, self.dtype)
 
     def rmm(self, Y):
         """``A.T @ Y`` as an array of the working dtype."""
         out = self._forward(Y) if self.transposed else self._backward(Y)
-        return np.asarray(out, dtype=self.dtype)
+        return _writable(out, self.dtype)
 
     def sym_mm(self, X):
         """``A @ X`` for a symmetric ``A``: whichever of ``A @ X``, ``A.T @ X`` is faster."""
         out = self._backward(X) if self._kind == "C" else self._forward(X)
-        return np.asarray(out, dtype=self.dtype)
+        return _writable(out, self.dtype)
 
 
 # --- range finder (scikit-learn's Algorithm 4.3/4.4 with a normalizer) -------------------------

@@ -454,6 +454,32 @@ def test_operator_is_only_applied_to_thin_blocks():
         assert np.allclose(s, ref[1], rtol=1e-10)
 
 
+def test_operator_returning_read_only_blocks():
+    """The Krylov recurrences update product blocks in place: a LinearOperator that returns
+    read-only arrays must work all the same (and give the dense input's result)."""
+    A, _ = decaying_matrix(300, 250, seed=13)
+    S = A[:250] @ A[:250].T  # symmetric PSD for the eigensolvers
+
+    def frozen(M):
+        def product(X):
+            out = M @ X
+            out.flags.writeable = False
+            return out
+
+        return product
+
+    op = LinearOperator(A.shape, matvec=frozen(A), rmatvec=frozen(A.T), matmat=frozen(A),
+                        rmatmat=frozen(A.T), dtype=A.dtype)  # fmt: skip
+    for kw in ({}, {"n_iter": 3}, {"tol": 0.9}):
+        s_op = randomized_svd(op, 5, random_state=0, **kw)[1]
+        assert np.allclose(s_op, randomized_svd(A, 5, random_state=0, **kw)[1], rtol=1e-10)
+    sym = LinearOperator(S.shape, matvec=frozen(S), rmatvec=frozen(S), matmat=frozen(S),
+                         rmatmat=frozen(S), dtype=S.dtype)  # fmt: skip
+    for method in ("subspace", "nystrom"):
+        w_op = randomized_eigh(sym, 4, method=method, random_state=0)[0]
+        assert np.allclose(w_op, randomized_eigh(S, 4, method=method, random_state=0)[0])
+
+
 # --- scikit-learn's own tests of randomized_svd, run against ours -------------------------------
 
 
