@@ -287,9 +287,11 @@ class Hypergraph:
         Hyperedge ``v`` (column ``v`` of ``H``) is ``{v} ∪ kNN(v)``, where ``kNN(v)`` are the
         ``n_neighbors`` points closest to ``v`` OTHER than ``v`` itself, so every hyperedge has
         ``n_neighbors + 1`` members (a duplicate point of ``v`` counts as a neighbour).  The
-        search is exact and blockwise (see :func:`kneighbors`): memory is
-        ``O(n·n_neighbors + block_size²)``; no ``n × n`` matrix is formed.  Ties are broken by
-        the smaller vertex index.
+        search is exact and blockwise (see :func:`kneighbors`, which screens candidates in
+        float32 and certifies every row in float64): memory is
+        ``O((n_threads + 1)·n·k' + block_size²)`` with ``k'`` a few more than ``n_neighbors``,
+        plus a float32 copy of ``X``; no ``n × n`` matrix is formed.  Ties are broken by the
+        smaller vertex index.
 
         Parameters
         ----------
