@@ -131,8 +131,13 @@ def _cases(sizes):
         if isinstance(size, tuple):
             n, s = size
             yield n, (s,)
+        elif isinstance(size, int):
+            yield size, N_RHS
         else:
-            yield int(size), N_RHS
+            raise ValueError(
+                f"unknown cg size {size!r}: expected n (s = {', '.join(map(str, N_RHS))} "
+                "right-hand sides) or NxS, e.g. 20000 or 20000x50"
+            )
 
 
 def run(sizes, *, quick=False):

@@ -274,3 +274,14 @@ def test_paired_gain_interval_brackets_the_mean_and_is_exact_for_constant_gains(
     assert paired_gain_interval(base + 0.25, base) == pytest.approx((0.25, 0.25, 0.25))
     # pairing matters: identical noisy scores give a zero gain, not the spread of each
     assert paired_gain_interval(base, base) == (0.0, 0.0, 0.0)
+
+
+def test_cg_suite_sizes_are_parsed_or_refused_clearly():
+    from benchmarks.cg import N_RHS, _cases
+
+    assert list(_cases([parse_size("20000x50"), parse_size("3000")])) == [
+        (20000, (50,)),
+        (3000, N_RHS),
+    ]
+    with pytest.raises(ValueError, match=r"unknown cg size '20000,50'.*20000x50"):
+        list(_cases([parse_size("20000,50")]))
