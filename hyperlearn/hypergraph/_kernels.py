@@ -330,14 +330,22 @@ def knn_merge_block(G, qnorm, dnorm, self_index, col_offset, best_d, best_i):
                 if d < worst:
                     if c == self_col:
                         continue
-                    pos = k - 1
-                    while pos > 0 and bd[pos - 1] > d:
-                        bd[pos] = bd[pos - 1]
-                        bi[pos] = bi[pos - 1]
-                        pos -= 1
-                    bd[pos] = d
-                    bi[pos] = col_offset + c
-                    worst = bd[k - 1]
+                    worst = _insert_sorted(bd, bi, d, col_offset + c)
+
+
+@njit(inline="always", nogil=True)
+def _insert_sorted(bd, bi, d, index):
+    """Insert ``(d, index)`` into the ascending list ``bd``/``bi`` (its last entry drops out;
+    the caller checked ``d < bd[-1]``; equal values keep the earlier entry first); returns the
+    new last value."""
+    pos = bd.shape[0] - 1
+    while pos > 0 and bd[pos - 1] > d:
+        bd[pos] = bd[pos - 1]
+        bi[pos] = bi[pos - 1]
+        pos -= 1
+    bd[pos] = d
+    bi[pos] = index
+    return bd[bd.shape[0] - 1]
 
 
 @njit(inline="always", nogil=True)
@@ -440,16 +448,7 @@ def knn_merge_block_columns(G, qnorm, dnorm, row_offset, best_d, best_i):
             for c in range(c0, c1):
                 d = (qnorm[c] + dn) - 2.0 * g[c]
                 if d < worst[c]:
-                    bd = best_d[c]
-                    bi = best_i[c]
-                    pos = k - 1
-                    while pos > 0 and bd[pos - 1] > d:
-                        bd[pos] = bd[pos - 1]
-                        bi[pos] = bi[pos - 1]
-                        pos -= 1
-                    bd[pos] = d
-                    bi[pos] = row_offset + r
-                    worst[c] = bd[k - 1]
+                    worst[c] = _insert_sorted(best_d[c], best_i[c], d, row_offset + r)
 
 
 @njit(cache=True, parallel=True, nogil=True)
@@ -464,10 +463,4 @@ def knn_merge_lists(best_d, best_i, other_d, other_i):
             d = other_d[r, t]
             if not d < bd[k - 1]:
                 break  # ``other`` is sorted: the rest are no smaller
-            pos = k - 1
-            while pos > 0 and bd[pos - 1] > d:
-                bd[pos] = bd[pos - 1]
-                bi[pos] = bi[pos - 1]
-                pos -= 1
-            bd[pos] = d
-            bi[pos] = other_i[r, t]
+            _insert_sorted(bd, bi, d, other_i[r, t])
