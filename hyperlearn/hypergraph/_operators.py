@@ -573,16 +573,16 @@ class HypergraphOperator(IncidenceProductOperator):
         w = hypergraph.weights.astype(np.float64)
         if kind != "unnormalized":
             _check_weight_range(w, hypergraph.dtype, kind)
-        if kind != "unnormalized" and w.size and _extreme_scale(w.max(), hypergraph.dtype):
-            # Θ, I − Θ and I − Dv⁻¹HWDe⁻¹Hᵀ do not change when w is scaled, but their factors
-            # do: with weights near the limits of the dtype the scalings over- or underflowed
-            # (float32 weights of 1e-45 gave edge scales of 0, so Θ = 0).  Such weights are
-            # scaled by a power of two (exact) to a largest weight in [0.5, 1), and the degrees
-            # summed again as ``vertex_degrees`` sums them.  Ordinary weights keep the
-            # hypergraph's own degrees, bit for bit.
-            w = np.ldexp(w, -np.frexp(w.max())[1])
-            d = np.asarray(hypergraph.incidence.astype(np.float64) @ w).ravel()
-            d = d.astype(hypergraph.dtype)
+            if w.size and _extreme_scale(w.max(), hypergraph.dtype):
+                # Θ, I − Θ and I − Dv⁻¹HWDe⁻¹Hᵀ do not change when w is scaled, but their
+                # factors do: with weights near the limits of the dtype the scalings over- or
+                # underflowed (float32 weights of 1e-45 gave edge scales of 0, so Θ = 0).  Such
+                # weights are scaled by a power of two (exact) to a largest weight in [0.5, 1),
+                # and the degrees summed again as ``vertex_degrees`` sums them.  Ordinary
+                # weights keep the hypergraph's own degrees, bit for bit.
+                w = np.ldexp(w, -np.frexp(w.max())[1])
+                d = np.asarray(hypergraph.incidence.astype(np.float64) @ w).ravel()
+                d = d.astype(hypergraph.dtype)
         edge_scale = np.divide(w, delta, out=np.zeros_like(w), where=delta > 0)
         n = hypergraph.n_vertices
         diag = None
