@@ -110,6 +110,30 @@ KRYLOV_SVD_OVERSAMPLES = 2
 # not faster (thin products run below GEMM speed), hence the minimum of 12.  A block of b
 # columns resolves a singular value of multiplicity at most b.
 KRYLOV_SVD_MIN_BLOCK = 12
+# ... and the narrow block is abandoned (the iteration restarts with n_components + 2 columns)
+# as soon as b of the top n_components Ritz values lie within a relative spread of
+# CLUSTER_RTOL: block Lanczos with b columns finds at most b copies of a repeated singular
+# value (exactly; for a cluster narrower than about 1/degree^2 it finds more only slowly), and
+# the residual test cannot see the copies it never found.  Measured (1500 x 1200, forty
+# singular values 1 above 0.1, k = 30): a block of 17 returned 17 ones and 13 values 0.1 with
+# every residual at rounding level (relative error 0.9).  A cluster of width 1e-2 is not
+# resolved by the polynomial degrees reached within the budget (about 10-20), hence the 1e-2.
+CLUSTER_RTOL = 1e-2
+# Budget of the adaptive iteration on dense input, in GEMM-flop equivalents: a product of b
+# columns costs about 2 m n (b + DENSE_PASS_FIXED_COLUMNS) (measured with OpenBLAS, one thread,
+# 2000^2 and 5000^2, float64 and float32: 2000^2 float64 7.9 ms for 12 columns, 7.6 for 20, 14.2
+# for 60, 20.3 for 100; the fixed part is streaming A), re-orthogonalising a block of b against
+# h columns 4 (m + n) h b on each side, and the stopping test's eigendecomposition of an h x h
+# Gram matrix EIGH_FLOP_FACTOR h^3 (measured 12-30 for h = 100-300).  The iteration may spend
+# what scikit-learn's q + 1 blocks of l columns cost (2 (q + 1) products of l columns): counting
+# columns alone let a block of 17 run 34 passes where scikit-learn makes 16, and 3x its time on
+# a flat spectrum (1500 x 1200, k = 30: 282 ms vs 95 ms).
+DENSE_PASS_FIXED_COLUMNS = 32
+EIGH_FLOP_FACTOR = 15.0
+# the half-step test is skipped while the last full test's estimate exceeded its goal by more
+# than HALF_STEP_SKIP_RATIO: measured, one half step reduced the estimate by 1.4-20x on the
+# benchmark spectra, so it could not have passed (saves its eigendecomposition on long runs)
+HALF_STEP_SKIP_RATIO = 1e3
 
 # Fixed-accuracy mode: the a-posteriori estimate of ||(I - QQ^T) A|| uses the Gaussian test vectors
 # of the next block (HMT 2011, Lemma 4.1):  P[ ||E|| > a * sqrt(2/pi) * max_i ||E w_i|| ] <= a^-r.
@@ -276,7 +300,11 @@ def _cholesky_qr2(W, threshold):
     the caller uses Householder QR - when the Cholesky factorisation fails or a diagonal entry of
     R is at most ``threshold`` (numerical rank deficiency).
     """
-    X = W.astype(np.float64, copy=W.dtype != np.float64)
+    # always a copy: the triangular solves overwrite X, and when W is F-ordered (A^T U blocks
+    # are) np.asfortranarray(X) would be W itself - a bail-out after the first solve then left
+    # W overwritten with W R^-1 for the caller's Householder fallback (found on a block that
+    # became rank deficient in the second pass: the relation W = Q_old C + Q R was off by 0.7)
+    X = np.array(W, dtype=np.float64, order="F")
     R = None
     for _ in range(2):
         G = X.T @ X
@@ -564,6 +592,36 @@ def _sklearn_accuracy(k, width, n_iter):
     return target
 
 
+class _ClusterWiderThanBlockError(Exception):
+    """Raised by :func:`_block_krylov_svd` when a cluster may hide copies the block misses."""
+
+
+def _cluster_fills_block(sv, k, b):
+    """Whether ``b`` of the top-``k`` values ``sv`` lie within a relative spread CLUSTER_RTOL."""
+    top = np.asarray(sv[:k], dtype=np.float64)
+    if b > top.shape[0]:
+        return False
+    return bool(np.any(top[b - 1 :] >= (1.0 - CLUSTER_RTOL) * top[: top.shape[0] - b + 1]))
+
+
+def _krylov_block_budget(m, n, b, width, n_iter):
+    """Number of Krylov blocks of width ``b`` that cost at most what scikit-learn's scheme
+    (``n_iter`` power iterations on ``width`` columns) costs on a dense ``m x n`` matrix; at least
+    one.  See DENSE_PASS_FIXED_COLUMNS (the same model for float32 and float64: the fixed part
+    measured the same)."""
+    product = 2.0 * m * n
+    budget = 2.0 * (n_iter + 1) * product * (width + DENSE_PASS_FIXED_COLUMNS)
+    spent, blocks = 0.0, 0
+    while True:
+        h = (blocks + 1) * b
+        cost = 2.0 * product * (b + DENSE_PASS_FIXED_COLUMNS)
+        cost += 2.0 * 4.0 * (m + n) * h * b + 2.0 * EIGH_FLOP_FACTOR * float(h) ** 3
+        if blocks >= 1 and spent + cost > budget:
+            return blocks
+        spent += cost
+        blocks += 1
+
+
 def _orth_block(W, Q_old, eps):
     """Orthonormalise the block ``W`` (overwritten) against ``Q_old`` and within itself.
 
@@ -634,7 +692,9 @@ def _residual_error_estimate(sv, res, k, width, eps):
     return np.maximum(est - floor, 0.0)
 
 
-def _block_krylov_svd(A, Omega, k, max_iter, target, dtype, half_steps=True, gap_index=None):
+def _block_krylov_svd(
+    A, Omega, k, max_iter, target, dtype, half_steps=True, gap_index=None, cluster_check=False
+):
     """Randomized block Krylov SVD: block Lanczos bidiagonalisation, full re-orthogonalisation.
 
     Builds orthonormal U = [U_1..U_s] spanning K_s(AA^T, A Omega) and V = [V_1..V_{s+1}], and
@@ -663,6 +723,10 @@ def _block_krylov_svd(A, Omega, k, max_iter, target, dtype, half_steps=True, gap
     Kato-Temple estimate (default ``b``; ``randomized_svd`` passes ``n_components + 2`` when its
     block is narrower than that).
 
+    ``cluster_check``: raise ``_ClusterWiderThanBlockError`` as soon as ``b`` of the top-k Ritz
+    values of a stopping test (or of the final factorisation) lie within CLUSTER_RTOL of each
+    other: the block may have missed copies of that cluster (see CLUSTER_RTOL).
+
     Passes over A (width b = Omega.shape[1]): 2 s or 2 s + 1 when stopping after s blocks,
     2 s for the full ``max_iter + 1`` blocks.  Subspace iteration with q power iterations makes
     2 q + 2 passes, so at most as many as scikit-learn's scheme with q = ``max_iter``.
@@ -682,6 +746,7 @@ def _block_krylov_svd(A, Omega, k, max_iter, target, dtype, half_steps=True, gap
     U_buf[:, :b] = U_1
     B_small[:b, :b] = R
     s = 1
+    last_ratio = 0.0  # estimate / goal of the last full test (0: no test yet)
     while True:
         lo, hi = (s - 1) * b, s * b
         # V-step:  A^T U_s = V_s R_s^T + V_{1..s} C + V_{s+1} L
@@ -694,12 +759,14 @@ def _block_krylov_svd(A, Omega, k, max_iter, target, dtype, half_steps=True, gap
         B_ext[lo:hi, hi : hi + b] = L.T
         if s == max_blocks:
             break
-        if hi > b and half_steps:
+        if hi > b and half_steps and last_ratio <= HALF_STEP_SKIP_RATIO:
             # Ritz triplets of U^T A V (V without its newest block): A V z = theta U y exactly
             # and ||A^T U y - theta V z|| = ||L y[last block]||; their values are lower
             # bounds of those of B_ext (interlacing), so passing certifies B_ext as well and
             # saves the U-step
             sv, Y, _ = _gram_ritz(B_ext[:hi, :hi])
+            if cluster_check and _cluster_fills_block(sv, k, b):
+                raise _ClusterWiderThanBlockError
             kk = min(k, hi)
             res = np.linalg.norm(L.astype(np.float64) @ Y[lo:hi, :kk], axis=0)
             goal = target(sv) if callable(target) else target
@@ -716,6 +783,8 @@ def _block_krylov_svd(A, Omega, k, max_iter, target, dtype, half_steps=True, gap
         B_small[hi : hi + b, hi : hi + b] = R
         # residuals of the Ritz triplets of block s (see the docstring)
         sv, Y, B_f64 = _gram_ritz(B_ext[:hi, : hi + b])
+        if cluster_check and _cluster_fills_block(sv, k, b):
+            raise _ClusterWiderThanBlockError
         kk = min(k, hi)
         z_last = (B_f64[:, hi:].T @ Y[:, :kk]) / np.maximum(sv[:kk], np.finfo(np.float64).tiny)
         res = np.linalg.norm(R.astype(np.float64) @ z_last, axis=0)
@@ -723,6 +792,8 @@ def _block_krylov_svd(A, Omega, k, max_iter, target, dtype, half_steps=True, gap
         est = _residual_error_estimate(sv, res, kk, gap_index, eps)
         if np.all(est <= goal):
             break
+        worst = float(np.max(est)) if est.size else 0.0
+        last_ratio = worst / goal if goal > 0 else (np.inf if worst > 0 else 0.0)
         s += 1
     width = s * b
     # the small SVD in float64 also for float32 input (cheap, and it removes the SVD's own
@@ -730,9 +801,40 @@ def _block_krylov_svd(A, Omega, k, max_iter, target, dtype, half_steps=True, gap
     U_b, sv, V_bt = sla.svd(
         B_ext[:width, : width + b].astype(np.float64), full_matrices=False, check_finite=False
     )
+    if cluster_check and _cluster_fills_block(sv, k, b):
+        raise _ClusterWiderThanBlockError
     U = U_buf[:, :width] @ U_b[:, :k].astype(dtype)
     Vt = V_bt[:k].astype(dtype) @ V_buf[:, : width + b].T
     return U, sv[:k], Vt
+
+
+def _adaptive_krylov(A, Omega, k, n_iter, size, width, model_width, target, dtype):
+    """The ``n_iter='auto'`` block Krylov run of ``randomized_svd``: a block of ``width``
+    columns, restarted with ``model_width`` columns if a cluster fills the narrow block (see
+    CLUSTER_RTOL); the number of blocks from the cost budget on dense input (see
+    DENSE_PASS_FIXED_COLUMNS), from the column budget ``(n_iter + 1) * size`` otherwise."""
+    m, n = A.shape
+
+    def run(b):
+        if A._kind in ("C", "F"):
+            blocks = _krylov_block_budget(m, n, b, size, n_iter)
+        else:
+            blocks = max(1, (n_iter + 1) * size // b)
+        return _block_krylov_svd(
+            A,
+            np.ascontiguousarray(Omega[:, :b]),
+            k,
+            blocks - 1,
+            target,
+            dtype,
+            gap_index=model_width,
+            cluster_check=b < model_width,
+        )
+
+    try:
+        return run(width)
+    except _ClusterWiderThanBlockError:
+        return run(model_width)
 
 
 def _gram_ritz(B):
@@ -1064,16 +1166,9 @@ def randomized_svd(
                 model_width,
                 max(KRYLOV_SVD_MIN_BLOCK, n_components // 2 + KRYLOV_SVD_OVERSAMPLES),
             )
-            blocks = max(1, (n_iter + 1) * size // width)
             if _krylov_pays_off(A, model_width, max(1, (n_iter + 1) * size // model_width)):
-                U, s, Vt = _block_krylov_svd(
-                    A,
-                    np.ascontiguousarray(Omega[:, :width]),
-                    n_components,
-                    blocks - 1,
-                    target,
-                    dtype,
-                    gap_index=model_width,
+                U, s, Vt = _adaptive_krylov(
+                    A, Omega, n_components, n_iter, size, width, model_width, target, dtype
                 )
             else:
                 adaptive = False
