@@ -268,10 +268,8 @@ def test_repeated_singular_value_wider_than_the_narrow_block(dtype, multiplicity
         return original(A, Omega, *args, **kwargs)
 
     monkeypatch.setattr(rmod, "_block_krylov_svd", spy)
-    # at this size the cost model would pick scikit-learn's scheme; the Krylov path is tested
-    monkeypatch.setattr(rmod, "_krylov_pays_off", lambda *args: True)
     k = 30
-    A, s = step_matrix(600, 500, [(1.0, multiplicity), (0.1, 500 - multiplicity)], seed=1)
+    A, s = step_matrix(1000, 960, [(1.0, multiplicity), (0.1, 960 - multiplicity)], seed=1)
     A = A.astype(dtype)
     _, sv, _ = randomized_svd(A, k, random_state=0)
     slack = rounding(A.shape, s[0], dtype)
@@ -341,6 +339,25 @@ def test_cholesky_qr2_never_overwrites_its_input(order, log_cond):
         assert np.linalg.norm(Qc @ Rc - W) <= ROUNDING_SLACK * math.sqrt(200) * eps_of(
             W.dtype
         ) * np.linalg.norm(W)
+
+
+def test_too_small_a_krylov_budget_falls_back_to_sklearns_scheme(monkeypatch):
+    """When the cost budget (or the matrix) leaves fewer than _krylov_min_blocks blocks for
+    both block widths, the default path is scikit-learn's scheme: same test matrix, same
+    iterations, so the same singular values up to rounding."""
+    monkeypatch.setattr(rmod, "_krylov_pays_off", lambda *args: True)
+    monkeypatch.setattr(rmod, "_krylov_block_budget", lambda *args: 1)
+    calls = []
+    original = rmod._block_krylov_svd
+    monkeypatch.setattr(
+        rmod, "_block_krylov_svd", lambda *a, **kw: calls.append(1) or original(*a, **kw)
+    )
+    A, s = decaying_matrix(300, 250, seed=2, decay="slow")
+    _, ours, _ = randomized_svd(A, 30, random_state=0)
+    _, theirs, _ = sk_randomized_svd(A, 30, random_state=0)
+    assert not calls
+    assert np.abs(ours - theirs).max() <= rounding(A.shape, s[0], A.dtype)
+    assert rmod._krylov_min_blocks(7) == 5 and rmod._krylov_min_blocks(0) == 2
 
 
 def test_cluster_check_counts_values_within_the_relative_spread():
