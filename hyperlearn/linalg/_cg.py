@@ -72,6 +72,33 @@ DEFAULT_BLOCK_SIZE = 16
 
 BLOCK_CG_METHODS = ("auto", "block", "batched")
 
+BLOCK_CG_PRECISIONS = ("working", "mixed")
+
+#: ``precision="mixed"``: the low precision of the inner solves for each working dtype.  Other
+#: dtypes (float32, complex64: already the low precision) solve in working precision.
+LOW_PRECISION = {
+    np.dtype(np.float64): np.dtype(np.float32),
+    np.dtype(np.complex128): np.dtype(np.complex64),
+}
+
+#: ``precision="mixed"``: a column's low-precision iterate is folded into the working-precision
+#: one, and its true residual recomputed in working precision, whenever its recursive residual
+#: has fallen by this factor since the last such reliable update.  Each update costs one
+#: working-precision product per updated column; the low-precision recurrence drifts from the
+#: truth by about κ·eps32 relative to the residual at the last update, so the factor must stay
+#: well above that.  Chosen by measurement (benchmarks/cg.py, see the Notes of block_cg).
+MIXED_RELIABLE_UPDATE = 1e-3
+#: ... and at the latest every ``min(MIXED_UPDATE_PERIOD, n)`` iterations: in exact arithmetic
+#: CG ends within n iterations, so a low-precision recurrence that has not gained the factor
+#: above by then is not converging (κ·eps32 near 1); the forced updates feed the stagnation
+#: guard, which hands such columns to working precision after STAGNATION_LIMIT of them.
+MIXED_UPDATE_PERIOD = 100
+#: The stagnation guard of the reliable updates: a column whose true residual fails
+#: STAGNATION_LIMIT consecutive updates without falling below this factor times its best so
+#: far is out of low precision's reach (κ·eps32 near 1, or the tolerance near the attainable
+#: accuracy) and is finished in working precision from its current iterate.
+MIXED_MIN_REDUCTION = 0.5
+
 #: ``method="batched"`` iterates at most this many columns at once.  One product with a wide
 #: block costs far less per column than a matvec (the operator is streamed once), until the
 #: blocks leave the cache: on the hypergraph tagging operator (n = 20 000, nnz(H) = 275 000,
@@ -459,6 +486,7 @@ def block_cg(
     residuals=None,
     block_size=None,
     method="auto",
+    precision="working",
 ):
     """Solve ``A X = B`` for many right-hand sides with one operator product per iteration.
 
@@ -615,18 +643,304 @@ def block_cg(
         raise ValueError(
             f"block_cg: invalid `method`={method!r}; expected one of {BLOCK_CG_METHODS}."
         )
-    if method == "auto":
-        method = _choose_method(system.b.shape[0], s, block_size)
+    if not isinstance(precision, str) or precision not in BLOCK_CG_PRECISIONS:
+        raise ValueError(
+            f"block_cg: invalid `precision`={precision!r}; expected one of {BLOCK_CG_PRECISIONS}."
+        )
+    if precision == "mixed" and system.dtype in LOW_PRECISION:
+        if method == "block":
+            raise ValueError(
+                "block_cg: precision='mixed' runs the lockstep method; got method='block' "
+                "(expected 'auto' or 'batched')."
+            )
+        low = LOW_PRECISION[system.dtype]
+        A_low = _low_precision_operator(A, low)
+        M_low = _low_precision_preconditioner(M, system.M, low)
+        X, info = _MixedCG(system, A_low, M_low, block_size, callback, residuals).run()
+    else:
+        if method == "auto":
+            method = _choose_method(system.b.shape[0], s, block_size)
+        X, info = _working_solve(system, method, block_size, callback, residuals)
+    return (X.reshape(-1) if system.squeeze else X), info
+
+
+def _working_solve(system, method, block_size, callback, history):
+    """The solve in the system's own dtype by ``method`` ("block" or "batched")."""
+    s = system.b.shape[1]
     if method == "batched":
         width = DEFAULT_BATCHED_WIDTH if block_size is None else int(block_size)
-        X, info = _BatchedCG(system, width, callback, residuals).run()
-    else:
-        width = max(1, min(s, DEFAULT_BLOCK_SIZE)) if block_size is None else int(block_size)
-        if width == 1:
-            X, info = _columns_by_cg(system, callback, residuals)
+        return _BatchedCG(system, width, callback, history).run()
+    width = max(1, min(s, DEFAULT_BLOCK_SIZE)) if block_size is None else int(block_size)
+    if width == 1:
+        return _columns_by_cg(system, callback, history)
+    return _BlockCG(system, width, callback, history).run()
+
+
+# ---------------------------------------------------------------------------------------------
+# precision="mixed": iterative refinement with low-precision inner solves
+# ---------------------------------------------------------------------------------------------
+def _low_precision_operator(A, dtype):
+    """``A`` computing in ``dtype`` for the inner solves of ``precision="mixed"``.
+
+    ndarrays and scipy sparse matrices are cast; an operator must offer ``astype(dtype)``
+    (as ``HypergraphOperator`` and ``ShiftedOperator`` do).  A generic LinearOperator cannot be
+    cast: wrapping it (cast in, product in float64, cast out) would make each inner product
+    cost MORE than a working-precision one, defeating the purpose.
+    """
+    if issparse(A):
+        return aslinearoperator(A.astype(dtype))
+    if isinstance(A, LinearOperator) or hasattr(A, "matvec"):
+        if A.dtype == dtype:
+            return A
+        astype = getattr(A, "astype", None)
+        if not callable(astype):
+            raise ValueError(
+                f"block_cg: precision='mixed' needs `A` in {dtype.name} for its inner solves, "
+                f"but `A` of type {type(A).__name__} has no `astype(dtype)` method; pass an "
+                "ndarray, a scipy sparse matrix/array or an operator with `astype` (e.g. "
+                "HypergraphOperator, ShiftedOperator), or use precision='working'."
+            )
+        return aslinearoperator(astype(dtype))
+    return aslinearoperator(np.asarray(A).astype(dtype))
+
+
+class _CastPreconditioner(LinearOperator):
+    """A preconditioner applied in its own precision to low-precision blocks (cast in/out)."""
+
+    def __init__(self, M, dtype):
+        self.M = M
+        super().__init__(dtype=dtype, shape=M.shape)
+
+    def _matvec(self, x):
+        return np.asarray(self.M.matvec(np.asarray(x, dtype=self.M.dtype)), dtype=self.dtype)
+
+    def _matmat(self, X):
+        return np.asarray(self.M.matmat(np.asarray(X, dtype=self.M.dtype)), dtype=self.dtype)
+
+    def _adjoint(self):
+        return self
+
+
+def _low_precision_preconditioner(M_in, M, dtype):
+    """The inner solves' preconditioner: ``M`` cast like ``A`` where it can be (ndarray,
+    sparse, ``astype``), otherwise ``M`` itself applied to cast blocks (a generic operator,
+    ``A.psolve``).  Its precision only affects the inner convergence rate: the outer loop
+    checks the true residual in working precision."""
+    if M is None:
+        return None
+    if M_in is not None:
+        if issparse(M_in) or isinstance(M_in, np.ndarray):
+            return _low_precision_operator(M_in, dtype)
+        if callable(getattr(M_in, "astype", None)) and hasattr(M_in, "matvec"):
+            return _low_precision_operator(M_in, dtype)
+    return _CastPreconditioner(M, dtype)
+
+
+class _MixedCG:
+    """``precision="mixed"``: lockstep CG in low precision with reliable updates in working
+    precision (Steps M1-M6 in the Notes of :func:`block_cg`).
+
+    Each column runs the recurrence of :func:`cg` on its residual scaled to unit norm, in low
+    precision (``_batched_ops`` kernels, one low-precision product per iteration for all
+    active columns).  The low-precision iterate is an update ``x_lo`` to the working-precision
+    iterate ``x``; whenever a column's recursive residual has fallen by
+    ``MIXED_RELIABLE_UPDATE`` since its last update (or below its tolerance), ``x += s x_lo``
+    and the TRUE residual ``b - A x`` is recomputed in working precision and replaces the
+    recursive one -- without restarting the search direction, so the columns keep CG's
+    convergence instead of restarting it at every refinement step.
+    """
+
+    def __init__(self, system, A_low, M_low, block_size, callback, history):
+        self.sys = system
+        self.A_low = A_low
+        self.M_low = M_low
+        self.block_size = block_size
+        self.callback = callback
+        self.history = history
+        self.low = LOW_PRECISION[system.dtype]
+        self.ops = _batched_ops(self.low)
+        self.iterations = 0  # low- and working-precision iterations, in total
+
+    def run(self):
+        sys_, dtype = self.sys, self.sys.dtype
+        X, B = sys_.x, sys_.b
+        s = B.shape[1]
+        X[:, sys_.bnorm == 0] = 0  # A x = 0 has the unique solution 0 (A positive definite)
+        self.R0 = None
+        if X.any():
+            self.R0 = B - _apply(sys_.A, X, dtype)
+            self.resnorm = np.linalg.norm(self.R0, axis=0)
         else:
-            X, info = _BlockCG(system, width, callback, residuals).run()
-    return (X.reshape(-1) if system.squeeze else X), info
+            self.resnorm = sys_.bnorm.copy()
+        if self.history is not None:
+            self.history[:] = [self.resnorm.copy()]
+        if not np.all(np.isfinite(self.resnorm)):
+            return X, INFO_NONFINITE
+        self.converged = self.resnorm <= sys_.tol
+        self.fallback = np.zeros(s, dtype=bool)
+        waiting = np.flatnonzero(~self.converged)
+        n_chunks = -(-waiting.size // self.width())
+        for chunk in np.array_split(waiting, max(n_chunks, 1)):
+            if chunk.size and self.iterations < sys_.maxiter:
+                self._solve(chunk)
+        info = 0
+        rest = np.flatnonzero(self.fallback & ~self.converged)
+        budget = sys_.maxiter - self.iterations
+        if rest.size and budget > 0:
+            info = min(self._working_precision(rest, budget), 0)  # > 0: counted in total below
+        if info == 0 and not np.all(self.converged):
+            info = max(self.iterations, 1)
+        return X, info
+
+    def width(self):
+        return DEFAULT_BATCHED_WIDTH if self.block_size is None else int(self.block_size)
+
+    def _true_residuals(self, cols):
+        sys_ = self.sys
+        X_c = np.ascontiguousarray(sys_.x[:, cols])
+        return sys_.b[:, cols] - _apply(sys_.A, X_c, sys_.dtype)
+
+    def _record(self, active, X_lo, scale):
+        if self.history is not None:
+            self.history.append(self.resnorm.copy())
+        if self.callback is not None:
+            X = self.sys.x.copy()
+            X[:, active] += X_lo.astype(self.sys.dtype) * scale
+            self.callback(X)
+
+    def _solve(self, active):
+        """Steps M1-M5 for the columns ``active`` (one chunk)."""
+        sys_, dtype, low, ops = self.sys, self.sys.dtype, self.low, self.ops
+        A_low, M_low, X = self.A_low, self.M_low, sys_.x
+        n = X.shape[0]
+        tol = sys_.tol[active]
+        # Step M1: the true residuals, scaled to unit norm (float32's range is then no issue
+        # however small the residuals become) and cast.
+        scale = self.resnorm[active].copy()
+        R_true = sys_.b[:, active] if self.R0 is None else self.R0[:, active]
+        R = np.ascontiguousarray(R_true / scale, dtype=low)
+        X_lo = np.zeros((n, active.size), dtype=low)
+        last = scale.copy()  # true residual norm at the last reliable update
+        since = np.zeros(active.size, dtype=int)  # iterations since then
+        period = min(MIXED_UPDATE_PERIOD, n)
+        best = scale.copy()
+        failed = np.zeros(active.size, dtype=int)
+        Z = R if M_low is None else np.ascontiguousarray(_apply(M_low, R, low))
+        rz = ops.column_dots(R, Z)
+        if self._breakdown(rz, active):
+            return
+        P = Z.copy()
+        while active.size and self.iterations < sys_.maxiter:
+            Q = np.ascontiguousarray(_apply(A_low, P, low))  # Step M2
+            pq = ops.column_dots(P, Q)
+            if not np.all(np.isfinite(pq) & (pq > 0)) and self._breakdown(pq, active, X_lo, scale):
+                return
+            a = rz / pq
+            rr = ops.residual_update(R, Q, a)
+            del Q
+            self.iterations += 1
+            estimate = np.sqrt(rr) * scale
+            # Step M3: reliable updates.
+            since += 1
+            update = np.flatnonzero(
+                (estimate <= MIXED_RELIABLE_UPDATE * last) | (estimate <= tol) | (since >= period)
+            )
+            leaving = np.zeros(active.size, dtype=bool)
+            rescale = np.ones(active.size)
+            if update.size:
+                cols = active[update]
+                ops.fold_update(X, cols, X_lo, P, a, scale, update)
+                a[update] = 0.0  # already folded in: the direction update must not repeat it
+                R_true = self._true_residuals(cols)
+                true = np.linalg.norm(R_true, axis=0)
+                estimate[update] = true
+                done = true <= tol[update]
+                self.converged[cols[done]] = True
+                # the stagnation guard of cg, on the true residuals at the updates
+                improved = true < MIXED_MIN_REDUCTION * best[update]
+                failed[update] = np.where(improved, 0, failed[update] + 1)
+                best[update] = np.minimum(best[update], true)
+                stalled = ~done & ((failed[update] >= STAGNATION_LIMIT) | ~np.isfinite(true))
+                self.fallback[cols[stalled]] = True
+                leaving[update] = done | stalled
+                keep = ~(done | stalled)
+                k = update[keep]
+                # Step M4: the true residual replaces the recursive one, in the new scale;
+                # the direction is rescaled, not restarted.
+                rescale[k] = scale[k] / true[keep]
+                scale[k] = last[k] = true[keep]
+                since[k] = 0
+                ops.replace_residuals(
+                    R, P, k, np.ascontiguousarray(R_true[:, keep]), 1.0 / true[keep], rescale[k]
+                )
+                rr[k] = 1.0  # R[:, k] has unit norm (to the rounding of its cast)
+            self.resnorm[active] = estimate
+            if M_low is None:
+                Z, rz_next = R, rr
+            else:
+                Z = np.ascontiguousarray(_apply(M_low, R, low))
+                rz_next = ops.column_dots(R, Z)
+            stay = ~leaving
+            if self._breakdown(rz_next[stay], active[stay], X_lo[:, stay], scale[stay]):
+                return
+            beta = np.where(leaving, 0.0, rz_next / (rz * rescale**2))  # Step M5
+            ops.direction_update(X_lo, P, Z, a, beta)
+            rz = rz_next
+            if leaving.any():
+                active, tol, rz = active[stay], tol[stay], rz[stay]
+                scale, last, best = scale[stay], last[stay], best[stay]
+                failed, since = failed[stay], since[stay]
+                X_lo = np.ascontiguousarray(X_lo[:, stay])
+                R = np.ascontiguousarray(R[:, stay])
+                P = np.ascontiguousarray(P[:, stay])
+            self._record(active, X_lo, scale)
+        if active.size:  # out of iterations
+            X[:, active] += X_lo.astype(dtype) * scale
+
+    def _breakdown(self, values, active, X_lo=None, scale=None):
+        """A low-precision breakdown (non-finite, or a curvature rᴴMr / pᴴAp <= 0): the
+        columns go to working precision, which decides (Step M6)."""
+        if np.all(np.isfinite(values) & (values > 0)):
+            return False
+        if X_lo is not None and np.all(np.isfinite(X_lo)):
+            self.sys.x[:, active] += X_lo.astype(self.sys.dtype) * scale
+        self.fallback[active] = True
+        return True
+
+    def _working_precision(self, cols, budget):
+        """Step M6: the columns low precision could not finish, solved in working precision
+        from their current iterate by ``method``; returns its info."""
+        sys_ = self.sys
+        sub = _System(
+            sys_.A,
+            sys_.M,
+            np.ascontiguousarray(sys_.x[:, cols]),
+            np.ascontiguousarray(sys_.b[:, cols]),
+            sys_.bnorm[cols],
+            sys_.tol[cols],
+            budget,
+            sys_.dtype,
+            False,
+        )
+        history = []
+
+        def callback(X_sub):
+            X = sys_.x.copy()
+            X[:, cols] = X_sub
+            self.callback(X)
+
+        X_sub, info = _working_solve(
+            sub, "batched", self.block_size, None if self.callback is None else callback, history
+        )
+        sys_.x[:, cols] = X_sub
+        self.iterations += len(history) - 1
+        if info == 0:
+            self.converged[cols] = True
+        if self.history is not None:
+            for norms in history[1:]:
+                self.resnorm[cols] = norms
+                self.history.append(self.resnorm.copy())
+        return info
 
 
 def _columns_by_cg(system, callback, history):
@@ -909,6 +1223,17 @@ class _NumpyBatchedOps:
         P *= beta.astype(P.dtype)
         P += Z
 
+    @staticmethod
+    def fold_update(X, x_cols, X_lo, P, a, scale, cols):
+        step = X_lo[:, cols].astype(X.dtype) + P[:, cols].astype(X.dtype) * a[cols]
+        X[:, x_cols] += step * scale[cols]
+        X_lo[:, cols] = 0
+
+    @staticmethod
+    def replace_residuals(R, P, cols, R_true, inv_norm, rescale):
+        R[:, cols] = R_true * inv_norm
+        P[:, cols] *= rescale.astype(P.dtype)
+
 
 class _NumbaBatchedOps:
     """The fused Numba kernels of ``_cg_kernels``, on one thread for small blocks."""
@@ -931,6 +1256,14 @@ class _NumbaBatchedOps:
     def direction_update(self, X, P, Z, a, beta):
         with self._serial_below(X.size):
             self._kernels.direction_update(X, P, Z, a, beta)
+
+    def fold_update(self, X, x_cols, X_lo, P, a, scale, cols):
+        with self._serial_below(X.shape[0] * cols.size):
+            self._kernels.fold_update(X, x_cols, X_lo, P, a, scale, cols)
+
+    def replace_residuals(self, R, P, cols, R_true, inv_norm, rescale):
+        with self._serial_below(R.shape[0] * cols.size):
+            self._kernels.replace_residuals(R, P, cols, R_true, inv_norm, rescale)
 
 
 def _batched_ops(dtype):
@@ -1087,6 +1420,13 @@ class _DiagonalInverse(LinearOperator):
 
     def diagonal(self):
         return self.inverse_diagonal.copy()
+
+    def astype(self, dtype):
+        """The same preconditioner in ``dtype`` (the diagonal in its real counterpart)."""
+        real = np.finfo(np.dtype(dtype)).dtype
+        if real == self.inverse_diagonal.dtype:
+            return self
+        return _DiagonalInverse(self.inverse_diagonal.astype(real))
 
 
 def jacobi_preconditioner(A):

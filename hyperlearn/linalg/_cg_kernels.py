@@ -90,3 +90,30 @@ def direction_update(X, P, Z, a, beta):
             p = P[i, j]
             X[i, j] += X.dtype.type(a[j]) * p
             P[i, j] = Z[i, j] + X.dtype.type(beta[j]) * p
+
+
+@njit(cache=True, parallel=True)
+def fold_update(X, x_cols, X_lo, P, a, scale, cols):
+    """Reliable update of ``block_cg(precision="mixed")`` for the columns ``c = cols[k]`` of the
+    low-precision blocks: ``X[:, x_cols[k]] += scale[c] * (X_lo[:, c] + a[c] P[:, c])`` (in
+    float64) and ``X_lo[:, c] = 0``.  One pass over the rows; ``X`` is float64, ``X_lo`` and
+    ``P`` low precision, ``a`` and ``scale`` float64 vectors over all columns of ``X_lo``."""
+    n = X.shape[0]
+    for i in prange(n):
+        for k in range(cols.shape[0]):
+            c = cols[k]
+            step = np.float64(X_lo[i, c]) + a[c] * np.float64(P[i, c])
+            X[i, x_cols[k]] += scale[c] * step
+            X_lo[i, c] = 0
+
+
+@njit(cache=True, parallel=True)
+def replace_residuals(R, P, cols, R_true, inv_norm, rescale):
+    """``R[:, c] = R_true[:, k] * inv_norm[k]`` (cast to ``R``'s dtype) and
+    ``P[:, c] *= rescale[k]`` for ``c = cols[k]``, in one pass over the rows."""
+    n = R.shape[0]
+    for i in prange(n):
+        for k in range(cols.shape[0]):
+            c = cols[k]
+            R[i, c] = R.dtype.type(R_true[i, k] * inv_norm[k])
+            P[i, c] = P.dtype.type(np.float64(P[i, c]) * rescale[k])

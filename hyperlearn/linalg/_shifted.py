@@ -36,5 +36,41 @@ class ShiftedOperator(LinearOperator):
     def _adjoint(self):
         return self
 
+    def astype(self, dtype):
+        """``I − α Θ`` computing in ``dtype``: ``Θ`` cast (see below), ``α`` unchanged.
+
+        Parameters
+        ----------
+        dtype : numpy.float32 or numpy.float64
+
+        Returns
+        -------
+        ShiftedOperator
+            ``self`` when ``dtype`` is already the operator's dtype; otherwise
+            ``ShiftedOperator(Θ', α)`` with ``Θ' = Θ.astype(dtype)`` (for a
+            ``HypergraphOperator`` a copy of its scale vectors only, sharing the incidence).
+
+        Raises
+        ------
+        ValueError
+            ``Θ`` has no ``astype`` method (a generic ``LinearOperator``), or
+            ``dtype`` is not a real floating type.
+        """
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise ValueError(
+                f"ShiftedOperator.astype: dtype={dtype} is not supported; expected a real "
+                "floating dtype such as numpy.float32 or numpy.float64."
+            )
+        if dtype == self.dtype:
+            return self
+        if not callable(getattr(self.theta, "astype", None)):
+            raise ValueError(
+                f"ShiftedOperator.astype: Θ of type {type(self.theta).__name__} has no "
+                "`astype(dtype)` method, so I − αΘ cannot be cast to "
+                f"{dtype.name}; give Θ such a method (returning Θ computing in that dtype)."
+            )
+        return ShiftedOperator(self.theta.astype(dtype), self.alpha)
+
     def diagonal(self):
         return 1.0 - self.alpha * self.theta.diagonal()
