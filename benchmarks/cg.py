@@ -13,6 +13,8 @@ on the same data and with the same stopping rule ``‖b − Ax‖ <= rtol‖b‖
 - SciPy ``cg`` per column on the explicit sparse ``I − αΘ`` (when it fits the nnz budget),
 - pyamg smoothed-aggregation-preconditioned CG on the explicit matrix (``bench`` extra;
   skipped if pyamg is not installed), set-up included,
+- ``block_cg mixed``: ``precision="mixed"`` (float32 iterations on ``op.astype(float32)``,
+  float64 reliable updates, the same float64 ``rtol``); float32 and float64 products apart,
 - float32: ``block_cg`` and SciPy ``cg`` per column on the float32 operator at
   ``rtol = RTOL_FLOAT32`` (accuracy: true residual against the float64 system),
 - a modelled floor: per iteration one operator product (measured) plus the memory traffic of
@@ -63,11 +65,24 @@ VECTOR_PASSES = 9
 
 
 class ShiftedOperator(_Shifted):
-    """``I − α Θ`` (the library's operator), counting the vectors it is applied to."""
+    """``I − α Θ`` (the library's operator), counting the vectors it is applied to.
+
+    ``astype`` returns a counting copy too, kept as ``self.cast`` (block_cg's
+    ``precision="mixed"`` makes one per solve), so that the float32 products of a mixed solve
+    are counted apart from the float64 ones.
+    """
 
     def __init__(self, theta, alpha):
         super().__init__(theta, alpha)
         self.products = 0
+        self.cast = None
+
+    def astype(self, dtype):
+        cast = super().astype(dtype)
+        if cast is self:
+            return self
+        self.cast = ShiftedOperator(cast.theta, cast.alpha)
+        return self.cast
 
     def _matvec(self, x):
         self.products += 1
@@ -224,6 +239,8 @@ def _run_case(case, params, op, explicit, B, k, scale, note_scaled, repeats, ban
         _annotate(rec, stats.get(impl), s, extra={"method": other})
         out.append(rec)
 
+    out.append(_mixed_row(case, params, op, B, repeats, accuracy, block_cg))
+
     M = jacobi_preconditioner(op)
     rec = bench(SUITE, case, "block_cg+jacobi", counted("jacobi", lambda: run_block(M)),
                 params=params, accuracy=accuracy, repeats=repeats, warmup=1)  # fmt: skip
@@ -308,11 +325,40 @@ def _run_case(case, params, op, explicit, B, k, scale, note_scaled, repeats, ban
                      "vector_s": vector_s, "chunks": chunks})
     )  # fmt: skip
     for rec in out:
-        if rec.impl.startswith("block_cg") and rec.status == "ok" and rec.extra.get("iterations"):
+        if (
+            rec.impl.startswith("block_cg")
+            and "mixed" not in rec.impl  # float32 iterations: the float64 floor does not apply
+            and rec.status == "ok"
+            and rec.extra.get("iterations")
+        ):
             per_iteration = rec.time_s / rec.extra["iterations"]
             rec["extra"]["per_iteration_s"] = per_iteration
             rec["extra"]["per_iteration_over_floor"] = per_iteration / floor_per_iteration
     return out
+
+
+def _mixed_row(case, params, op, B, repeats, accuracy, block_cg):
+    """block_cg(precision="mixed"): float32 iterations, float64 reliable updates, same rtol;
+    float32 and float64 products counted apart, true float64 residual beside the time."""
+    stats = {}
+
+    def run():
+        op.products = 0
+        history = []
+        X, info = block_cg(op, B, rtol=RTOL, residuals=history, precision="mixed")
+        stats.update(
+            iterations=len(history) - 1,
+            info=info,
+            products_float32=op.cast.products if op.cast is not None else 0,
+            products_float64=op.products,
+        )
+        return X
+
+    rec = bench(SUITE, case, "block_cg mixed", run, params={**params, "precision": "mixed"},
+                accuracy=accuracy, repeats=repeats, warmup=1)  # fmt: skip
+    total = stats.get("products_float32", 0) + stats.get("products_float64", 0)
+    _annotate(rec, {**stats, "products": total}, B.shape[1])
+    return rec
 
 
 def _float32_rows(case, params, op, B, k, scale, note_scaled, repeats, block_cg):
