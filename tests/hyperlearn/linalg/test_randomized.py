@@ -381,24 +381,25 @@ def test_cluster_check_counts_values_within_the_relative_spread():
     b=st.integers(12, 120),
     extra=st.integers(0, 20),
     n_iter=st.integers(1, 7),
+    speedup=st.sampled_from([1.0, 2.0]),
 )
-def test_krylov_block_budget_stays_within_sklearns_cost(m, n, b, extra, n_iter):
+def test_krylov_block_budget_stays_within_sklearns_cost(m, n, b, extra, n_iter, speedup):
     """The dense cost model (DENSE_PASS_FIXED_COLUMNS, EIGH_FLOP_FACTOR): the blocks chosen
     cost at most scikit-learn's 2 (q + 1) products of ``width`` columns, one more block would not
     (unless only one block fits), evaluated by summing the model directly."""
     width = b + extra
-    blocks = rmod._krylov_block_budget(m, n, b, width, n_iter)
+    blocks = rmod._krylov_block_budget(m, n, b, width, n_iter, speedup)
     fixed = rmod.DENSE_PASS_FIXED_COLUMNS
 
     def cost(count):
         total = 0.0
         for j in range(1, count + 1):
             h = j * b
-            total += 4.0 * m * n * (b + fixed) + 8.0 * (m + n) * h * b
+            total += (4.0 * m * n * (b + fixed) + 8.0 * (m + n) * h * b) / speedup
             total += 2.0 * rmod.EIGH_FLOP_FACTOR * h**3
         return total
 
-    budget = 4.0 * (n_iter + 1) * m * n * (width + fixed)
+    budget = 4.0 * (n_iter + 1) * m * n * (width + fixed) / speedup
     assert blocks >= 1
     assert blocks == 1 or cost(blocks) <= budget * (1 + 1e-12)
     assert cost(blocks + 1) > budget * (1 - 1e-12)
