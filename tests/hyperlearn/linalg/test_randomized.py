@@ -360,6 +360,75 @@ def test_too_small_a_krylov_budget_falls_back_to_sklearns_scheme(monkeypatch):
     assert rmod._krylov_min_blocks(7) == 5 and rmod._krylov_min_blocks(0) == 2
 
 
+def test_error_estimate_uses_the_gap_below_a_cluster():
+    """Four Ritz values in a cluster (1, 1 - 1e-9, ...) above 0.5 and 0.4, every residual r:
+    the single-vector Kato-Temple form has no gap inside the cluster (its ``width`` index is in
+    the cluster) and falls back to r / theta; the cluster form gives, for every member j,
+    sum_{i<p} theta_i^2 r^2 / (2 theta_j^2 (theta_j^2 - theta_p^2)), the best of p = 4
+    (gap to 0.5) and p = 5 (gap to 0.4)."""
+    r = 1e-4
+    sv = np.array([1.0, 1.0 - 1e-9, 1.0 - 2e-9, 1.0 - 3e-9, 0.5, 0.4])
+    res = np.full(6, r)
+    est = rmod._residual_error_estimate(sv, res, 4, 2, eps=0.0)
+    top = sv[:4]
+    below_cluster = np.sum(sv[:4] ** 2) * r * r / (2.0 * top**2 * (top**2 - 0.25))
+    with_half = np.sum(sv[:5] ** 2) * r * r / (2.0 * top**2 * (top**2 - 0.16))
+    np.testing.assert_allclose(est, np.minimum(below_cluster, with_half), rtol=1e-12)
+    # residuals of the first k only (no Ritz value below to mark the edge): r / theta
+    alone = rmod._residual_error_estimate(sv[:4], res[:4], 4, 2, eps=0.0)
+    np.testing.assert_allclose(alone, r / top, rtol=1e-12)
+    # an edge value that has not converged itself (residual above CLUSTER_GAP_TRUST times its
+    # distance) marks no edge: back to r / theta
+    res_edge = res.copy()
+    res_edge[4:] = 0.5
+    untrusted = rmod._residual_error_estimate(sv, res_edge, 4, 2, eps=0.0)
+    np.testing.assert_allclose(untrusted, r / top, rtol=1e-12)
+
+
+def test_cluster_stops_before_the_budget(monkeypatch):
+    """float32, one leading value above a cluster of 54 (spread 1e-10) above a nearly flat tail
+    (0.1 - 1e-3 u), k = 26: the narrow block is abandoned for k + 2 columns, and the cluster
+    form of the error estimate lets that run stop a block before its budget (the single-vector
+    form cannot certify values inside a cluster: it ran 5 of 5 blocks); as accurate as
+    scikit-learn's default up to float32 rounding."""
+    runs = []
+    original = rmod._block_krylov_svd
+
+    def spy(A, Omega, k, max_iter, *args, **kwargs):
+        products = []
+        forward = A.mm
+
+        class Counting:
+            def __getattr__(self, name):
+                return getattr(A, name)
+
+            def mm(self, X):
+                products.append(X.shape[1])
+                return forward(X)
+
+        try:
+            return original(Counting(), Omega, k, max_iter, *args, **kwargs)
+        finally:  # also when the narrow run is abandoned (an exception)
+            runs.append((Omega.shape[1], max_iter + 1, len(products)))
+
+    monkeypatch.setattr(rmod, "_block_krylov_svd", spy)
+    rng = np.random.default_rng(0)
+    m, n, k = 900, 850, 26
+    s = np.concatenate([[2.0], 1.0 - 1e-10 * rng.random(54), 0.1 - 1e-3 * rng.random(n - 55)])
+    s = np.sort(s)[::-1]
+    U = sla.qr(rng.standard_normal((m, n)), mode="economic")[0]
+    V = sla.qr(rng.standard_normal((n, n)), mode="economic")[0]
+    A = ((U * s) @ V.T).astype(np.float32)
+    _, ours, _ = randomized_svd(A, k, random_state=0)
+    _, theirs, _ = sk_randomized_svd(A, k, random_state=0)
+    assert [w for w, _, _ in runs] == [k // 2 + 2, k + 2]
+    _, blocks, forward_products = runs[-1]
+    assert forward_products < blocks
+    err_ours = np.abs(ours.astype(np.float64) - s[:k]).max()
+    err_theirs = np.abs(theirs.astype(np.float64) - s[:k]).max()
+    assert err_ours <= err_theirs + rounding(A.shape, s[0], A.dtype)
+
+
 def test_cluster_check_counts_values_within_the_relative_spread():
     b = 3
     # three values within CLUSTER_RTOL of the first of them: a cluster filling the block
