@@ -1028,7 +1028,7 @@ def randomized_svd(
         Extra random vectors: the block width is ``n_components + n_oversamples`` (capped at
         ``min(M.shape)``).  The adaptive block Krylov path of ``n_iter='auto'`` uses blocks of
         ``min(n_components + min(n_oversamples, 2), max(12, n_components // 2 + 2))`` columns
-        and at most as many columns in all as scikit-learn's scheme (see Notes).
+        and at most scikit-learn's cost (see Notes).
     n_iter : int or 'auto', default='auto'
         Integer: exactly that many normalized power iterations of subspace iteration (HMT Alg.
         4.4), as scikit-learn does, ``2 * n_iter + 2`` passes over ``M``.  'auto' (with
@@ -1103,16 +1103,23 @@ def randomized_svd(
     ``max(12, n_components // 2 + 2)`` columns (at most ``n_components + 2``): block Lanczos
     gains one polynomial degree per block whatever its width, so narrower blocks reach a given
     accuracy with fewer columns in all (2000 x 2000, slow decay, k = 50: 375 instead of 572);
-    a singular value repeated more often than the block width is resolved only up to the
-    block width.  At most as many columns in all as scikit-learn's 'auto' call multiplies are
-    used.  The output is the
-    Rayleigh-Ritz approximation :math:`U U^T M` on the
+    but a block of ``b`` columns finds at most ``b`` copies of a repeated singular value, and
+    the copies it misses leave no trace in the residuals.  So as soon as ``b`` of the top
+    ``n_components`` Ritz values lie within a relative spread of 1e-2 (``CLUSTER_RTOL``), the
+    iteration restarts with ``n_components + 2`` columns.  Inside a cluster the error estimate
+    uses the gap below the cluster (Kato-Temple for the group, with a converged Ritz value as
+    its edge).  On dense input the run may cost at most what scikit-learn's call costs (its
+    products counted with their fixed part of streaming the matrix, about 32 columns' worth,
+    plus re-orthogonalisation and the stopping tests; see ``DENSE_PASS_FIXED_COLUMNS``); on
+    sparse and operator input it multiplies at most as many columns as scikit-learn's call.
+    When that budget leaves fewer than ``max(2, (q + 1) // 2 + 1)`` blocks, scikit-learn's scheme
+    is used.  The output is the Rayleigh-Ritz approximation :math:`U U^T M` on the
     final basis (HMT stage B), which the block recurrence provides without an extra
     pass.  Full re-orthogonalisation costs :math:`O((m+n)\\,w\\,b)` per iteration for a basis
     of width ``w``; when a deterministic cost model says it would exceed half the cost of the
     products (wide blocks, or cheap sparse/operator products) scikit-learn's scheme is used
     instead (LU-normalised subspace iteration, same iteration count, same results up to
-    rounding).  Either way no more passes are made than by scikit-learn's default.
+    rounding).
 
     *Fixed-accuracy mode.*  The basis grows by blocks (sizes doubling).  Each round draws ``b``
     Gaussian vectors and runs ``q`` QR-normalised power steps on the residual
