@@ -69,6 +69,15 @@ DEFLATION_EXPONENT = 0.5
 # A.matmat is cheaper per column than A.matvec; for the same operator at n = 200k (random vertex
 # order, n x m blocks far beyond cache) it was 1.5-4x DEARER per column, and cg per column won.
 DEFAULT_BLOCK_SIZE = 16
+# In exact arithmetic block CG with b columns ends after at most ceil(n / b) iterations (its
+# Krylov space grows by b directions per step).  A chunk still running after twice that plus
+# BLOCK_CG_SLACK iterations is living on rounding errors: its short recurrence has lost
+# conjugacy, and on ill-conditioned systems it stagnated for good (n = 40, kappa = 1e6, 5
+# columns, rtol 1e-10: relative residual 2.3e-9 after 20 000 iterations; n = 200, kappa = 1e9:
+# residual 4.5 x ||b||).  Its columns are then finished by lockstep CG from their current
+# iterates (each column's own recurrence, with cg's restart on stagnation), which converged
+# there in 244 iterations.
+BLOCK_CG_SLACK = 10
 
 BLOCK_CG_METHODS = ("auto", "block", "batched")
 
@@ -500,7 +509,10 @@ def block_cg(
 
     - ``"block"``: breakdown-free block CG.  All active columns share one search space, so
       they help each other converge (fewer iterations and products per column than separate
-      CG runs); costs O(n m^2) Gram work per iteration for m columns.
+      CG runs); costs O(n m^2) Gram work per iteration for m columns.  Its short recurrence
+      loses conjugacy to rounding on ill-conditioned systems, so a chunk of m columns still
+      running after 2 ceil(n / m) + ``BLOCK_CG_SLACK`` iterations (past exact-arithmetic
+      termination) is finished by lockstep CG from its current iterates.
     - ``"batched"``: lockstep CG.  Each column runs :func:`cg`'s own recurrence (same
       iterations and products as separate CG runs) and only the product is shared; costs
       O(n m) fused vector work per iteration (Numba kernels).  Far cheaper per iteration, so it
@@ -1150,6 +1162,7 @@ class _BlockCG:
         new = np.asarray(new, dtype=np.intp)
         new_residuals = self.sys.b[:, new] if self.R0 is None else self.R0[:, new]
         self.active = new
+        self.chunk_limit = 2 * -(-self.sys.b.shape[0] // max(new.size, 1)) + BLOCK_CG_SLACK
         self.X_act = np.ascontiguousarray(self.X[:, new])
         self.R_act = np.ascontiguousarray(new_residuals)
         self.P_old = self.Q_old = self.gram_inv_old = None
@@ -1184,6 +1197,14 @@ class _BlockCG:
             if chunk_iterations >= sys_.maxiter:
                 # This chunk is out of iterations: its columns stay unconverged (info > 0).
                 self._retire(np.ones(self.active.size, dtype=bool))
+                continue
+            if chunk_iterations >= self.chunk_limit:
+                # past exact-arithmetic termination: lockstep CG finishes (see BLOCK_CG_SLACK)
+                sub_info, sub_iterations = self._finish_by_lockstep(sys_.maxiter - chunk_iterations)
+                iterations += sub_iterations
+                if sub_info < 0:
+                    info = sub_info
+                    break
                 continue
             R = self.R_act
             Z = R if M is None else _apply(M, R, dtype)  # Step 2
@@ -1233,6 +1254,45 @@ class _BlockCG:
         if info == 0 and not np.all(self.converged):
             info = max(iterations, 1)
         return self.X, info
+
+    def _finish_by_lockstep(self, budget):
+        """The active chunk's columns solved by lockstep CG from their current iterates with at
+        most ``budget`` iterations; retires them.  Returns ``(info, iterations)``."""
+        sys_ = self.sys
+        cols = self.active
+        self.X[:, cols] = self.X_act
+        sub = _System(
+            sys_.A,
+            sys_.M,
+            np.ascontiguousarray(self.X[:, cols]),
+            np.ascontiguousarray(sys_.b[:, cols]),
+            sys_.bnorm[cols],
+            sys_.tol[cols],
+            budget,
+            sys_.dtype,
+            False,
+        )
+        history = []
+        callback = None
+        if self.callback is not None:
+
+            def callback(X_sub):
+                X = self.X.copy()
+                X[:, cols] = X_sub
+                self.callback(X)
+
+        X_sub, info = _BatchedCG(sub, DEFAULT_BATCHED_WIDTH, callback, history).run()
+        self.X[:, cols] = X_sub
+        if info == 0:
+            self.converged[cols] = True
+        for norms in history[1:]:
+            self.resnorm[cols] = norms
+            self._record()
+        self.active = np.zeros(0, dtype=np.intp)
+        self.X_act = np.zeros((self.X.shape[0], 0), dtype=sys_.dtype)
+        self.R_act = np.zeros((self.X.shape[0], 0), dtype=sys_.dtype)
+        self.P_old = self.Q_old = self.gram_inv_old = None
+        return info, max(len(history) - 1, 0)
 
     def _check_true_residuals(self, norms):
         """Step 8: true residuals of apparently converged columns; returns the leaving mask."""

@@ -355,3 +355,44 @@ def test_auto_picks_block_only_where_the_block_krylov_space_fills_the_space():
 def test_invalid_method_is_rejected(method):
     with pytest.raises(ValueError, match="method"):
         block_cg(np.eye(3), np.ones((3, 2)), method=method)
+
+
+def _ill_conditioned(n, log_kappa, s, seed):
+    rng = np.random.default_rng(seed)
+    Q = np.linalg.qr(rng.standard_normal((n, n)))[0]
+    A = (Q * np.logspace(0, -log_kappa, n)) @ Q.T
+    return (A + A.T) / 2, rng.standard_normal((n, s))
+
+
+@pytest.mark.parametrize("n,log_kappa", [(40, 6), (20, 8), (200, 6)])
+def test_block_method_does_not_stagnate_on_ill_conditioned_systems(n, log_kappa):
+    """Past exact-arithmetic termination (2 ceil(n / b) + BLOCK_CG_SLACK iterations) the block
+    recurrence lives on rounding errors; its columns are finished by lockstep CG.  Before, the
+    block method stagnated for all 20 000 iterations (n = 40, kappa = 1e6: relative residual
+    2.3e-9 for rtol 1e-10) where lockstep CG converged in 244.  The block method must now need
+    at most LOCKSTEP_FACTOR times the lockstep iterations and meet the same true residual."""
+    from hyperlearn.linalg import _cg as cg_module
+
+    LOCKSTEP_FACTOR = 1.5
+    A, B = _ill_conditioned(n, log_kappa, 5, seed=n + log_kappa)
+    rtol = 1e-10 if log_kappa <= 6 else 1e-7  # attainable: kappa * eps well below rtol
+    runs = {}
+    for method in ("block", "batched"):
+        history = []
+        X, info = block_cg(A, B, rtol=rtol, method=method, maxiter=20_000, residuals=history)
+        true = np.linalg.norm(B - A @ X, axis=0) / np.linalg.norm(B, axis=0)
+        assert info == 0, (method, info)
+        assert np.all(true <= rtol), (method, true.max())
+        runs[method] = len(history) - 1
+    assert runs["block"] <= LOCKSTEP_FACTOR * runs["batched"] + 2 * cg_module.BLOCK_CG_SLACK
+
+
+def test_block_method_keeps_its_early_convergence_on_small_systems():
+    """The hand-over to lockstep CG starts only past 2 ceil(n / b) + BLOCK_CG_SLACK iterations:
+    n = 20, kappa = 1e6, 5 columns converges in block CG's own 17 iterations (lockstep: 67)."""
+    A, B = _ill_conditioned(20, 6, 5, seed=26)
+    history = []
+    X, info = block_cg(A, B, rtol=1e-10, method="block", residuals=history)
+    assert info == 0
+    assert np.all(np.linalg.norm(B - A @ X, axis=0) <= 1e-10 * np.linalg.norm(B, axis=0))
+    assert len(history) - 1 <= 20
