@@ -997,29 +997,7 @@ class _MixedCG:
     def _working_precision(self, cols, budget):
         """Step M6: the columns low precision could not finish, solved by lockstep CG in
         working precision from their current iterate; returns its info."""
-        sys_ = self.sys
-        sub = _System(
-            sys_.A,
-            sys_.M,
-            np.ascontiguousarray(sys_.x[:, cols]),
-            np.ascontiguousarray(sys_.b[:, cols]),
-            sys_.bnorm[cols],
-            sys_.tol[cols],
-            budget,
-            sys_.dtype,
-            False,
-        )
-        history = []
-
-        def callback(X_sub):
-            X = sys_.x.copy()
-            X[:, cols] = X_sub
-            self.callback(X)
-
-        X_sub, info = _working_solve(
-            sub, "batched", self.block_size, None if self.callback is None else callback, history
-        )
-        sys_.x[:, cols] = X_sub
+        info, history = _lockstep_on_columns(self.sys, cols, budget, self.block_size, self.callback)
         self.iterations += len(history) - 1
         if info == 0:
             self.converged[cols] = True
@@ -1028,6 +1006,40 @@ class _MixedCG:
                 self.resnorm[cols] = norms
                 self.history.append(self.resnorm.copy())
         return info
+
+
+def _lockstep_on_columns(system, cols, budget, block_size, callback):
+    """Columns ``cols`` of ``system`` solved by lockstep CG in working precision from their
+    current iterates in ``system.x`` (updated in place), with at most ``budget`` iterations.
+
+    ``callback`` (or None) receives the full (n, s) iterate.  Returns ``(info, history)``,
+    ``history`` the residual norms of those columns, the initial ones first.  Used where
+    another method hands its unfinished columns over (``precision="mixed"``, Step M6; block
+    CG past exact-arithmetic termination, see BLOCK_CG_SLACK).
+    """
+    sub = _System(
+        system.A,
+        system.M,
+        np.ascontiguousarray(system.x[:, cols]),
+        np.ascontiguousarray(system.b[:, cols]),
+        system.bnorm[cols],
+        system.tol[cols],
+        budget,
+        system.dtype,
+        False,
+    )
+    sub_callback = None
+    if callback is not None:
+
+        def sub_callback(X_sub):
+            X = system.x.copy()
+            X[:, cols] = X_sub
+            callback(X)
+
+    history = []
+    X_sub, info = _working_solve(sub, "batched", block_size, sub_callback, history)
+    system.x[:, cols] = X_sub
+    return info, history
 
 
 def _columns_by_cg(system, callback, history):
@@ -1258,39 +1270,17 @@ class _BlockCG:
     def _finish_by_lockstep(self, budget):
         """The active chunk's columns solved by lockstep CG from their current iterates with at
         most ``budget`` iterations; retires them.  Returns ``(info, iterations)``."""
-        sys_ = self.sys
         cols = self.active
         self.X[:, cols] = self.X_act
-        sub = _System(
-            sys_.A,
-            sys_.M,
-            np.ascontiguousarray(self.X[:, cols]),
-            np.ascontiguousarray(sys_.b[:, cols]),
-            sys_.bnorm[cols],
-            sys_.tol[cols],
-            budget,
-            sys_.dtype,
-            False,
-        )
-        history = []
-        callback = None
-        if self.callback is not None:
-
-            def callback(X_sub):
-                X = self.X.copy()
-                X[:, cols] = X_sub
-                self.callback(X)
-
-        X_sub, info = _BatchedCG(sub, DEFAULT_BATCHED_WIDTH, callback, history).run()
-        self.X[:, cols] = X_sub
+        info, history = _lockstep_on_columns(self.sys, cols, budget, None, self.callback)
         if info == 0:
             self.converged[cols] = True
         for norms in history[1:]:
             self.resnorm[cols] = norms
             self._record()
         self.active = np.zeros(0, dtype=np.intp)
-        self.X_act = np.zeros((self.X.shape[0], 0), dtype=sys_.dtype)
-        self.R_act = np.zeros((self.X.shape[0], 0), dtype=sys_.dtype)
+        self.X_act = np.zeros((self.X.shape[0], 0), dtype=self.sys.dtype)
+        self.R_act = np.zeros((self.X.shape[0], 0), dtype=self.sys.dtype)
         self.P_old = self.Q_old = self.gram_inv_old = None
         return info, max(len(history) - 1, 0)
 
