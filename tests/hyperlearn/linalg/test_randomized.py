@@ -83,6 +83,19 @@ def decaying_matrix(m, n, seed, decay="slow", dtype=np.float64):
     return ((U * s) @ V.T).astype(dtype), s
 
 
+def spy_krylov_widths(monkeypatch):
+    """The block widths of every ``_block_krylov_svd`` run, in order (a list filled later)."""
+    widths = []
+    original = rmod._block_krylov_svd
+
+    def spy(A, Omega, *args, **kwargs):
+        widths.append(Omega.shape[1])
+        return original(A, Omega, *args, **kwargs)
+
+    monkeypatch.setattr(rmod, "_block_krylov_svd", spy)
+    return widths
+
+
 def assert_orthonormal_columns(Q, what):
     k = Q.shape[1]
     dev = np.abs(Q.astype(np.float64).T @ Q.astype(np.float64) - np.eye(k)).max()
@@ -214,14 +227,7 @@ def test_narrow_krylov_block_is_at_least_as_accurate_as_sklearn(dtype, decay, mo
     """k = 30: the Krylov block has k // 2 + 2 = 17 columns, fewer than k, and the half-step
     stopping test is active; the result must still be at least as accurate as scikit-learn's
     default (singular values and spectral error, up to rounding)."""
-    widths = []
-    original = rmod._block_krylov_svd
-
-    def spy(A, Omega, *args, **kwargs):
-        widths.append(Omega.shape[1])
-        return original(A, Omega, *args, **kwargs)
-
-    monkeypatch.setattr(rmod, "_block_krylov_svd", spy)
+    widths = spy_krylov_widths(monkeypatch)
     A, s = decaying_matrix(1000, 960, seed=4, decay=decay, dtype=dtype)
     k = 30
     ours = randomized_svd(A, k, random_state=0)
@@ -260,14 +266,7 @@ def test_repeated_singular_value_wider_than_the_narrow_block(dtype, multiplicity
     cluster check can notice the missing copies (before it, 17 ones and 13 values 0.1 were
     returned: relative error 0.9).  The result must equal the exact spectrum to rounding, and
     the narrow block must have been abandoned for one of k + 2 columns."""
-    widths = []
-    original = rmod._block_krylov_svd
-
-    def spy(A, Omega, *args, **kwargs):
-        widths.append(Omega.shape[1])
-        return original(A, Omega, *args, **kwargs)
-
-    monkeypatch.setattr(rmod, "_block_krylov_svd", spy)
+    widths = spy_krylov_widths(monkeypatch)
     k = 30
     A, s = step_matrix(1000, 960, [(1.0, multiplicity), (0.1, 960 - multiplicity)], seed=1)
     A = A.astype(dtype)
