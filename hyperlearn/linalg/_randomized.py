@@ -615,7 +615,7 @@ class _ClusterWiderThanBlockError(Exception):
 
 class _KrylovBudgetTooSmallError(Exception):
     """Raised by :func:`_adaptive_krylov` when the budget allows fewer blocks than
-    scikit-learn's power iterations (``randomized_svd`` then uses scikit-learn's scheme)."""
+    :func:`_krylov_min_blocks` (``randomized_svd`` then uses scikit-learn's scheme)."""
 
 
 def _cluster_fills_block(sv, k, b):
