@@ -49,6 +49,11 @@ class System:
         return sla.solve(self.dense, np.asarray(b, dtype=np.float64), assume_a="pos")
 
 
+def _rhs(n, s, seed=0, dtype=np.float64):
+    """An (n, s) block of standard normal right-hand sides."""
+    return np.random.default_rng(seed).standard_normal((n, s)).astype(dtype)
+
+
 def _make(name, matrix, dtype):
     dtype = np.dtype(dtype)
     A = matrix.astype(dtype)

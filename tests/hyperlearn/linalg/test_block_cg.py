@@ -14,6 +14,7 @@ from ._cg_systems import (
     RTOL,
     CountingOperator,
     _make,
+    _rhs,
     assert_converged,
     diagonal,
     hypergraph_system,
@@ -25,10 +26,6 @@ from ._cg_systems import (
 def _one_blas_thread():
     with threadpool_limits(1):
         yield
-
-
-def _rhs(n, s, seed=0, dtype=np.float64):
-    return np.random.default_rng(seed).standard_normal((n, s)).astype(dtype)
 
 
 def _columnwise_cg(A, B, **kw):

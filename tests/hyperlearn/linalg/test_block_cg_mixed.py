@@ -17,6 +17,7 @@ from hyperlearn.testing import strategies
 
 from ._cg_systems import (
     _make,
+    _rhs,
     assert_converged,
     diagonal,
     hypergraph_system,
@@ -33,10 +34,6 @@ RTOL64 = 1e-8  # well above float64's attainable eps*κ on these systems (κ <= 
 def _one_blas_thread():
     with threadpool_limits(1):
         yield
-
-
-def _rhs(n, s, seed=0, dtype=np.float64):
-    return np.random.default_rng(seed).standard_normal((n, s)).astype(dtype)
 
 
 class CastableCountingOperator(LinearOperator):
