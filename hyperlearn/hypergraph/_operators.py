@@ -35,7 +35,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
 from ..utils._numba import serial_below
-from ..utils._validation import _describe, check_int, check_matrix
+from ..utils._validation import check_int, check_matrix, describe
 
 __all__ = [
     "DEFAULT_NNZ_BUDGET",
@@ -542,7 +542,7 @@ class IncidenceProductOperator(LinearOperator):
             idx = np.flatnonzero(idx)
         elif idx.ndim != 1 or (idx.size and idx.dtype.kind not in "iu"):
             raise ValueError(
-                f"index={_describe(idx)} is invalid: expected a 1-D array of integer vertex "
+                f"index={describe(idx)} is invalid: expected a 1-D array of integer vertex "
                 "indices or a boolean mask."
             )
         idx = idx.astype(np.int64, copy=False)

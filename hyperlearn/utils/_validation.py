@@ -8,7 +8,14 @@ Dtype policy
 ------------
 Floating inputs keep their precision: ``float32`` stays ``float32`` and ``float64`` stays
 ``float64``.  Booleans and integers are converted to ``float64`` (documented in each caller);
-``float16`` is widened to ``float32``; complex, object, string and other dtypes are refused.
+``float16`` is widened to ``float32`` (everywhere: this is the one float16 rule); complex, object,
+string and other dtypes are refused.
+
+Exception types
+---------------
+``TypeError`` when a value has the wrong type (a float where an integer is expected, a string
+where a number is expected, a complex array), ``ValueError`` when it has the right type and a
+wrong value (out of range, not one of the choices, NaN).
 """
 
 from __future__ import annotations
@@ -19,24 +26,40 @@ import numpy as np
 import scipy.sparse as sp
 
 __all__ = [
+    "check_choice",
     "check_float_dtype",
     "check_int",
     "check_matrix",
     "check_nonnegative_vector",
+    "check_real",
+    "describe",
     "float_dtype_of",
 ]
 
 FLOAT_DTYPES = (np.float32, np.float64)
 
 
-def _describe(value, limit=60):
-    """Short printable form of a value for error messages."""
-    if isinstance(value, np.ndarray):
-        return f"array(shape={value.shape}, dtype={value.dtype})"
-    if sp.issparse(value):
-        return f"{type(value).__name__}(shape={value.shape}, dtype={value.dtype})"
+def describe(value, limit=60):
+    """Short printable form of a value for error messages.
+
+    Arrays, sparse matrices, LinearOperators and tensors (anything with ``shape`` and ``dtype``)
+    are shown by type, shape and dtype, never by content; other values by a ``repr`` cut to
+    ``limit`` characters.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> describe(np.zeros((2, 3)))
+    'ndarray(shape=(2, 3), dtype=float64)'
+    >>> describe("x" * 100, limit=10)
+    "'xxxxxx..."
+    """
+    shape = getattr(value, "shape", None)
+    if shape is not None and hasattr(value, "dtype") and not isinstance(value, np.generic):
+        return f"{type(value).__name__}(shape={tuple(shape)}, dtype={value.dtype})"
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
 
 
 def check_float_dtype(dtype, name="dtype"):
@@ -129,7 +152,7 @@ def check_matrix(
     if sp.issparse(X):
         if not accept_sparse:
             raise TypeError(
-                f"{name} is a sparse matrix ({_describe(X)}): expected a dense array-like."
+                f"{name} is a sparse matrix ({describe(X)}): expected a dense array-like."
             )
         target = float_dtype_of(X.dtype, name) if dtype is None else check_float_dtype(dtype)
         X = sp.csr_matrix(X, dtype=target, copy=True)
@@ -194,21 +217,134 @@ def check_nonnegative_vector(w, length, name="weights", *, dtype=np.float64):
     return arr
 
 
-def check_int(value, name, *, low=None, high=None):
+def _allowed(value, allow):
+    """True if ``value`` is one of the special values in ``allow`` (compared by type and value)."""
+    return any(type(value) is type(a) and value == a for a in allow if a is not None) or (
+        value is None and None in allow
+    )
+
+
+def _expected_text(kind, low, high, allow, *, low_open=False, high_open=False):
+    if low is None and high is None:
+        text = kind
+    elif high is None:
+        text = f"{kind} {'>' if low_open else '>='} {low}"
+    elif low is None:
+        text = f"{kind} {'<' if high_open else '<='} {high}"
+    else:
+        text = f"{kind} in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+    return " or ".join([repr(a) for a in allow] + [text])
+
+
+def check_int(value, name, *, low=None, high=None, allow=()):
     """Validate an integer in the closed range ``[low, high]`` (either bound optional).
+
+    Parameters
+    ----------
+    value : object
+        The input.
+    name : str
+        Parameter name used in error messages.
+    low, high : int or None
+        Inclusive bounds.
+    allow : tuple
+        Special values accepted as they are (e.g. ``("auto",)`` or ``(None,)``).
+
+    Returns
+    -------
+    int or one of ``allow``
 
     Raises
     ------
     TypeError
-        Not an integer (booleans and floats are refused, also 3.0).
+        Not an integer (booleans and floats are refused, also 3.0) nor one of ``allow``.
     ValueError
         Out of range.
+
+    Examples
+    --------
+    >>> check_int(3, "k", low=1)
+    3
+    >>> check_int("auto", "n_iter", low=0, allow=("auto",))
+    'auto'
     """
+    if _allowed(value, allow):
+        return value
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}={_describe(value)} is not an integer.")
+        expected = _expected_text("an integer", low, high, allow)
+        raise TypeError(f"{name}={describe(value)} is not valid: expected {expected}.")
     value = int(value)
     if (low is not None and value < low) or (high is not None and value > high):
-        lo = "-inf" if low is None else low
-        hi = "inf" if high is None else high
-        raise ValueError(f"{name}={value} is out of range: expected an integer in [{lo}, {hi}].")
+        expected = _expected_text("an integer", low, high, allow)
+        raise ValueError(f"{name}={value} is out of range: expected {expected}.")
+    return value
+
+
+def check_real(value, name, *, low=None, high=None, low_open=False, high_open=False, allow=()):
+    """Validate a finite real number in a range (bounds optional, open or closed).
+
+    Integers are accepted and returned as ``float``; booleans are refused.
+
+    Parameters
+    ----------
+    value : object
+        The input.
+    name : str
+        Parameter name used in error messages.
+    low, high : float or None
+        Bounds; closed unless ``low_open`` / ``high_open``.
+    allow : tuple
+        Special values accepted as they are (e.g. ``("auto",)`` or ``(None,)``).
+
+    Returns
+    -------
+    float or one of ``allow``
+
+    Raises
+    ------
+    TypeError
+        Not a real number nor one of ``allow``.
+    ValueError
+        NaN, infinite or out of range.
+
+    Examples
+    --------
+    >>> check_real(0.5, "alpha", low=0, high=1, low_open=True, high_open=True)
+    0.5
+    """
+    if _allowed(value, allow):
+        return value
+    expected = _expected_text(
+        "a finite real number", low, high, allow, low_open=low_open, high_open=high_open
+    )
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}={describe(value)} is not valid: expected {expected}.")
+    value = float(value)
+    below = low is not None and (value <= low if low_open else value < low)
+    above = high is not None and (value >= high if high_open else value > high)
+    if not np.isfinite(value) or below or above:
+        raise ValueError(f"{name}={value!r} is out of range: expected {expected}.")
+    return value
+
+
+def check_choice(value, name, choices):
+    """Validate that ``value`` is one of ``choices`` (strings or other hashables).
+
+    Raises
+    ------
+    ValueError
+        Not one of the choices (also for a value of another type: the message lists them).
+
+    Examples
+    --------
+    >>> check_choice("cg", "solver", ("cg", "block_cg"))
+    'cg'
+    """
+    try:
+        ok = value in choices
+    except TypeError:  # unhashable value against a set
+        ok = False
+    if not ok:
+        listed = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"{name}={describe(value)} is not valid: expected one of {listed}.")
     return value
