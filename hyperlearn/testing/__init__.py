@@ -23,14 +23,14 @@ from __future__ import annotations
 
 import importlib
 
-from ._assertions import (
+from ._assert_laplacian import assert_normalized_laplacian
+from ._assert_lowrank import assert_low_rank_accuracy
+from ._assert_psd import assert_symmetric_psd
+from ._assert_solve import assert_solution_accuracy
+from ._bounds import (
     LOW_RANK_ROUNDING_SLACK,
     SOLVE_ROUNDING_SLACK,
     SPECTRUM_ROUNDING_SLACK,
-    assert_low_rank_accuracy,
-    assert_normalized_laplacian,
-    assert_solution_accuracy,
-    assert_symmetric_psd,
     hmt_power_bound,
 )
 

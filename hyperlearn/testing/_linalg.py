@@ -36,37 +36,6 @@ def machine_eps(*dtypes):
     return eps
 
 
-def describe(value):
-    """Short printable description of an array-like for error messages."""
-    shape = getattr(value, "shape", None)
-    dtype = getattr(value, "dtype", None)
-    if shape is not None:
-        return f"{type(value).__name__}(shape={tuple(shape)}, dtype={dtype})"
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def is_operator(value):
-    """True for ndarray, scipy sparse and LinearOperator-like inputs of dimension 2."""
-    if isinstance(value, np.ndarray) or sp.issparse(value):
-        return value.ndim == 2
-    return isinstance(value, spla.LinearOperator) or (
-        hasattr(value, "shape") and hasattr(value, "matvec") and len(value.shape) == 2
-    )
-
-
-def check_operator(value, name):
-    """Return ``value`` if it is a 2-D ndarray, sparse matrix or LinearOperator, else raise."""
-    if isinstance(value, (list, tuple)):
-        value = np.asarray(value)
-    if not is_operator(value):
-        raise TypeError(
-            f"{name}={describe(value)} is not supported: expected a 2-D numpy array, a scipy "
-            "sparse matrix or a scipy.sparse.linalg.LinearOperator."
-        )
-    return value
-
-
 def operator_dtype(op):
     """Dtype of an operator, float64 when it has none."""
     dtype = getattr(op, "dtype", None)

@@ -29,7 +29,7 @@ except ImportError as exc:  # pragma: no cover - exercised by a subprocess test
 import numpy as np
 import scipy.sparse as sp
 
-from ..utils._validation import check_float_dtype
+from ..utils._validation import check_choice, check_float_dtype, check_int, check_real, describe
 
 __all__ = ["hypergraphs", "matrices_with_spectrum", "spd_matrices", "spd_systems"]
 
@@ -42,54 +42,48 @@ _SEEDS = st.integers(min_value=0, max_value=2**32 - 1)
 # argument handling
 
 
+def _is_pair(value):
+    return isinstance(value, tuple) and len(value) == 2
+
+
 def _int_strategy(value, name, *, low):
     """int | (low, high) | strategy -> strategy of ints >= ``low`` (checked at draw time too)."""
     if isinstance(value, SearchStrategy):
         return value
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        if value < low:
-            raise ValueError(f"{name}={value!r} is not valid: expected an integer >= {low}.")
-        return st.just(int(value))
-    if (
-        isinstance(value, tuple)
-        and len(value) == 2
-        and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value)
-    ):
-        lo, hi = int(value[0]), int(value[1])
-        if lo < low or hi < lo:
-            raise ValueError(
-                f"{name}={value!r} is not valid: expected (low, high) with {low} <= low <= high."
+    if not _is_pair(value):
+        if isinstance(value, tuple):
+            raise TypeError(
+                f"{name}={describe(value)} is not valid: expected an int, a (low, high) tuple of "
+                "ints or a hypothesis strategy."
             )
-        return st.integers(lo, hi)
-    raise TypeError(
-        f"{name}={value!r} is not valid: expected an int, a (low, high) tuple of ints or a "
-        "hypothesis strategy."
-    )
+        return st.just(check_int(value, name, low=low))
+    lo = check_int(value[0], f"{name}[0]", low=low)
+    hi = check_int(value[1], f"{name}[1]", low=low)
+    if hi < lo:
+        raise ValueError(
+            f"{name}={value!r} is not valid: expected (low, high) with {low} <= low <= high."
+        )
+    return st.integers(lo, hi)
 
 
 def _float_strategy(value, name, *, low):
+    """number | (low, high) | strategy -> strategy of finite floats >= ``low``."""
     if isinstance(value, SearchStrategy):
         return value
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        if not (math.isfinite(value) and value >= low):
-            raise ValueError(f"{name}={value!r} is not valid: expected a finite number >= {low}.")
-        return st.just(float(value))
-    if (
-        isinstance(value, tuple)
-        and len(value) == 2
-        and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in value)
-    ):
-        lo, hi = float(value[0]), float(value[1])
-        if not (math.isfinite(lo) and math.isfinite(hi) and low <= lo <= hi):
-            raise ValueError(
-                f"{name}={value!r} is not valid: expected finite (low, high) with "
-                f"{low} <= low <= high."
+    if not _is_pair(value):
+        if isinstance(value, tuple):
+            raise TypeError(
+                f"{name}={describe(value)} is not valid: expected a number, a (low, high) tuple "
+                "or a hypothesis strategy."
             )
-        return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
-    raise TypeError(
-        f"{name}={value!r} is not valid: expected a number, a (low, high) tuple or a hypothesis "
-        "strategy."
-    )
+        return st.just(check_real(value, name, low=low))
+    lo = check_real(value[0], f"{name}[0]", low=low)
+    hi = check_real(value[1], f"{name}[1]", low=low)
+    if hi < lo:
+        raise ValueError(
+            f"{name}={value!r} is not valid: expected finite (low, high) with {low} <= low <= high."
+        )
+    return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
 
 
 def _range_of(value):
@@ -144,6 +138,147 @@ def _sparse_orthonormal(rng, n, k):
 
 # ---------------------------------------------------------------------------------------------
 # hypergraphs
+
+
+class _HypergraphPlan:
+    """Validated arguments of :func:`hypergraphs`: strategies, and ranges when they are fixed."""
+
+    def __init__(self, n_vertices, n_edges, edge_size, weights, dtype, allow_isolated, prob):
+        self.n_st = _int_strategy(n_vertices, "n_vertices", low=1)
+        self.m_st = _int_strategy(n_edges, "n_edges", low=0)
+        self.size_st = _int_strategy(edge_size, "edge_size", low=1)
+        self.dtype_st = _dtype_strategy(dtype)
+        for name, flag in (("allow_isolated", allow_isolated), ("probabilistic", prob)):
+            if not isinstance(flag, bool):
+                raise TypeError(f"{name}={describe(flag)} is not valid: expected a bool.")
+        if isinstance(weights, str):
+            check_choice(weights, "weights", WEIGHT_KINDS)
+        elif not isinstance(weights, SearchStrategy):
+            raise TypeError(
+                f"weights={describe(weights)} is not valid: expected one of {WEIGHT_KINDS} or a "
+                "strategy of non-negative floats."
+            )
+        self.weights, self.allow_isolated, self.probabilistic = weights, allow_isolated, prob
+        self.edge_size = edge_size
+        self.n_range, self.m_range = _range_of(n_vertices), _range_of(n_edges)
+        self.s_range = _range_of(edge_size)
+        self._check_ranges(n_vertices, edge_size)
+
+    def _check_ranges(self, n_vertices, edge_size):
+        n_range, m_range, s_range = self.n_range, self.m_range, self.s_range
+        if n_range and s_range and n_range[1] < s_range[0]:
+            raise ValueError(
+                f"n_vertices={n_vertices!r} and edge_size={edge_size!r} are inconsistent: a "
+                f"hyperedge needs at least {s_range[0]} distinct vertices."
+            )
+        fixed = n_range and m_range and s_range
+        if not self.allow_isolated and fixed and n_range[0] > m_range[1] * s_range[1]:
+            raise ValueError(
+                f"allow_isolated=False cannot cover n_vertices >= {n_range[0]} with at most "
+                f"{m_range[1]} hyperedges of at most {s_range[1]} vertices."
+            )
+
+
+def _draw_counts(draw, plan):
+    """Number of vertices n and of hyperedges m."""
+    n_range, m_range, s_range = plan.n_range, plan.m_range, plan.s_range
+    if not plan.allow_isolated and n_range and s_range and m_range:
+        # draw the number of hyperedges first so that the vertex range can be made feasible
+        n_low = max(n_range[0], s_range[0])
+        m = draw(st.integers(max(m_range[0], -(-n_low // s_range[1])), m_range[1]))
+        n = draw(st.integers(n_low, min(n_range[1], m * s_range[1])))
+    elif n_range and s_range:
+        n = draw(st.integers(max(n_range[0], s_range[0]), n_range[1]))
+        m = _draw_int(draw, plan.m_st, "n_edges", 0)
+    else:
+        n = _draw_int(draw, plan.n_st, "n_vertices", 1)
+        m = _draw_int(draw, plan.m_st, "n_edges", 0)
+    return n, m
+
+
+def _draw_sizes(draw, plan, n, m):
+    """Drawn size of each hyperedge and the largest size allowed (None for a strategy)."""
+    if plan.s_range:
+        lo, hi = plan.s_range[0], min(plan.s_range[1], n)
+        if lo > n:
+            raise ValueError(f"edge_size={plan.edge_size!r} needs more than n_vertices={n}.")
+        return [draw(st.integers(lo, hi)) for _ in range(m)], hi
+    sizes = []
+    for _ in range(m):
+        size = _draw_int(draw, plan.size_st, "edge_size", 1)
+        if size > n:
+            raise ValueError(f"the edge_size strategy drew {size} > n_vertices={n}.")
+        sizes.append(size)
+    return sizes, None
+
+
+def _cover_vertices(draw, n, sizes, cap):
+    """Spread a drawn permutation of the n vertices over the hyperedges, at most ``cap`` each.
+
+    A hyperedge takes more than its drawn size only when the later ones could not hold the rest;
+    the permutation shrinks to consecutive blocks.  ``sizes`` is updated in place.
+    """
+    m = len(sizes)
+    assume(n <= m * cap)
+    order = draw(st.permutations(range(n)))
+    edges, position = [], 0
+    for j in range(m):
+        left = n - position
+        take = min(max(min(sizes[j], left), left - (m - j - 1) * cap), cap)
+        edges.append(list(order[position : position + take]))
+        position += take
+        sizes[j] = max(sizes[j], take)
+    return edges
+
+
+def _draw_members(draw, plan, n, m):
+    sizes, hi = _draw_sizes(draw, plan, n, m)
+    if plan.allow_isolated:
+        edges = [[] for _ in range(m)]
+    else:
+        edges = _cover_vertices(draw, n, sizes, hi if hi is not None else max(sizes, default=0))
+    for j in range(m):
+        need = sizes[j] - len(edges[j])
+        if need > 0:
+            available = sorted(set(range(n)) - set(edges[j]))
+            edges[j] += draw(
+                st.lists(st.sampled_from(available), min_size=need, max_size=need, unique=True)
+            )
+    return edges
+
+
+def _draw_weights(draw, weights, m):
+    """Hyperedge weights as an array, or None for unit weights."""
+    w = None
+    if weights == "random":
+        if draw(st.booleans()):
+            finite = st.floats(0.1, 10.0, allow_nan=False, allow_infinity=False)
+            w = draw(st.lists(finite, min_size=m, max_size=m))
+    elif weights == "spread":
+        exponents = draw(st.lists(st.floats(-3.0, 3.0), min_size=m, max_size=m))
+        w = [10.0**e for e in exponents]
+    elif isinstance(weights, SearchStrategy):
+        w = [draw(weights) for _ in range(m)]
+        bad = [v for v in w if not (math.isfinite(v) and v >= 0)]
+        if bad:
+            raise ValueError(f"the weights strategy drew {bad[0]!r}: expected finite values >= 0.")
+    return None if w is None else np.asarray(w)
+
+
+def _build_hypergraph(draw, plan):
+    from ..hypergraph import Hypergraph
+
+    n, m = _draw_counts(draw, plan)
+    edges = _draw_members(draw, plan, n, m)
+    w = _draw_weights(draw, plan.weights, m)
+    dt = _drawn_dtype(draw, plan.dtype_st)
+    if plan.probabilistic and m and draw(st.booleans()):
+        rows = np.concatenate([np.asarray(e, dtype=np.int64) for e in edges])
+        cols = np.repeat(np.arange(m), [len(e) for e in edges])
+        values = draw(st.lists(st.floats(0.05, 1.0), min_size=rows.size, max_size=rows.size))
+        H = sp.csc_matrix((np.asarray(values), (rows, cols)), shape=(n, m))
+        return Hypergraph.from_incidence(H, weights=w, dtype=dt)
+    return Hypergraph.from_edges(edges, n_vertices=n, weights=w, dtype=dt)
 
 
 def hypergraphs(
@@ -201,120 +336,10 @@ def hypergraphs(
     ...     assert_normalized_laplacian(hg)
     >>> test_laplacian()
     """
-    n_st = _int_strategy(n_vertices, "n_vertices", low=1)
-    m_st = _int_strategy(n_edges, "n_edges", low=0)
-    size_st = _int_strategy(edge_size, "edge_size", low=1)
-    dtype_st = _dtype_strategy(dtype)
-    if not isinstance(allow_isolated, bool):
-        raise TypeError(f"allow_isolated={allow_isolated!r} is not valid: expected a bool.")
-    if not isinstance(probabilistic, bool):
-        raise TypeError(f"probabilistic={probabilistic!r} is not valid: expected a bool.")
-    if isinstance(weights, str):
-        if weights not in WEIGHT_KINDS:
-            raise ValueError(
-                f"weights={weights!r} is not valid: expected one of {WEIGHT_KINDS} or a strategy."
-            )
-    elif not isinstance(weights, SearchStrategy):
-        raise TypeError(
-            f"weights={weights!r} is not valid: expected one of {WEIGHT_KINDS} or a strategy of "
-            "non-negative floats."
-        )
-    n_range, m_range, s_range = _range_of(n_vertices), _range_of(n_edges), _range_of(edge_size)
-    if n_range and s_range and n_range[1] < s_range[0]:
-        raise ValueError(
-            f"n_vertices={n_vertices!r} and edge_size={edge_size!r} are inconsistent: a hyperedge "
-            f"needs at least {s_range[0]} distinct vertices."
-        )
-    if not allow_isolated and n_range and m_range and s_range:
-        if n_range[0] > m_range[1] * s_range[1]:
-            raise ValueError(
-                f"allow_isolated=False cannot cover n_vertices >= {n_range[0]} with at most "
-                f"{m_range[1]} hyperedges of at most {s_range[1]} vertices."
-            )
-
-    @st.composite
-    def build(draw):
-        from ..hypergraph import Hypergraph
-
-        if not allow_isolated and n_range and s_range and m_range:
-            # draw the number of hyperedges first so that the vertex range can be made feasible
-            n_low = max(n_range[0], s_range[0])
-            m = draw(st.integers(max(m_range[0], -(-n_low // s_range[1])), m_range[1]))
-            n = draw(st.integers(n_low, min(n_range[1], m * s_range[1])))
-        elif n_range and s_range:
-            n = draw(st.integers(max(n_range[0], s_range[0]), n_range[1]))
-            m = _draw_int(draw, m_st, "n_edges", 0)
-        else:
-            n = _draw_int(draw, n_st, "n_vertices", 1)
-            m = _draw_int(draw, m_st, "n_edges", 0)
-        lo = hi = None
-        if s_range:
-            lo, hi = s_range[0], min(s_range[1], n)
-            if lo > n:
-                raise ValueError(f"edge_size={edge_size!r} needs more than n_vertices={n}.")
-
-        def draw_size():
-            if lo is not None:
-                return draw(st.integers(lo, hi))
-            size = _draw_int(draw, size_st, "edge_size", 1)
-            if size > n:
-                raise ValueError(f"the edge_size strategy drew {size} > n_vertices={n}.")
-            return size
-
-        sizes = [draw_size() for _ in range(m)]
-        edges = [[] for _ in range(m)]
-        if not allow_isolated:
-            cap = hi if hi is not None else max(sizes, default=0)
-            assume(n <= m * cap)
-            # spread a drawn permutation of the vertices over the hyperedges (at most `cap`
-            # each), taking more than the drawn size only when the later hyperedges could not
-            # hold the rest; the permutation shrinks to consecutive blocks
-            order = draw(st.permutations(range(n)))
-            position = 0
-            for j in range(m):
-                left = n - position
-                take = min(max(min(sizes[j], left), left - (m - j - 1) * cap), cap)
-                edges[j] = list(order[position : position + take])
-                position += take
-                sizes[j] = max(sizes[j], take)
-        for j in range(m):
-            need = sizes[j] - len(edges[j])
-            if need > 0:
-                available = sorted(set(range(n)) - set(edges[j]))
-                edges[j] += draw(
-                    st.lists(st.sampled_from(available), min_size=need, max_size=need, unique=True)
-                )
-        w = None
-        if weights == "random":
-            if draw(st.booleans()):
-                w = draw(
-                    st.lists(
-                        st.floats(0.1, 10.0, allow_nan=False, allow_infinity=False),
-                        min_size=m,
-                        max_size=m,
-                    )
-                )
-        elif weights == "spread":
-            exponents = draw(st.lists(st.floats(-3.0, 3.0), min_size=m, max_size=m))
-            w = [10.0**e for e in exponents]
-        elif isinstance(weights, SearchStrategy):
-            w = [draw(weights) for _ in range(m)]
-            bad = [v for v in w if not (math.isfinite(v) and v >= 0)]
-            if bad:
-                raise ValueError(
-                    f"the weights strategy drew {bad[0]!r}: expected finite values >= 0."
-                )
-        dt = _drawn_dtype(draw, dtype_st)
-        w = None if w is None else np.asarray(w)
-        if probabilistic and m and draw(st.booleans()):
-            rows = np.concatenate([np.asarray(e, dtype=np.int64) for e in edges])
-            cols = np.repeat(np.arange(m), [len(e) for e in edges])
-            values = draw(st.lists(st.floats(0.05, 1.0), min_size=rows.size, max_size=rows.size))
-            H = sp.csc_matrix((np.asarray(values), (rows, cols)), shape=(n, m))
-            return Hypergraph.from_incidence(H, weights=w, dtype=dt)
-        return Hypergraph.from_edges(edges, n_vertices=n, weights=w, dtype=dt)
-
-    return build()
+    plan = _HypergraphPlan(
+        n_vertices, n_edges, edge_size, weights, dtype, allow_isolated, probabilistic
+    )
+    return st.composite(_build_hypergraph)(plan)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -18,8 +18,8 @@ from hyperlearn.testing import (
     assert_normalized_laplacian,
     assert_solution_accuracy,
     assert_symmetric_psd,
+    hmt_power_bound,
 )
-from hyperlearn.testing._assertions import hmt_power_bound
 from hyperlearn.testing.strategies import (
     hypergraphs,
     matrices_with_spectrum,
