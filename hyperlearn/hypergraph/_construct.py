@@ -10,7 +10,7 @@ import scipy.sparse as sp
 
 from ..utils._numba import thread_limits
 from ..utils._validation import (
-    _describe,
+    describe,
     check_float_dtype,
     check_int,
     check_matrix,
@@ -92,7 +92,7 @@ def from_edges(cls, edges, *, n_vertices, weights, dtype, allow_empty_edges):
     else:
         if isinstance(edges, (str, bytes)) or not hasattr(edges, "__iter__"):
             raise TypeError(
-                f"edges={_describe(edges)} is not a sequence of hyperedges: expected a list of "
+                f"edges={describe(edges)} is not a sequence of hyperedges: expected a list of "
                 "lists of vertex ids or a tuple of arrays (indptr, indices)."
             )
         edges = list(edges)
@@ -808,7 +808,7 @@ def hstack(cls, hypergraphs):
         raise ValueError("hypergraphs is empty: expected at least one Hypergraph.")
     for i, h in enumerate(hypergraphs):
         if not isinstance(h, cls):
-            raise TypeError(f"hypergraphs[{i}] is {_describe(h)}: expected a Hypergraph.")
+            raise TypeError(f"hypergraphs[{i}] is {describe(h)}: expected a Hypergraph.")
     n = hypergraphs[0].n_vertices
     for i, h in enumerate(hypergraphs):
         if h.n_vertices != n:
@@ -864,7 +864,7 @@ def from_networkx(cls, G, *, dtype):
     """See :meth:`Hypergraph.from_networkx`."""
     dtype = np.float64 if dtype is None else check_float_dtype(dtype)
     if not hasattr(G, "nodes") or not hasattr(G, "edges"):
-        raise TypeError(f"G={_describe(G)} is not a NetworkX graph.")
+        raise TypeError(f"G={describe(G)} is not a NetworkX graph.")
     vertex_index, edge_index, edge_weights = {}, {}, []
     for node, data in G.nodes(data=True):
         side = data.get("bipartite")

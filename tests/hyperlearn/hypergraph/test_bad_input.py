@@ -82,7 +82,7 @@ CASES = {
     "n_vertices not int": (
         lambda: Hypergraph.from_edges([[0]], n_vertices=2.0),
         TypeError,
-        "n_vertices=2.0 is not an integer",
+        r"n_vertices=2.0 is not valid: expected an integer >= 1",
     ),
     # --- weights
     "weights wrong length": (
@@ -216,7 +216,7 @@ CASES = {
     "n_neighbors float": (
         lambda: Hypergraph.from_knn(X, 2.5),
         TypeError,
-        r"n_neighbors=2.5 is not an integer",
+        r"n_neighbors=2.5 is not valid: expected an integer in \[1, 5\]",
     ),
     "n_neighbors above database": (
         lambda: kneighbors(X, 4, database=X[:3]),
@@ -249,7 +249,7 @@ CASES = {
     "hstack non-hypergraph": (
         lambda: Hypergraph.hstack([hg(), np.eye(4)]),
         TypeError,
-        r"hypergraphs\[1\] is array\(shape=\(4, 4\), dtype=float64\): expected a Hypergraph",
+        r"hypergraphs\[1\] is ndarray\(shape=\(4, 4\), dtype=float64\): expected a Hypergraph",
     ),
     # --- operators
     "unknown laplacian kind": (
