@@ -27,12 +27,19 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 from ._cluster import check_client, managed_client
+from ._partitioned import DistributedHypergraph, incoming_transfer_bytes, locality_order
 from ._replicated import DaskBackend, edge_statistics_replicated, solve_replicated
+from ._rowblocks import RowBlocks, RowLayout
 
 __all__ = [
     "DaskBackend",
+    "DistributedHypergraph",
+    "RowBlocks",
+    "RowLayout",
     "check_client",
     "edge_statistics_replicated",
+    "incoming_transfer_bytes",
+    "locality_order",
     "managed_client",
     "solve_replicated",
 ]
