@@ -189,7 +189,7 @@ def _count_products(call):
     Counts at the level of ``_Products`` (the same array, so the same algorithm is chosen as in
     the timed call; wrapping the array in an operator would change the cost model's choice).
     """
-    from hyperlearn.linalg import _randomized as R
+    from hyperlearn.linalg import _sketch as R
 
     widths = []
     mm, rmm, sym = R._Products.mm, R._Products.rmm, R._Products.sym_mm
@@ -216,7 +216,7 @@ def _product_floor(A, widths, repeats):
     The products are formed the way ours forms them (``_Products``: ``A.T @ Y`` as
     ``(Y.T @ A).T`` for a C-ordered array), so the floor is that of our own products.
     """
-    from hyperlearn.linalg._randomized import _Products
+    from hyperlearn.linalg._sketch import _Products
 
     P = _Products(A, A.dtype)
     rng = np.random.default_rng(1)

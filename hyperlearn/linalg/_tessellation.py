@@ -18,12 +18,12 @@ of :math:`\\Theta_{ii}` keeps; truncating :math:`I - \\alpha\\Theta_{ii}` keeps 
 
 from __future__ import annotations
 
-import math
 import numbers
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import scipy.linalg as sla
@@ -31,7 +31,9 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import reverse_cuthill_mckee
 from scipy.sparse.linalg import LinearOperator
 
-from ._randomized import _check_matrix, _sign_flip_columns, randomized_eigh
+from ..utils._validation import check_choice, check_int, check_real
+from ._randomized import randomized_eigh
+from ._sketch import _as_operand, _sign_flip_columns
 
 __all__ = ["Block", "BlockLowRank", "tessellate"]
 
@@ -128,11 +130,7 @@ class BlockLowRank:
         return self.matvec(np.eye(self.shape[0], dtype=self.dtype))
 
     def _check_alpha(self, alpha, name="alpha"):
-        if isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, numbers.Real):
-            raise TypeError(f"{name}={alpha!r} is invalid: expected a real number.")
-        alpha = float(alpha)
-        if not math.isfinite(alpha):
-            raise ValueError(f"{name}={alpha!r} is invalid: expected a finite real number.")
+        alpha = check_real(alpha, name)
         lam_max = max(
             (float(b.eigenvalues.max()) for b in self.blocks if b.eigenvalues.size), default=0.0
         )
@@ -203,10 +201,9 @@ class BlockLowRank:
         That bound holds for eigenvectors of the whole ``A``; block eigenvectors ignore the
         coupling between blocks, and the amplification :math:`1/(1-\\alpha\\lambda)` of a block
         direction that is not a near-null direction of :math:`I - \\alpha A` widens the
-        spectrum.  Measured on a clustered kNN hypergraph (n = 300, 6 blocks, rank 10, CG to
-        rtol 1e-10): alpha = 0.9, 19 iterations without preconditioner, 14 with the spectral
-        ordering, 24 with RCM, 26 in the input order; alpha = 0.99: 24, 20, 32, 38.  Use it
-        with ``ordering='spectral'`` (blocks = clusters), and compare with no preconditioner.
+        spectrum, so it helps where the blocks are clusters: use it with
+        ``ordering='spectral'`` and compare with no preconditioner (figures in
+        benchmarks/TUNING.md).
 
         Returns
         -------
@@ -321,7 +318,9 @@ def _dense_block(block, dtype):
     return np.asarray(block @ np.eye(block.shape[0], dtype=dtype), dtype=dtype)
 
 
-def _factor_block(A, original, idx, rank, method, n_oversamples, n_iter, seed, dtype):
+def _factor_block(A, original, job, *, rank, method, n_oversamples, n_iter, dtype):
+    """Top ``rank`` eigenpairs of the diagonal block ``job = (idx, seed)`` (exact when small)."""
+    idx, seed = job
     block = _principal_block(A, original, idx, dtype)
     n_i = idx.shape[0]
     r = min(rank, n_i)
@@ -342,6 +341,28 @@ def _factor_block(A, original, idx, rank, method, n_oversamples, n_iter, seed, d
         block, r, method=eig_method, n_oversamples=n_oversamples, n_iter=n_iter, random_state=rs
     )
     return Block(idx, w.astype(dtype, copy=False), V.astype(dtype, copy=False))
+
+
+def _single_threaded(fn, job):
+    # Numba's thread count is per calling thread: operator blocks (Numba kernels) in a pool
+    # worker run on one thread, like BLAS, so workers x threads never exceeds the CPUs.
+    numba = sys.modules.get("numba")
+    if numba is not None:
+        numba.set_num_threads(1)
+    return fn(job)
+
+
+def _run_jobs(fn, jobs, n_jobs):
+    """``[fn(job) for job in jobs]`` on ``n_jobs`` threads (None: all CPUs, capped), each with
+    one BLAS and one Numba thread."""
+    workers = min(len(jobs), os.cpu_count() or 1) if n_jobs is None else n_jobs
+    if workers == 1 or len(jobs) == 1:
+        return [fn(job) for job in jobs]
+    from threadpoolctl import threadpool_limits
+
+    # BLAS releases the GIL: one BLAS thread per worker avoids oversubscription
+    with threadpool_limits(1), ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(partial(_single_threaded, fn), jobs))
 
 
 def _seeds(random_state, count):
@@ -416,16 +437,14 @@ def tessellate(
 
     Notes
     -----
-    Accuracy (measured; ``benchmarks/randomized.py``, case ``tessellation``): the block-diagonal
-    approximation drops the coupling between blocks, so the error of the inverse is dominated by
-    the weight of :math:`\\Theta` outside the diagonal blocks, not by the rank.  On a kNN
-    hypergraph Θ (n = 3000 clustered 3-D points in shuffled order, k = 10, 10 blocks,
-    alpha = 0.9, 20 random right-hand sides) the relative error
-    ``||(I - aT)^-1 Y - inverse_operator(a) @ Y|| / ||(I - aT)^-1 Y||`` was 0.55 in the input
-    order (rank 5, 20 or 50), 0.52 / 0.45 / 0.36 with RCM and 0.51 / 0.42 / 0.31 with the
-    spectral ordering at rank 5 / 20 / 50.  It is an approximation for warm starts and
-    preconditioning, not a solver: CG (``hyperlearn.linalg.cg``) reaches 1e-6 in about 10
-    iterations.
+    Accuracy: the block-diagonal approximation drops the coupling between blocks, so the error
+    of the inverse, :math:`\\|(I - \\alpha\\Theta)^{-1}Y - \\hat M Y\\| / \\|(I -
+    \\alpha\\Theta)^{-1}Y\\|` with :math:`\\hat M` = ``inverse_operator(alpha)``, is dominated by
+    the weight of :math:`\\Theta` outside the diagonal blocks, not by the rank; an ordering that
+    puts strongly coupled vertices together ('rcm', 'spectral') lowers it.  It is an
+    approximation for warm starts and preconditioning, not a solver (``hyperlearn.linalg.cg``
+    solves to a tolerance).  The ``randomized`` benchmark (case ``tessellation``) reports the
+    error per ordering and rank.
 
     Examples
     --------
@@ -439,24 +458,15 @@ def tessellate(
     True
     """
     original = A
-    A, dtype = _check_matrix(A, "A")
+    A, dtype = _as_operand(A, "A")
     if A.shape[0] != A.shape[1]:
         raise ValueError(f"A must be square (symmetric); got shape {A.shape}.")
     n = A.shape[0]
-    if isinstance(n_blocks, (bool, np.bool_)) or not isinstance(n_blocks, numbers.Integral):
-        raise TypeError(f"n_blocks={n_blocks!r} is invalid: expected an integer in [1, {n}].")
-    if not 1 <= int(n_blocks) <= n:
-        raise ValueError(f"n_blocks={n_blocks} is out of range: expected an integer in [1, {n}].")
-    n_blocks = int(n_blocks)
-    if isinstance(rank, (bool, np.bool_)) or not isinstance(rank, numbers.Integral):
-        raise TypeError(f"rank={rank!r} is invalid: expected a non-negative integer.")
-    if int(rank) < 0:
-        raise ValueError(f"rank={rank} is out of range: expected a non-negative integer.")
-    rank = int(rank)
-    if ordering not in ("rcm", "spectral", None):
-        raise ValueError(f"ordering={ordering!r} is invalid: expected 'rcm', 'spectral' or None.")
-    if method not in ("nystrom", "svd"):
-        raise ValueError(f"method={method!r} is invalid: expected 'nystrom' or 'svd'.")
+    n_blocks = check_int(n_blocks, "n_blocks", low=1, high=n)
+    rank = check_int(rank, "rank", low=0)
+    check_choice(ordering, "ordering", ("rcm", "spectral", None))
+    check_choice(method, "method", ("nystrom", "svd"))
+    n_jobs = check_int(n_jobs, "n_jobs", low=1, allow=(None,))
     if sp.issparse(A):
         A = sp.csr_matrix(A)
 
@@ -468,28 +478,15 @@ def tessellate(
         bounds = (np.arange(n_blocks + 1) * n) // n_blocks
 
     jobs = [(perm[bounds[i] : bounds[i + 1]], seeds[i]) for i in range(n_blocks)]
-
-    def work(job):
-        idx, seed = job
-        return _factor_block(A, original, idx, rank, method, n_oversamples, n_iter, seed, dtype)
-
-    def work_single_threaded(job):
-        # Numba's thread count is per calling thread: operator blocks (Numba kernels) in a pool
-        # worker run on one thread, like BLAS, so workers x threads never exceeds the CPUs.
-        numba = sys.modules.get("numba")
-        if numba is not None:
-            numba.set_num_threads(1)
-        return work(job)
-
-    workers = min(n_blocks, os.cpu_count() or 1) if n_jobs is None else int(n_jobs)
-    if workers < 1:
-        raise ValueError(f"n_jobs={n_jobs!r} is invalid: expected None or a positive integer.")
-    if workers == 1 or n_blocks == 1:
-        blocks = [work(j) for j in jobs]
-    else:
-        from threadpoolctl import threadpool_limits
-
-        # BLAS releases the GIL: one BLAS thread per worker avoids oversubscription
-        with threadpool_limits(1), ThreadPoolExecutor(max_workers=workers) as pool:
-            blocks = list(pool.map(work_single_threaded, jobs))
+    factor = partial(
+        _factor_block,
+        A,
+        original,
+        rank=rank,
+        method=method,
+        n_oversamples=n_oversamples,
+        n_iter=n_iter,
+        dtype=dtype,
+    )
+    blocks = _run_jobs(factor, jobs, n_jobs)
     return BlockLowRank(perm, blocks, dtype)

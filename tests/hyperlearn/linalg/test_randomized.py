@@ -25,7 +25,9 @@ from sklearn.datasets import make_low_rank_matrix
 from sklearn.utils.extmath import randomized_range_finder as sk_range_finder
 from sklearn.utils.extmath import randomized_svd as sk_randomized_svd
 
-import hyperlearn.linalg._randomized as rmod
+import hyperlearn.linalg._krylov_svd as ksvd
+import hyperlearn.linalg._lanczos as lanczos
+import hyperlearn.linalg._sketch as sketch
 from hyperlearn.linalg import nystrom, randomized_eigh, randomized_range_finder, randomized_svd
 from hyperlearn.testing import hmt_power_bound
 from hyperlearn.testing.strategies import matrices_with_spectrum
@@ -86,13 +88,13 @@ def decaying_matrix(m, n, seed, decay="slow", dtype=np.float64):
 def spy_krylov_widths(monkeypatch):
     """The block widths of every ``_block_krylov_svd`` run, in order (a list filled later)."""
     widths = []
-    original = rmod._block_krylov_svd
+    original = ksvd._block_krylov_svd
 
     def spy(A, Omega, *args, **kwargs):
         widths.append(Omega.shape[1])
         return original(A, Omega, *args, **kwargs)
 
-    monkeypatch.setattr(rmod, "_block_krylov_svd", spy)
+    monkeypatch.setattr(ksvd, "_block_krylov_svd", spy)
     return widths
 
 
@@ -144,9 +146,9 @@ def test_exact_rank_is_recovered_to_rounding(args, data):
 def test_exact_rank_on_the_block_krylov_path(dtype, seed, k, r, monkeypatch):
     """Large enough for the adaptive block Krylov path; the Krylov space is exhausted (rank r)."""
     calls = []
-    original = rmod._block_krylov_svd
+    original = ksvd._block_krylov_svd
     monkeypatch.setattr(
-        rmod, "_block_krylov_svd", lambda *a, **kw: calls.append(1) or original(*a, **kw)
+        ksvd, "_block_krylov_svd", lambda *a, **kw: calls.append(1) or original(*a, **kw)
     )
     A, s_true = exact_rank_matrix(320, 260, r, seed, dtype)
     U, s, Vt = randomized_svd(A, k, n_oversamples=2, random_state=seed)
@@ -232,7 +234,7 @@ def test_narrow_krylov_block_is_at_least_as_accurate_as_sklearn(dtype, decay, mo
     k = 30
     ours = randomized_svd(A, k, random_state=0)
     theirs = sk_randomized_svd(A, k, random_state=0)
-    assert widths == [k // 2 + rmod.KRYLOV_SVD_OVERSAMPLES]
+    assert widths == [k // 2 + ksvd.KRYLOV_SVD_OVERSAMPLES]
     slack = rounding(A.shape, s[0], dtype)
     sv_ours = np.abs(ours[1].astype(np.float64) - s[:k]).max()
     sv_theirs = np.abs(theirs[1].astype(np.float64) - s[:k]).max()
@@ -273,8 +275,8 @@ def test_repeated_singular_value_wider_than_the_narrow_block(dtype, multiplicity
     _, sv, _ = randomized_svd(A, k, random_state=0)
     slack = rounding(A.shape, s[0], dtype)
     assert np.abs(sv.astype(np.float64) - s[:k]).max() <= slack
-    assert widths[0] == k // 2 + rmod.KRYLOV_SVD_OVERSAMPLES
-    assert widths[-1] == k + rmod.KRYLOV_SVD_OVERSAMPLES
+    assert widths[0] == k // 2 + ksvd.KRYLOV_SVD_OVERSAMPLES
+    assert widths[-1] == k + ksvd.KRYLOV_SVD_OVERSAMPLES
 
 
 @settings(max_examples=20)
@@ -308,7 +310,7 @@ def test_clustered_spectra_are_as_accurate_as_sklearn(
     V = sla.qr(rng.standard_normal((n, n)), mode="economic")[0]
     A = (U * s) @ V.T
     with pytest.MonkeyPatch.context() as mp:  # the Krylov path (the cost model would not)
-        mp.setattr(rmod, "_krylov_pays_off", lambda *args: True)
+        mp.setattr(ksvd, "_krylov_pays_off", lambda *args: True)
         _, ours, _ = randomized_svd(A, k, random_state=seed)
     _, theirs, _ = sk_randomized_svd(A, k, random_state=seed)
     err_ours = np.abs(ours - s[:k]).max() / s[k - 1]
@@ -330,7 +332,7 @@ def test_cholesky_qr2_never_overwrites_its_input(order, log_cond):
         (Q * np.logspace(0, -log_cond, 12)) @ sla.qr(rng.standard_normal((12, 12)))[0], order=order
     )
     before = W.copy()
-    out = rmod._cholesky_qr2(W, threshold=np.finfo(np.float64).eps ** 0.5)
+    out = sketch._cholesky_qr2(W, threshold=np.finfo(np.float64).eps ** 0.5)
     assert np.array_equal(W, before)
     if out is not None:
         Qc, Rc = out
@@ -344,19 +346,19 @@ def test_too_small_a_krylov_budget_falls_back_to_sklearns_scheme(monkeypatch):
     """When the cost budget (or the matrix) leaves fewer than _krylov_min_blocks blocks for
     both block widths, the default path is scikit-learn's scheme: same test matrix, same
     iterations, so the same singular values up to rounding."""
-    monkeypatch.setattr(rmod, "_krylov_pays_off", lambda *args: True)
-    monkeypatch.setattr(rmod, "_krylov_block_budget", lambda *args: 1)
+    monkeypatch.setattr(ksvd, "_krylov_pays_off", lambda *args: True)
+    monkeypatch.setattr(ksvd, "_krylov_block_budget", lambda *args: 1)
     calls = []
-    original = rmod._block_krylov_svd
+    original = ksvd._block_krylov_svd
     monkeypatch.setattr(
-        rmod, "_block_krylov_svd", lambda *a, **kw: calls.append(1) or original(*a, **kw)
+        ksvd, "_block_krylov_svd", lambda *a, **kw: calls.append(1) or original(*a, **kw)
     )
     A, s = decaying_matrix(300, 250, seed=2, decay="slow")
     _, ours, _ = randomized_svd(A, 30, random_state=0)
     _, theirs, _ = sk_randomized_svd(A, 30, random_state=0)
     assert not calls
     assert np.abs(ours - theirs).max() <= rounding(A.shape, s[0], A.dtype)
-    assert rmod._krylov_min_blocks(7) == 5 and rmod._krylov_min_blocks(0) == 2
+    assert ksvd._krylov_min_blocks(7) == 5 and ksvd._krylov_min_blocks(0) == 2
 
 
 def test_error_estimate_uses_the_gap_below_a_cluster():
@@ -368,19 +370,19 @@ def test_error_estimate_uses_the_gap_below_a_cluster():
     r = 1e-4
     sv = np.array([1.0, 1.0 - 1e-9, 1.0 - 2e-9, 1.0 - 3e-9, 0.5, 0.4])
     res = np.full(6, r)
-    est = rmod._residual_error_estimate(sv, res, 4, 2, eps=0.0)
+    est = ksvd._residual_error_estimate(sv, res, 4, 2, eps=0.0)
     top = sv[:4]
     below_cluster = np.sum(sv[:4] ** 2) * r * r / (2.0 * top**2 * (top**2 - 0.25))
     with_half = np.sum(sv[:5] ** 2) * r * r / (2.0 * top**2 * (top**2 - 0.16))
     np.testing.assert_allclose(est, np.minimum(below_cluster, with_half), rtol=1e-12)
     # residuals of the first k only (no Ritz value below to mark the edge): r / theta
-    alone = rmod._residual_error_estimate(sv[:4], res[:4], 4, 2, eps=0.0)
+    alone = ksvd._residual_error_estimate(sv[:4], res[:4], 4, 2, eps=0.0)
     np.testing.assert_allclose(alone, r / top, rtol=1e-12)
     # an edge value that has not converged itself (residual above CLUSTER_GAP_TRUST times its
     # distance) marks no edge: back to r / theta
     res_edge = res.copy()
     res_edge[4:] = 0.5
-    untrusted = rmod._residual_error_estimate(sv, res_edge, 4, 2, eps=0.0)
+    untrusted = ksvd._residual_error_estimate(sv, res_edge, 4, 2, eps=0.0)
     np.testing.assert_allclose(untrusted, r / top, rtol=1e-12)
 
 
@@ -391,7 +393,7 @@ def test_cluster_stops_before_the_budget(monkeypatch):
     form cannot certify values inside a cluster: it ran 5 of 5 blocks); as accurate as
     scikit-learn's default up to float32 rounding."""
     runs = []
-    original = rmod._block_krylov_svd
+    original = ksvd._block_krylov_svd
 
     def spy(A, Omega, k, max_iter, *args, **kwargs):
         products = []
@@ -410,7 +412,7 @@ def test_cluster_stops_before_the_budget(monkeypatch):
         finally:  # also when the narrow run is abandoned (an exception)
             runs.append((Omega.shape[1], max_iter + 1, len(products)))
 
-    monkeypatch.setattr(rmod, "_block_krylov_svd", spy)
+    monkeypatch.setattr(ksvd, "_block_krylov_svd", spy)
     rng = np.random.default_rng(0)
     m, n, k = 900, 850, 26
     s = np.concatenate([[2.0], 1.0 - 1e-10 * rng.random(54), 0.1 - 1e-3 * rng.random(n - 55)])
@@ -431,15 +433,15 @@ def test_cluster_stops_before_the_budget(monkeypatch):
 def test_cluster_check_counts_values_within_the_relative_spread():
     b = 3
     # three values within CLUSTER_RTOL of the first of them: a cluster filling the block
-    sv = np.array([5.0, 1.0, 1.0 - rmod.CLUSTER_RTOL / 2, 1.0 - rmod.CLUSTER_RTOL, 0.5])
-    assert rmod._cluster_fills_block(sv, 4, b)
+    sv = np.array([5.0, 1.0, 1.0 - ksvd.CLUSTER_RTOL / 2, 1.0 - ksvd.CLUSTER_RTOL, 0.5])
+    assert ksvd._cluster_fills_block(sv, 4, b)
     # only within the top k
-    assert not rmod._cluster_fills_block(sv, 3, b)
+    assert not ksvd._cluster_fills_block(sv, 3, b)
     # a spread just wider than CLUSTER_RTOL
-    sv[3] = 1.0 - 1.01 * rmod.CLUSTER_RTOL
-    assert not rmod._cluster_fills_block(sv, 5, b)
+    sv[3] = 1.0 - 1.01 * ksvd.CLUSTER_RTOL
+    assert not ksvd._cluster_fills_block(sv, 5, b)
     # fewer than b values
-    assert not rmod._cluster_fills_block(np.ones(2), 2, b)
+    assert not ksvd._cluster_fills_block(np.ones(2), 2, b)
 
 
 @settings(max_examples=40)
@@ -456,15 +458,15 @@ def test_krylov_block_budget_stays_within_sklearns_cost(m, n, b, extra, n_iter, 
     cost at most scikit-learn's 2 (q + 1) products of ``width`` columns, one more block would not
     (unless only one block fits), evaluated by summing the model directly."""
     width = b + extra
-    blocks = rmod._krylov_block_budget(m, n, b, width, n_iter, speedup)
-    fixed = rmod.DENSE_PASS_FIXED_COLUMNS
+    blocks = ksvd._krylov_block_budget(m, n, b, width, n_iter, speedup)
+    fixed = ksvd.DENSE_PASS_FIXED_COLUMNS
 
     def cost(count):
         total = 0.0
         for j in range(1, count + 1):
             h = j * b
             total += (4.0 * m * n * (b + fixed) + 8.0 * (m + n) * h * b) / speedup
-            total += 2.0 * rmod.EIGH_FLOP_FACTOR * h**3
+            total += 2.0 * ksvd.EIGH_FLOP_FACTOR * h**3
         return total
 
     budget = 4.0 * (n_iter + 1) * m * n * (width + fixed) / speedup
@@ -558,6 +560,26 @@ def test_integer_input_becomes_float64():
     A = np.arange(60).reshape(10, 6) % 7
     U, s, Vt = randomized_svd(A, 2, random_state=0)
     assert U.dtype == s.dtype == Vt.dtype == np.float64
+
+
+@pytest.mark.parametrize("container", ["dense", "operator"])
+def test_float16_input_is_computed_in_float32(container):
+    """The one float16 rule (hyperlearn.utils._validation): float16 -> float32, and the result
+    equals that of the same values given as float32 (SciPy sparse has no float16)."""
+    A16 = np.random.default_rng(3).standard_normal((30, 20)) @ np.diag(0.8 ** np.arange(20))
+    A16 = A16.astype(np.float16)
+    wrap = aslinearoperator if container == "operator" else np.asarray
+    U, s, Vt = randomized_svd(wrap(A16), 3, random_state=0)
+    U32, s32, Vt32 = randomized_svd(wrap(A16.astype(np.float32)), 3, random_state=0)
+    assert U.dtype == s.dtype == Vt.dtype == np.float32
+    assert np.array_equal(s, s32) and np.array_equal(U, U32) and np.array_equal(Vt, Vt32)
+    S16 = (A16.astype(np.float32).T @ A16.astype(np.float32)).astype(np.float16)
+    w, V = randomized_eigh(wrap(S16), 2, random_state=0)
+    w32, V32 = randomized_eigh(wrap(S16.astype(np.float32)), 2, random_state=0)
+    assert w.dtype == V.dtype == np.float32
+    assert np.array_equal(w, w32) and np.array_equal(V, V32)
+    Q = randomized_range_finder(wrap(A16), size=3, n_iter=1, random_state=0)
+    assert Q.dtype == np.float32
 
 
 @pytest.mark.parametrize("shape", [(240, 200), (200, 240), (30, 20)])
@@ -855,8 +877,8 @@ def test_eigh_auto_meets_its_tolerance_on_clustered_eigenvalues(seed):
     A = (Q * w0) @ Q.T
     w, V = randomized_eigh(A, k, random_state=seed)
     rel = np.abs(w - w0[:k]) / w0[:k]
-    floor = rmod.RITZ_ATOL_FACTOR * eps_of(A.dtype) * w0[0] / w0[:k]
-    assert np.all(rel <= EIGH_ESTIMATE_SLACK * rmod.RITZ_RTOL_F64 + floor), rel
+    floor = lanczos.RITZ_ATOL_FACTOR * eps_of(A.dtype) * w0[0] / w0[:k]
+    assert np.all(rel <= EIGH_ESTIMATE_SLACK * lanczos.RITZ_RTOL_F64 + floor), rel
     assert_orthonormal_columns(V, "V")
 
 
