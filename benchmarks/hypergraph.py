@@ -178,11 +178,27 @@ def _one_thread(fn):
     return wrapped
 
 
+def _explicit_theta(hg, dv, H, s, Ht):
+    """``(theta, build_s, note)``: the assembled Θ and its build time, or None and a note when
+    its predicted nnz exceeds ``EXPLICIT_NNZ_BUDGET``."""
+    predicted = predicted_theta_nnz(hg)
+    if predicted > EXPLICIT_NNZ_BUDGET:
+        note = (
+            f"predicted nnz(Θ) <= {predicted:.3g} exceeds EXPLICIT_NNZ_BUDGET = "
+            f"{EXPLICIT_NNZ_BUDGET:.3g}; not built"
+        )
+        return None, None, note
+    t0 = time.perf_counter()
+    B = sp.diags(dv) @ H
+    C = (sp.diags(s) @ Ht) @ sp.diags(dv)
+    theta = (B @ C.tocsr()).tocsr()
+    return theta, time.perf_counter() - t0, ""
+
+
 def _product_cases(n, quick):
-    records = []
     hg = make_hypergraph(n, quick=quick)
-    op = hg.normalized_adjacency()
-    dv, H, s, Ht = scipy_parts(hg)
+    parts = scipy_parts(hg)
+    explicit = _explicit_theta(hg, *parts)
     rng = np.random.default_rng(SEED + 1)
     bw = copy_bandwidth_gbs(BANDWIDTH_BYTES)
     params = {
@@ -191,96 +207,66 @@ def _product_cases(n, quick):
         "nnz_H": hg.nnz,
         "max_edge": int(np.diff(hg.incidence_csc.indptr).max()),
     }
-
-    predicted = predicted_theta_nnz(hg)
-    theta, build_s, theta_note = None, None, ""
-    if predicted <= EXPLICIT_NNZ_BUDGET:
-        t0 = time.perf_counter()
-        B = sp.diags(dv) @ H
-        C = (sp.diags(s) @ Ht) @ sp.diags(dv)
-        theta = (B @ C.tocsr()).tocsr()
-        build_s = time.perf_counter() - t0
-        del B, C
-    else:
-        theta_note = (
-            f"predicted nnz(Θ) <= {predicted:.3g} exceeds EXPLICIT_NNZ_BUDGET = "
-            f"{EXPLICIT_NNZ_BUDGET:.3g}; not built"
-        )
-
+    records = []
     for k in (1, N_COLUMNS):
-        case = f"theta x  n={n}" if k == 1 else f"theta X[{k}]  n={n}"
         x = rng.standard_normal(n) if k == 1 else rng.standard_normal((n, k))
-        if k == 1:
-            dx = dv
-            dz = s
-        else:
-            dx = dv[:, None]
-            dz = s[:, None]
+        records.extend(_product_case(hg, parts, explicit, x, bw, params))
+    return records
 
-        def composition(x=x, dx=dx, dz=dz):
-            return dx * (H @ (dz * (Ht @ (dx * x))))
 
-        ref = composition()
-        acc = lambda y, ref=ref: {"rel_diff": _rel(y, ref)}  # noqa: E731
-        mul = (lambda x=x: op.matvec(x)) if k == 1 else (lambda x=x: op.matmat(x))
-        records.append(
-            bench(
-                SUITE, case, "ours", mul, params=params, accuracy=acc, repeats=REPEATS, number=None
-            )
-        )
+def _product_case(hg, parts, explicit, x, bw, params):
+    """Records of one product case: ours (all threads, one thread), the SciPy composition, the
+    explicit Θ and the memory floor, for a vector or a block ``x``."""
+    n = hg.n_vertices
+    k = 1 if x.ndim == 1 else x.shape[1]
+    case = f"theta x  n={n}" if k == 1 else f"theta X[{k}]  n={n}"
+    dv, H, s, Ht = parts
+    theta, build_s, theta_note = explicit
+    dx, dz = (dv, s) if k == 1 else (dv[:, None], s[:, None])
+    op = hg.normalized_adjacency()
+
+    def composition():
+        return dx * (H @ (dz * (Ht @ (dx * x))))
+
+    ref = composition()
+
+    def acc(y):
+        return {"rel_diff": _rel(y, ref)}
+
+    mul = (lambda: op.matvec(x)) if k == 1 else (lambda: op.matmat(x))
+    common = {"params": params, "accuracy": acc, "number": None}
+    records = [
+        bench(SUITE, case, "ours", mul, repeats=REPEATS, **common),
+        bench(SUITE, case, "ours 1 thread", _one_thread(mul), repeats=REPEATS, **common),
+        bench(SUITE, case, "scipy composition", composition, repeats=REPEATS, **common),
+    ]
+    if theta is not None:
         records.append(
             bench(
                 SUITE,
                 case,
-                "ours 1 thread",
-                _one_thread(mul),
-                params=params,
-                accuracy=acc,
-                repeats=REPEATS,
-                number=None,
+                "scipy explicit Θ",
+                lambda: theta @ x,
+                repeats=3 if n > 20_000 else REPEATS,
+                extra={"build_s": build_s, "nnz_theta": theta.nnz},
+                **common,
             )
         )
-        records.append(
-            bench(
-                SUITE,
-                case,
-                "scipy composition",
-                composition,
-                params=params,
-                accuracy=acc,
-                repeats=REPEATS,
-                number=None,
-            )
+    else:
+        records.append(skipped(SUITE, case, "scipy explicit Θ", theta_note, params))
+    floor_b = traffic_floor_bytes(hg, k)
+    records.append(
+        bound(
+            SUITE,
+            case,
+            "memory floor",
+            floor_b / (bw * 1e9),
+            params,
+            note=f"{floor_b / 1e6:.1f} MB moved at least / {bw:.1f} GB/s copy bandwidth; "
+            f"no-reuse gather traffic would be {gather_bytes(hg, k) / 1e6:.1f} MB",
+            extra={"bytes": floor_b},
         )
-        if theta is not None:
-            records.append(
-                bench(
-                    SUITE,
-                    case,
-                    "scipy explicit Θ",
-                    lambda x=x: theta @ x,
-                    params=params,
-                    accuracy=acc,
-                    repeats=3 if n > 20_000 else REPEATS,
-                    number=None,
-                    extra={"build_s": build_s, "nnz_theta": theta.nnz},
-                )
-            )
-        else:
-            records.append(skipped(SUITE, case, "scipy explicit Θ", theta_note, params))
-        floor_b = traffic_floor_bytes(hg, k)
-        records.append(
-            bound(
-                SUITE,
-                case,
-                "memory floor",
-                floor_b / (bw * 1e9),
-                params,
-                note=f"{floor_b / 1e6:.1f} MB moved at least / {bw:.1f} GB/s copy bandwidth; "
-                f"no-reuse gather traffic would be {gather_bytes(hg, k) / 1e6:.1f} MB",
-                extra={"bytes": floor_b},
-            )
-        )
+    )
     return records
 
 
@@ -289,7 +275,7 @@ def _construction_case(n, dim):
 
     from hyperlearn import Hypergraph
     from hyperlearn.hypergraph import kneighbors
-    from hyperlearn.hypergraph._construct import _kneighbors
+    from hyperlearn.hypergraph._knn import _kneighbors
 
     case = f"from_knn  n={n} d={dim}"
     params = {"n": n, "d": dim, "k": N_NEIGHBORS}

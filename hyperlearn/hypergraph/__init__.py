@@ -7,8 +7,8 @@
 
 from __future__ import annotations
 
-from ._construct import kneighbors
 from ._hypergraph import Hypergraph
+from ._knn import kneighbors
 from ._operators import (
     DEFAULT_NNZ_BUDGET,
     HypergraphOperator,

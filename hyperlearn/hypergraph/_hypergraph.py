@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ..utils._validation import check_nonnegative_vector
+from ..utils._validation import check_choice, check_nonnegative_vector
 
 __all__ = ["Hypergraph"]
 
@@ -142,7 +142,7 @@ class Hypergraph:
         obj._init_from(csr, csc, _readonly(weights))
         return obj
 
-    # -- constructors (implemented in _construct.py) -----------------------------------------
+    # -- constructors (implemented in _construct.py and _knn.py) ------------------------------
 
     @classmethod
     def from_edges(
@@ -329,7 +329,7 @@ class Hypergraph:
         >>> Hypergraph.from_knn(X, n_neighbors=1).incidence.toarray().astype(int).tolist()
         [[1, 1, 0, 0], [1, 1, 1, 0], [0, 0, 1, 1], [0, 0, 0, 1]]
         """
-        from ._construct import from_knn
+        from ._knn import from_knn
 
         return from_knn(
             cls,
@@ -571,8 +571,7 @@ class Hypergraph:
         MemoryError
             (:class:`NnzBudgetError`) predicted nnz above the budget.
         """
-        if kind not in LAPLACIAN_KINDS:
-            raise ValueError(f"kind={kind!r} is not supported: expected one of {LAPLACIAN_KINDS}.")
+        check_choice(kind, "kind", LAPLACIAN_KINDS)
         return self._operator(kind, explicit, nnz_budget)
 
     def _operator(self, kind, explicit, nnz_budget):

@@ -35,7 +35,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
 from ..utils._numba import serial_below
-from ..utils._validation import check_int, check_matrix, describe
+from ..utils._validation import check_choice, check_int, check_matrix, describe
 
 __all__ = [
     "DEFAULT_NNZ_BUDGET",
@@ -89,11 +89,8 @@ def _prefetch_distance(X):
 
 #: ``matmat`` runs on a locality-ordered copy of the incidence (see :class:`_LocalLayout`)
 #: when the gathered block ``X`` (n × k) takes at least ``LOCALITY_MIN_BYTES`` AND has at
-#: least ``LOCALITY_MIN_VERTICES`` rows.  Measured (kNN k = 10 + 200 tag hyperedges, random
-#: vertex order, 1 thread, CPU time of plain / ordered product, one interleaved run each):
-#: n = 200 000: 1.44x (2 columns), 1.81x (4), 1.8-2.3x (8), 1.5-2.2x (16), 1.1-1.3x (50);
-#: n = 50 000: 1.42x (8), 1.05x (16), 1.47x (50); but n = 20 000: 0.74-0.87x (8-50 columns:
-#: everything fits in cache there, and the two O(n k) copies only cost).
+#: least ``LOCALITY_MIN_VERTICES`` rows: below that it fits in cache and the two O(n k) copies
+#: only cost.  See benchmarks/TUNING.md.
 LOCALITY_MIN_BYTES = 2 * 2**20
 LOCALITY_MIN_VERTICES = 50_000
 #: Hyperedges with more members than this do not steer the ordering (their members are spread
@@ -122,10 +119,9 @@ class _LocalLayout:
     results are bitwise identical to the unpermuted product.
 
     The ordering is built once per incidence pattern (cached, shared by ``with_weights``
-    hypergraphs) in O(nnz(H)): 0.8-0.9 s CPU at n = 200 000, nnz(H) = 2.3·10⁶, about two
-    16-column products.  When it pays is measured at :data:`LOCALITY_MIN_BYTES`.  Column
-    blocking (8 or 16 columns at a time) on top of it was measured slower; RCM on the
-    bipartite graph (SciPy) took 1.1-1.8 s and gained less than these parts.
+    hypergraphs) in O(nnz(H)), about the cost of two 16-column products; when it pays is
+    decided by :data:`LOCALITY_MIN_BYTES` (evidence, and the alternatives tried: column
+    blocking, RCM on the bipartite graph, in benchmarks/TUNING.md).
     """
 
     def __init__(self, csr, csc, binary):
@@ -207,8 +203,7 @@ def _check_weight_range(w, dtype, kind):
     Within that range every factor of the scale-invariant operators (``d^{-1/2}``, ``w/δ`` and
     their products, once the largest weight is scaled to about 1) stays a normal number; beyond
     it a vertex whose hyperedges all have negligible weights gets degree and edge scales that
-    underflow, and its row of Θ came out 0 instead of what scale invariance gives (0.5 in the
-    failing example: a vertex alone in its tiny-weight hyperedges).
+    underflow, and its row of Θ would be 0 instead of what scale invariance gives.
     """
     positive = w[w > 0]
     if positive.size == 0:
@@ -317,8 +312,8 @@ class IncidenceProductOperator(LinearOperator):
         dtype = self._out_dtype(X)
         X = np.ascontiguousarray(X, dtype=dtype)
         if X.shape[1] == 1 and self._binary and dtype == np.float64:
-            # The vector kernels compute exactly the same sums here (bitwise), 3-4x faster than
-            # the block kernels on one column (n = 200 000: 21 ms against 89 ms).
+            # The vector kernels compute exactly the same sums here (bitwise) and are faster
+            # than the block kernels on one column.  See benchmarks/TUNING.md.
             return self._apply_vec(X[:, 0], left, right).reshape(-1, 1)
         if self._use_locality(X):
             Y = self._apply_mat_local(X, left, right)
@@ -361,8 +356,7 @@ class IncidenceProductOperator(LinearOperator):
         the plain product (see ``_LocalLayout``)."""
         layout = _local_layout(self._csr, self._csc, self._binary)
         order = layout.vorder
-        # one C-contiguous copy of the permuted rows in, one out: O(n k), far below the gathers.
-        # (Processing 8 or 16 columns at a time on top of this was measured slower, not faster.)
+        # one C-contiguous copy of the permuted rows in, one out: O(n k), far below the gathers
         x_perm = X[order]
         y_perm = np.empty_like(x_perm)
         self._gathers(
@@ -640,8 +634,7 @@ class HypergraphOperator(IncidenceProductOperator):
     """
 
     def __init__(self, hypergraph, kind="adjacency"):
-        if kind not in OPERATOR_KINDS:
-            raise ValueError(f"kind={kind!r} is not supported: expected one of {OPERATOR_KINDS}.")
+        check_choice(kind, "kind", OPERATOR_KINDS)
         d = hypergraph.vertex_degrees
         delta = hypergraph.edge_degrees.astype(np.float64)
         w = hypergraph.weights.astype(np.float64)

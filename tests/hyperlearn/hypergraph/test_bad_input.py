@@ -231,7 +231,7 @@ CASES = {
     "unknown metric": (
         lambda: Hypergraph.from_knn(X, 2, metric="manhattan"),
         ValueError,
-        "metric='manhattan' is not supported",
+        "metric='manhattan' is not valid: expected one of 'euclidean', 'cosine'",
     ),
     "block_size zero": (
         lambda: kneighbors(X, 2, block_size=0),
@@ -255,7 +255,8 @@ CASES = {
     "unknown laplacian kind": (
         lambda: hg().laplacian("symmetric"),
         ValueError,
-        "kind='symmetric' is not supported",
+        "kind='symmetric' is not valid: expected one of 'normalized', 'random_walk', "
+        "'unnormalized'",
     ),
     "nnz_budget negative": (
         lambda: hg().normalized_adjacency(explicit=True, nnz_budget=-1),

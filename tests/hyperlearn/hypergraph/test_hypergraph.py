@@ -305,10 +305,10 @@ def test_pickle_round_trip_stays_immutable(small):
 def test_docstring_examples():
     import doctest
 
-    from hyperlearn.hypergraph import _construct, _hypergraph, _operators
+    from hyperlearn.hypergraph import _hypergraph, _knn, _operators
     from hyperlearn.utils import _numba
 
-    for module in (_hypergraph, _construct, _operators, _numba):
+    for module in (_hypergraph, _knn, _operators, _numba):
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert result.failed == 0, module.__name__
         assert result.attempted > 0, module.__name__

@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 from sklearn.neighbors import NearestNeighbors
 
 from hyperlearn import Hypergraph
-from hyperlearn.hypergraph import _construct, kneighbors
+from hyperlearn.hypergraph import _knn, kneighbors
 from hyperlearn.hypergraph import _reference as ref
-from hyperlearn.hypergraph._construct import _kneighbors
+from hyperlearn.hypergraph._knn import _kneighbors
 from hyperlearn.utils import thread_limits
 
 # Returned distances are recomputed directly in float64 from the (float32-rounded) inputs:
@@ -169,7 +169,7 @@ def _direct_values(X, database=None, metric="euclidean"):
     Q = np.asarray(X, dtype=np.float64)
     D = Q if database is None else np.asarray(database, dtype=np.float64)
     if metric == "cosine":
-        Q, D = _construct._normalize_rows(Q), _construct._normalize_rows(D)
+        Q, D = _knn._normalize_rows(Q), _knn._normalize_rows(D)
     acc = np.zeros((Q.shape[0], D.shape[0]))
     for f in range(Q.shape[1]):
         if metric == "cosine":
@@ -279,7 +279,7 @@ def test_tiny_values_fall_back_to_float64():
 
 
 def test_screening_stops_only_when_most_of_the_first_block_fails():
-    from hyperlearn.hypergraph._construct import SCREEN_ABORT_FAILURES
+    from hyperlearn.hypergraph._knn import SCREEN_ABORT_FAILURES
 
     rng = np.random.default_rng(12)
     tight = _data("offset", rng, 64, 6)  # every row fails the certificate
@@ -337,7 +337,9 @@ def test_screened_float32_input_and_thread_count():
 
 def test_bad_screen_value():
     X = np.random.default_rng(9).standard_normal((20, 2))
-    with pytest.raises(ValueError, match="screen='float16' is not supported"):
+    with pytest.raises(
+        ValueError, match="screen='float16' is not valid: expected one of 'auto', 'float32', None"
+    ):
         kneighbors(X, 2, screen="float16")
 
 
@@ -380,12 +382,12 @@ def test_screen_error_bound_holds(d, scale, centered):
     rng = np.random.default_rng(d)
     A = _adversarial_rows(rng, 10, d, scale)
     center = A.mean(axis=0) if centered else None
-    a32, sq = _construct._screen_prepare(A, center)
+    a32, sq = _knn._screen_prepare(A, center)
     C = A - center if centered else A
     G = (a32 @ a32.T).astype(np.float64)  # float32 GEMM, as in the search
     s = (sq[:, None] + sq[None, :]) - 2.0 * G
-    norms = _construct._inflated_norms(sq, d)
-    delta = _construct.screen_error_bound(norms, norms.max(), d)
+    norms = _knn._inflated_norms(sq, d)
+    delta = _knn.screen_error_bound(norms, norms.max(), d)
     worst = 0.0
     for i in range(A.shape[0]):
         ci = [Fraction(v) for v in C[i].tolist()]
@@ -406,7 +408,7 @@ def _top_k_reference(values, k, offset=0):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_merge_kernels_equal_dense_top_k(dtype):
-    from hyperlearn.hypergraph import _kernels
+    from hyperlearn.hypergraph import _knn_kernels
 
     rng = np.random.default_rng(10)
     n_rows, n_cols, k = 37, 90, 6
@@ -418,7 +420,7 @@ def test_merge_kernels_equal_dense_top_k(dtype):
     self_index = np.full(n_rows, -1)
     self_index[3] = 5  # excluded
     for c0 in (0, 50):
-        _kernels.knn_merge_block(
+        _knn_kernels.knn_merge_block(
             np.ascontiguousarray(G[:, c0 : c0 + 50]),
             rnorm,
             cnorm[c0 : c0 + 50],
@@ -434,14 +436,14 @@ def test_merge_kernels_equal_dense_top_k(dtype):
     np.testing.assert_array_equal(best_d, ref_d)
     # columns: the same block seen from the columns' side, rows 1000.. as candidates
     col_d, col_i = np.full((n_cols, k), np.inf), np.full((n_cols, k), -1)
-    _kernels.knn_merge_block_columns(G, cnorm, rnorm, 1000, col_d, col_i)
+    _knn_kernels.knn_merge_block_columns(G, cnorm, rnorm, 1000, col_d, col_i)
     ref_d, ref_i = _top_k_reference(s.T.copy(), k, offset=1000)
     np.testing.assert_array_equal(col_i, ref_i)
     np.testing.assert_array_equal(col_d, ref_d)
     # merging two sorted lists of disjoint candidates: the top k of their union
     other_d, other_i = _top_k_reference(rng.random((n_cols, 3 * k)), k, offset=5000)
     merged_d, merged_i = col_d.copy(), col_i.copy()
-    _kernels.knn_merge_lists(merged_d, merged_i, other_d, other_i)
+    _knn_kernels.knn_merge_lists(merged_d, merged_i, other_d, other_i)
     union_d = np.hstack([col_d, other_d])
     union_i = np.hstack([col_i, other_i])
     order = np.argsort(union_d, axis=1, kind="stable")[:, :k]
@@ -451,18 +453,18 @@ def test_merge_kernels_equal_dense_top_k(dtype):
 
 @pytest.mark.parametrize("metric", ["euclidean", "cosine"])
 def test_rerank_kernel_equals_direct_sort(metric):
-    from hyperlearn.hypergraph import _kernels
+    from hyperlearn.hypergraph import _knn_kernels
 
     rng = np.random.default_rng(11)
     X = rng.integers(-2, 3, size=(40, 3)).astype(float)  # many exact ties: index order counts
     if metric == "cosine":
-        X = _construct._normalize_rows(X)
+        X = _knn._normalize_rows(X)
     candidates = np.stack([rng.permutation(40)[:9] for _ in range(40)])
     k = 4
     dist, ind, kth = np.empty((40, k)), np.empty((40, k), dtype=np.int64), np.empty(40)
-    _kernels.knn_rerank(X, X, candidates, metric == "cosine", dist, ind, kth)
+    _knn_kernels.knn_rerank(X, X, candidates, metric == "cosine", dist, ind, kth)
     full = np.empty(candidates.shape)
-    _kernels.exact_distances(X, X, candidates, metric == "cosine", full)
+    _knn_kernels.exact_distances(X, X, candidates, metric == "cosine", full)
     order = np.lexsort((candidates, full), axis=-1)[:, :k]
     np.testing.assert_array_equal(ind, np.take_along_axis(candidates, order, axis=1))
     np.testing.assert_array_equal(dist, np.take_along_axis(full, order, axis=1))
