@@ -4,15 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._estimator import (
-    VALIDATION_K,
-    _check_features,
-    _check_int,
-    _check_tags,
-    choose_candidate,
-    holdout_split,
-    per_image_f1,
-)
+from ..utils._validation import check_int
+from ._problem import check_features, check_tags
+from ._selection import VALIDATION_K, choose_candidate, holdout_split, per_image_f1
 
 __all__ = ["KNN_K_GRID", "knn_tag_voting", "select_knn_k", "user_tag_scores"]
 
@@ -43,9 +37,9 @@ def knn_tag_voting(X, Y, n_neighbors=10, *, metric="euclidean", n_jobs=None):
     """
     from ..hypergraph import kneighbors
 
-    X = _check_features(X)
-    Y = _check_tags(Y, X.shape[0], np.float64)
-    _check_int(n_neighbors, "n_neighbors", 1)
+    X = check_features(X)
+    Y = check_tags(Y, X.shape[0], np.float64)
+    check_int(n_neighbors, "n_neighbors", low=1)
     if n_neighbors >= X.shape[0]:
         raise ValueError(
             f"n_neighbors must be < the number of images ({X.shape[0]}); got {n_neighbors}."
@@ -102,8 +96,10 @@ def select_knn_k(
 
     Raises
     ------
+    TypeError
+        A candidate that is not an integer, or a ``validation_fraction`` that is not a number.
     ValueError
-        Empty ``ks``, a candidate that is not an integer in ``[1, n_images)``, ``default``
+        Empty ``ks``, a candidate that is not in ``[1, n_images)``, ``default``
         not in ``ks``, a bad ``validation_fraction``, or too few tagged images to hold some
         out.
 
@@ -118,13 +114,13 @@ def select_knn_k(
     from ..hypergraph import kneighbors
     from ..metrics import f1_at_k
 
-    X = _check_features(X)
-    Y = _check_tags(Y, X.shape[0], np.float64)
+    X = check_features(X)
+    Y = check_tags(Y, X.shape[0], np.float64)
     ks = list(ks)
     if not ks:
         raise ValueError("ks must hold at least one candidate n_neighbors; got an empty sequence.")
     for k in ks:
-        _check_int(k, "ks", 1)
+        check_int(k, "ks", low=1)
         if k >= X.shape[0]:
             raise ValueError(
                 f"every k in ks must be < the number of images ({X.shape[0]}); got {k}."
@@ -158,4 +154,4 @@ def user_tag_scores(Y):
     Y = np.asarray(Y.toarray() if hasattr(Y, "toarray") else Y)
     if Y.ndim != 2:
         raise ValueError(f"Y must be a 2-D 0/1 matrix; got shape {Y.shape}.")
-    return _check_tags(Y, Y.shape[0], np.float64) if np.any(Y) else Y.astype(np.float64)
+    return check_tags(Y, Y.shape[0], np.float64) if np.any(Y) else Y.astype(np.float64)

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-import numbers
 import time
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._validation import check_choice, check_int, check_real
+from ._problem import check_features, check_tags, initial_hypergraph
+from ._selection import (
+    ALPHA_GRID,
+    DEFAULT_ALPHA,
+    choose_candidate,
+    holdout_split,
+    validation_scores,
+)
 from ._solvers import EXACT_MAX_VERTICES, SOLVERS, solve_f_step
 from ._weights import closed_form_weights, degree_term, objective, simplex_weights
 
@@ -19,6 +26,7 @@ __all__ = ["HypergraphTagger"]
 #: ``solver="auto"`` uses the dense exact solver up to this many images, block CG beyond.
 AUTO_EXACT_MAX_VERTICES = 2_000
 #: Default tessellation: vertices per diagonal block and rank per block (see ``n_blocks``).
+#: See benchmarks/TUNING.md.
 TESSELLATION_BLOCK_SIZE = 5_000
 TESSELLATION_RANK = 50
 WEIGHT_UPDATES = ("simplex", "closed_form", "degree_aware")
@@ -27,227 +35,51 @@ WEIGHT_UPDATES = ("simplex", "closed_form", "degree_aware")
 EARLY_SOLVER_TOL = 1e-3
 #: Backtracking halvings of the safeguarded w-step before the step is rejected.
 MAX_BACKTRACKS = 8
-#: Candidate propagation strengths of ``alpha="auto"``; it holds the default alpha.
-ALPHA_GRID = (0.2, 0.35, 0.5, 0.7, 0.9, 0.97)
-#: The default alpha, kept by ``alpha="auto"`` unless another one is clearly better.
-DEFAULT_ALPHA = 0.9
-#: The held-out selection leaves the default only for a candidate whose mean per-image F1 gain
-#: over the default exceeds this many standard errors of that (paired) gain.
-SELECTION_STANDARD_ERRORS = 1.0
-#: Tags per image scored by the held-out selection (F1@k, ``average="samples"``).
-VALIDATION_K = 5
+_TINY = np.finfo(np.float64).tiny
 
 
-def _check_fraction_open(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
-        raise ValueError(f"{name} must be a float in the open interval (0, 1); got {value!r}.")
-    return float(value)
+class _Settings:
+    """Validated fit parameters, with ``"auto"`` and ``None`` defaults resolved (except alpha)."""
+
+    def __init__(self, alpha, mu, solver, n_blocks, rank, tag_weight):
+        self.alpha, self.mu, self.solver = alpha, mu, solver
+        self.n_blocks, self.rank, self.tag_weight = n_blocks, rank, tag_weight
 
 
-def _check_positive(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
-        raise ValueError(f"{name} must be a positive number; got {value!r}.")
-    return float(value)
+class _FStep:
+    """The f-step of one fit: solve ``(I − αΘ) F = (1 − α) Y`` for the current weights.
 
-
-def _check_int(value, name, low):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}; got {value!r}.")
-    return int(value)
-
-
-def _check_alpha(alpha):
-    """``"auto"`` or a float in (0, 1)."""
-    if isinstance(alpha, str):
-        if alpha != "auto":
-            raise ValueError(
-                f"alpha must be 'auto' or a float in the open interval (0, 1); got {alpha!r}."
-            )
-        return alpha
-    return _check_fraction_open(alpha, "alpha")
-
-
-def holdout_split(Y, validation_fraction, random_state):
-    """Indices of the tagged images whose observed tags are hidden for model selection.
-
-    ``round(validation_fraction · n_tagged)`` of the images with at least one observed tag,
-    drawn without replacement by ``random_state``; at least one tagged image is held out and
-    at least one kept.  The estimator and the kNN baseline use the same split for the same
-    ``random_state``, so their selected settings are compared on the same images.
-
-    Parameters
-    ----------
-    Y : ndarray of shape (n_images, n_tags)
-        Observed 0/1 tags (validated).
-    validation_fraction : float in (0, 1)
-    random_state : int, RandomState or None
-
-    Returns
-    -------
-    ndarray of int, sorted
-
-    Raises
-    ------
-    ValueError
-        ``validation_fraction`` not in (0, 1), or too few tagged images to hold some out.
+    One random stream (``rng``) seeds every solve; ``state`` carries what a solver reuses
+    between alternations (the tessellated preconditioner).
     """
-    fraction = _check_fraction_open(validation_fraction, "validation_fraction")
-    tagged = np.flatnonzero(np.asarray(Y).any(axis=1))
-    n_val = round(fraction * tagged.size)
-    if n_val < 1 or n_val >= tagged.size:
-        raise ValueError(
-            f"validation_fraction={fraction!r} of the {tagged.size} tagged images holds out "
-            f"{n_val}; the held-out selection needs at least one held-out and one remaining "
-            "tagged image (use more tagged images, another validation_fraction, or a fixed "
-            "value instead of 'auto')."
-        )
-    rng = check_random_state(random_state)
-    return np.sort(rng.choice(tagged, size=n_val, replace=False))
 
+    def __init__(self, settings, alpha, Y, rng):
+        self.settings, self.alpha, self.rng = settings, alpha, rng
+        self.rhs = (1.0 - alpha) * Y
+        self.state = {}
 
-def per_image_f1(Y_true, scores, k):
-    """F1 of the top-``k`` tags of each image: ``2|Y_i ∩ Z_i| / (|Y_i| + k)`` (float64).
-
-    Their mean is :func:`hyperlearn.metrics.f1_at_k` with ``average="samples"``.
-    """
-    from ..metrics import top_k_indicator
-
-    Y_true = np.asarray(Y_true).astype(bool)
-    hits = (Y_true & top_k_indicator(scores, k)).sum(axis=1)
-    return 2.0 * hits / (Y_true.sum(axis=1) + k)
-
-
-def choose_candidate(per_image, default):
-    """The held-out choice among candidates, given each one's per-image F1.
-
-    The candidate with the best mean (the first on ties) replaces ``default`` only if its
-    paired gain over the default, ``d_i = f_i(best) − f_i(default)``, has a mean above
-    ``SELECTION_STANDARD_ERRORS`` standard errors ``std(d)/√|V|``; otherwise the default is
-    kept.  The held-out tags are noisy and a few hundred images leave the F1 of close
-    candidates within noise of each other: measured on digits (n = 1797), the six alphas'
-    held-out F1 spanned 0.6969–0.6978 (standard error of a paired gain about 0.005), and the
-    argmax moved between 0.5, 0.7 and 0.9 with the held-out draw.
-
-    Parameters
-    ----------
-    per_image : dict of candidate to ndarray of shape (n_validation,)
-    default : candidate (a key of ``per_image``)
-
-    Returns
-    -------
-    candidate
-    """
-    means = {c: float(np.mean(v)) for c, v in per_image.items()}
-    best = max(means, key=means.get)
-    if best == default:
-        return best
-    gain = per_image[best] - per_image[default]
-    if gain.size < 2:
-        return default
-    se = float(np.std(gain, ddof=1)) / np.sqrt(gain.size)
-    return best if gain.mean() > SELECTION_STANDARD_ERRORS * se else default
-
-
-def _check_features(X, name="X", n_features=None):
-    """Dense finite float32/float64 features with scikit-learn's standard messages."""
-    from sklearn.utils.validation import check_array
-
-    X = check_array(
-        X,
-        accept_sparse=False,
-        dtype=[np.float64, np.float32],
-        ensure_min_samples=2 if n_features is None else 1,
-        input_name=name,
-    )
-    if n_features is not None and X.shape[1] != n_features:
-        raise ValueError(
-            f"{name} has {X.shape[1]} features, but the tagger was fitted with {n_features}."
-        )
-    return X
-
-
-def _check_tags(Y, n_samples, dtype):
-    if Y is None:
-        raise ValueError(
-            "HypergraphTagger requires y to be passed, but the target y is None: pass the "
-            "observed 0/1 tag matrix Y (n_images, n_tags)."
-        )
-    if sp.issparse(Y):
-        Y = Y.toarray()
-    Y = np.asarray(Y)
-    if Y.ndim == 1:
-        raise ValueError(
-            "Y must be a 2-D 0/1 matrix (n_images, n_tags); got a 1-D array. For a single tag "
-            "pass Y.reshape(-1, 1)."
-        )
-    if Y.ndim != 2 or Y.shape[1] == 0:
-        raise ValueError(f"Y must be a 2-D 0/1 matrix (n_images, n_tags); got shape {Y.shape}.")
-    if Y.shape[0] != n_samples:
-        raise ValueError(f"X has {n_samples} images but Y has {Y.shape[0]} rows.")
-    if Y.dtype.kind not in "biuf":
-        raise TypeError(f"Y must hold 0/1 numbers; got dtype {Y.dtype}.")
-    bad = ~((Y == 0) | (Y == 1))
-    if np.any(bad):
-        first = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(f"Y must contain only 0 and 1; got {Y[first]!r} at index {first}.")
-    if not np.any(Y):
-        raise ValueError("Y has no observed tag at all: there is nothing to propagate.")
-    return Y.astype(dtype)
-
-
-def _initial_hypergraph(knn_hg, Y, extra, tag_weight):
-    """Visual hyperedges ∪ one hyperedge per tag of ``Y`` (∪ ``extra``), initial weights.
-
-    Returns the hypergraph and its weights (float64, summing to one): 1 per visual and user
-    hyperedge, ``tag_weight`` per tag hyperedge, before normalisation.
-    """
-    from ..hypergraph import Hypergraph
-
-    parts = [knn_hg, Hypergraph.from_labels(Y, dtype=knn_hg.dtype)]
-    if extra is not None:
-        parts.append(extra)
-    hg = Hypergraph.hstack(parts)
-    n = knn_hg.n_edges
-    w = np.ones(hg.n_edges)
-    w[n : n + Y.shape[1]] = tag_weight
-    w /= w.sum()
-    return hg.with_weights(w.astype(knn_hg.dtype)), w
-
-
-def _validation_scores(knn_hg, extra, Y, validation, tag_weight, grid, rtol):
-    """Held-out F1@k of each ``alpha`` in ``grid``: ``({alpha: F1}, {alpha: per-image F1})``.
-
-    The observed tags of the images ``validation`` are hidden (their rows of ``Y`` zeroed,
-    which also removes them from the tag hyperedges), one f-step with the initial weights is
-    solved per alpha on that one hypergraph, and the scores of the hidden images are compared
-    with their hidden observed tags.  Nothing but ``Y`` is looked at.
-
-    The solves use block CG to ``rtol`` whatever the fit's solver, so every solver sees the
-    same validation scores (up to ``rtol``), and ``solver="exact"`` does not pay for
-    ``len(grid)`` dense factorisations: measured on digits (n = 1797, two threads shared with
-    other jobs), the dense solves made the selection take 12 s against 0.1 s with block CG.
-    """
-    from ..metrics import f1_at_k
-
-    Y_train = Y.copy()
-    Y_train[validation] = 0
-    hg, _ = _initial_hypergraph(knn_hg, Y_train, extra, tag_weight)
-    target = Y[validation]
-    k = min(VALIDATION_K, Y.shape[1])
-    scores, per_image = {}, {}
-    for a in grid:
-        rhs = (1.0 - a) * Y_train
-        F, _, info = solve_f_step(
-            "block_cg", hg, a, rhs, rhs.copy(), rtol=rtol, n_blocks=1, rank=1, random_state=0
+    def __call__(self, hypergraph, F0, rtol):
+        seed = self.rng.randint(np.iinfo(np.int32).max)
+        solver = self.settings.solver
+        F, its, info = solve_f_step(
+            solver,
+            hypergraph,
+            self.alpha,
+            self.rhs,
+            F0,
+            rtol=rtol,
+            n_blocks=self.settings.n_blocks,
+            rank=self.settings.rank,
+            random_state=seed,
+            state=self.state,
         )
         if info < 0:
             raise RuntimeError(
-                f"block CG broke down (info={info}) during the held-out "
-                "selection of alpha; this indicates NaN/inf in the features."
+                f"the f-step solver '{solver}' broke down (info={info}; see "
+                "hyperlearn.linalg.cg): I − αΘ should be positive definite for "
+                "non-negative weights, so this indicates NaN/inf in the features."
             )
-        scores[float(a)] = f1_at_k(target, F[validation], k)
-        per_image[float(a)] = per_image_f1(target, F[validation], k)
-    return scores, per_image
+        return F, int(its)
 
 
 class HypergraphTagger(BaseEstimator):
@@ -275,7 +107,7 @@ class HypergraphTagger(BaseEstimator):
         ``"auto"`` chooses it from ``ALPHA_GRID`` by hiding the observed tags of some tagged
         images (see ``validation_fraction`` and Notes); the value used is ``alpha_``.
     mu : float > 0, default=1.0
-        Weight regularisation μ.  With ``mu_scaling="relative"`` (default) it is measured in
+        Weight regularisation μ.  With ``mu_scaling="relative"`` (default) it is expressed in
         natural units: the absolute value is ``mu · m · c̄ / 2`` with ``c̄`` the mean of ``c`` at
         the first w-step and ``m`` the number of hyperedges, so ``mu = 1`` makes the first
         update ``w ∝ c``, larger values pull ``w`` towards uniform and smaller ones make it
@@ -297,26 +129,15 @@ class HypergraphTagger(BaseEstimator):
         at the relative residual ``solver_tol`` (true residual), so for the same weights their
         scores agree with ``"exact"`` to ``κ·solver_tol`` with ``κ = 1/(1 − α)``; with adaptive
         weights the looser early f-steps (see ``solver_tol``) let the learned weights differ
-        slightly (measured on shapes, n = 5000: scores within 1.6e-5 of the exact fit's,
-        relative to the largest score, and the same F1@5).
+        slightly.
     n_blocks, rank : int, default=None
         Tessellation parameters (``solver="tessellated"``): ``None`` gives
         ``max(1, round(n/5000))`` blocks and rank ``min(50, block size)``.  The tessellated
         inverse is factored at the first f-step and reused as the preconditioner of the later
         ones (still symmetric positive definite, so CG stays exact; it only converges more
         slowly as the weights move away).  Used alone as an approximate inverse it is not
-        accurate enough for tagging: with the one-pass Nyström sketch the F1@5 on shapes
-        (n = 5000) differed from the exact solver's by 0.030; the block-diagonal model drops the
-        coupling between blocks (tag hyperedges couple everything), and a low rank keeps only
-        part of the spectrum.  Measured on the shapes hypergraph (n = 5000, 29 tags, α = 0.9,
-        first f-step, CG to 1e-6, 2 power steps): 18 block CG iterations without a
-        preconditioner, 11 / 9 / 7 with one block of rank 50 / 100 / 200, but 19 with two blocks
-        of rank 50.  A whole fit (held-out shapes, n = 5000, one thread) spent 0.27 s in f-steps
-        at rank 50, 0.34 s at rank 100, 0.42 s at rank 200 and 0.19 s with plain block CG: the
-        factorisation and the Woodbury products cost more than the iterations they save.  On
-        the clustered benchmark data (n = 20 000, 200 tags, 100 clusters) the preconditioner did
-        not save iterations: 52 (summed over column chunks) without, 68 / 76 / 44 with one
-        block of rank 50 / 100 / 200.
+        accurate enough for tagging: the block-diagonal model drops the coupling between blocks
+        (tag hyperedges couple everything), and a low rank keeps only part of the spectrum.
     random_state : int, RandomState or None, default=None
         Seeds the tessellation's randomized factorisations.
     n_jobs : int, default=None
@@ -329,28 +150,20 @@ class HypergraphTagger(BaseEstimator):
         ``"degree_aware"`` replaces ``c`` by the exact gradient ``c − b`` of ``tr(Fᵀ Θ(w) F)``
         with the degrees recomputed (:func:`~hyperlearn.tagging.degree_term`), so the target
         minimises a first-order model of the true objective and a short enough step always
-        lowers it.  Measured on held-out data (generator seed 1; α = 0.9, μ = 1): Gao's
-        fixed-degree step was rejected by the safeguard at the first alternation on digits and
-        on the clustered benchmark data, the degree-aware one was accepted (F1@5 0.933 → 0.936
-        on digits, 0.856 → 0.858 clustered, 0.570 → 0.577 on shapes, where fixed weights give
-        0.617).
+        lowers it.
     mu_scaling : {"relative", "absolute"}, default="relative"
         How ``mu`` is read (see ``mu``).
     solver_tol : float, default=1e-6
         Relative residual of the iterative f-step solves (true residual, per tag).  With
         adaptive weights, the f-steps of all alternations but the last stop at
         ``max(solver_tol, EARLY_SOLVER_TOL)`` (1e-3): their scores only steer the next w-step.
-        The returned scores are always refined to ``solver_tol``.  Measured on held-out shapes
-        data (n = 5000, seed 1): 47 instead of 72 Krylov iterations over 5 alternations, the
-        learned weights within 1e-4 (relative) and F1@5 identical to the exact solver's.
+        The returned scores are always refined to ``solver_tol``.
     metric : {"euclidean", "cosine"}, default="euclidean"
         Feature distance of the visual hyperedges.
     tag_weight : float >= 0, default=0.1
         Initial weight of a tag hyperedge relative to a visual one (user hyperedges start at 1).
         Tag hyperedges are large (every image with the tag), so at equal weight they dominate
-        the vertex degrees and spread co-occurring tags: measured with the exact solver, F1@5
-        fell from 0.934 to 0.868 on the digits tags and from 0.622 to 0.600 on the shapes
-        tags when ``tag_weight`` went from 0.1 to 1 (α = 0.9, k = 10).
+        the vertex degrees and spread co-occurring tags.
     verbose : bool, default=False
         Show a progress bar over the alternations.
     validation_fraction : float in (0, 1), default=0.2
@@ -409,27 +222,10 @@ class HypergraphTagger(BaseEstimator):
     The held-out tags are noisy (missing and spurious tags), so the criterion is a proxy of the
     F1 against the true tags, and it measures tag COMPLETION only (hidden images, like untagged
     ones, start from no tag): the refinement of the tagged images' own noisy tags cannot be
-    validated without true tags, and a smaller α keeps those noisy tags more.  Measured on
-    held-out data last session (generator seed 1, F1@5 on the untagged images against the true
-    tags) the best alpha was about 0.35 on the shapes data and 0.9 on digits.
-    Measured with this rule (one thread; F1@5 against the true tags, all images / untagged
-    images; five draws of the held-out images, ``random_state`` 0–4): on shapes (n = 3000) it
-    chose 0.2–0.7 and raised F1@5 from 0.589 / 0.445 (generator seed 0) and 0.570 / 0.448
-    (seed 1) at α = 0.9 to 0.642–0.650 / 0.486–0.511.  On digits (seed 1) it chose 0.2–0.5
-    (gains of 2.6–4 standard errors): F1@5 on the untagged images rose from 0.932 to
-    0.937–0.938, but on all images it FELL from 0.933 to 0.883–0.884, the tagged images' noisy
-    tags being corrected less; with seed 0 it kept 0.9 for two draws of five, and chose 0.5 or
-    0.7 otherwise (all images 0.880–0.893).  The selection added about 0.1 s to the shapes fit
-    (0.23 s at the chosen α, 0.34 s at 0.9) and 0.07–0.09 s to a 0.04–0.06 s digits fit.
+    validated without true tags, and a smaller α keeps those noisy tags more.
 
-    What the weight updates do here (measured, α = 0.9, μ = 1): on held-out shapes data
-    (n = 3000, seed 1) both updates raise the tag hyperedges' share of the total weight from
-    0.1 % to 1.5 % and leave the visual weights nearly uniform, the effect of a larger
-    ``tag_weight``, which spreads co-occurring tags; F1@5 on the evaluation data (seed 0) was
-    0.623 with fixed weights, 0.589 with ``"simplex"`` and 0.594 with ``"degree_aware"``.  On
-    digits and on the clustered benchmark data Gao's step was rejected at the first
-    alternation (F1@5 equal to fixed weights) and the degree-aware one was accepted (digits
-    0.9335 → 0.9352, clustered 0.8623 → 0.8636).
+    Figures on the effects of ``alpha="auto"``, of the weight updates and of the tessellation
+    are in benchmarks/TUNING.md (section Tagging).
 
     References
     ----------
@@ -500,27 +296,24 @@ class HypergraphTagger(BaseEstimator):
     # -- validation --------------------------------------------------------------------------
 
     def _validate_params(self, n_samples):
-        alpha = _check_alpha(self.alpha)
-        _check_fraction_open(self.validation_fraction, "validation_fraction")
-        mu = _check_positive(self.mu, "mu")
-        _check_int(self.max_iter, "max_iter", 1)
-        _check_positive(self.tol, "tol")
-        _check_positive(self.solver_tol, "solver_tol")
-        _check_int(self.n_neighbors, "n_neighbors", 1)
+        """Check every parameter against ``n_samples`` images; return the :class:`_Settings`."""
+        open_unit = {"low": 0, "high": 1, "low_open": True, "high_open": True}
+        alpha = check_real(self.alpha, "alpha", allow=("auto",), **open_unit)
+        check_real(self.validation_fraction, "validation_fraction", **open_unit)
+        mu = check_real(self.mu, "mu", low=0, low_open=True)
+        check_int(self.max_iter, "max_iter", low=1)
+        check_real(self.tol, "tol", low=0, low_open=True)
+        check_real(self.solver_tol, "solver_tol", low=0, low_open=True)
+        check_int(self.n_neighbors, "n_neighbors", low=1)
         if self.n_neighbors >= n_samples:
             raise ValueError(
-                f"n_neighbors must be < the number of images ({n_samples}); got {self.n_neighbors}."
+                f"n_neighbors={self.n_neighbors} is out of range: expected an integer < the "
+                f"number of images ({n_samples})."
             )
-        if self.solver not in (*SOLVERS, "auto"):
-            raise ValueError(f"solver must be one of {(*SOLVERS, 'auto')}; got {self.solver!r}.")
-        if self.weight_update not in WEIGHT_UPDATES:
-            raise ValueError(
-                f"weight_update must be one of {WEIGHT_UPDATES}; got {self.weight_update!r}."
-            )
-        if self.mu_scaling not in ("relative", "absolute"):
-            raise ValueError(
-                f"mu_scaling must be 'relative' or 'absolute'; got {self.mu_scaling!r}."
-            )
+        check_choice(self.solver, "solver", (*SOLVERS, "auto"))
+        check_choice(self.weight_update, "weight_update", WEIGHT_UPDATES)
+        check_choice(self.mu_scaling, "mu_scaling", ("relative", "absolute"))
+        tag_weight = check_real(self.tag_weight, "tag_weight", low=0)
         solver = self.solver
         if solver == "auto":
             solver = "exact" if n_samples <= AUTO_EXACT_MAX_VERTICES else "block_cg"
@@ -532,16 +325,29 @@ class HypergraphTagger(BaseEstimator):
         n_blocks = self.n_blocks
         if n_blocks is None:
             n_blocks = max(1, round(n_samples / TESSELLATION_BLOCK_SIZE))
-        n_blocks = _check_int(n_blocks, "n_blocks", 1)
+        n_blocks = check_int(n_blocks, "n_blocks", low=1)
         if n_blocks > n_samples:
             raise ValueError(
-                f"n_blocks must be <= the number of images ({n_samples}); got {n_blocks}."
+                f"n_blocks={n_blocks} is out of range: expected an integer <= the number of "
+                f"images ({n_samples})."
             )
         rank = self.rank
         if rank is None:
             rank = min(TESSELLATION_RANK, n_samples // n_blocks)
-        rank = _check_int(rank, "rank", 1)
-        return alpha, mu, solver, n_blocks, rank
+        rank = check_int(rank, "rank", low=1)
+        return _Settings(alpha, mu, solver, n_blocks, rank, tag_weight)
+
+    @staticmethod
+    def _check_extra_hypergraph(hypergraph, n_samples):
+        from ..hypergraph import Hypergraph
+
+        if hypergraph is None:
+            return None
+        if not isinstance(hypergraph, Hypergraph) or hypergraph.n_vertices != n_samples:
+            raise ValueError(
+                f"hypergraph must be a Hypergraph on the {n_samples} images; got {hypergraph!r}."
+            )
+        return hypergraph
 
     # -- fitting -----------------------------------------------------------------------------
 
@@ -561,135 +367,124 @@ class HypergraphTagger(BaseEstimator):
         Returns
         -------
         self
-        """
-        from tqdm import tqdm
 
-        from ..hypergraph import Hypergraph
+        Raises
+        ------
+        TypeError
+            A parameter of the wrong type (e.g. ``alpha="best"``, ``max_iter=2.5``).
+        ValueError
+            A parameter out of range, or ``X``, ``Y``, ``hypergraph`` that do not fit together.
+        """
         from ..utils._numba import thread_limits
 
         start = time.perf_counter()
-        X = _check_features(X)
-        n = X.shape[0]
-        Y = _check_tags(Y, n, X.dtype)
-        alpha, mu, solver, n_blocks, rank = self._validate_params(n)
-        if hypergraph is not None and (
-            not isinstance(hypergraph, Hypergraph) or hypergraph.n_vertices != n
-        ):
-            raise ValueError(
-                f"hypergraph must be a Hypergraph on the {n} images; got {hypergraph!r}."
-            )
-        tag_weight = self.tag_weight
-        if (
-            isinstance(tag_weight, bool)
-            or not isinstance(tag_weight, numbers.Real)
-            or not (0 <= tag_weight < np.inf)
-        ):
-            raise ValueError(f"tag_weight must be a finite number >= 0; got {tag_weight!r}.")
+        X = check_features(X)
+        Y = check_tags(Y, X.shape[0], X.dtype)
+        settings = self._validate_params(X.shape[0])
+        extra = self._check_extra_hypergraph(hypergraph, X.shape[0])
         rng = check_random_state(self.random_state)
         timings = {"build": 0.0, "f_step": [], "w_step": [], "total": 0.0}
 
         with thread_limits(self.n_jobs):
-            # the visual hyperedges depend on X only: built once, shared by the held-out
-            # selection of alpha and the final fit
-            knn_hg = Hypergraph.from_knn(X, self.n_neighbors, metric=self.metric, dtype=X.dtype)
-            extra = None if hypergraph is None else hypergraph.astype(X.dtype)
-            hg, w = _initial_hypergraph(knn_hg, Y, extra, tag_weight)
-            m = hg.n_edges
+            knn_hg, extra, hg, w = self._build_hypergraph(X, Y, extra, settings.tag_weight)
             timings["build"] = time.perf_counter() - start
+            alpha, alpha_scores = self._select_alpha(knn_hg, extra, Y, settings, rng, timings)
+            fitted = self._alternate(hg, w, Y, _FStep(settings, alpha, Y, rng), timings)
 
-            alpha_scores = None
-            if alpha == "auto":
-                t0 = time.perf_counter()
-                validation = holdout_split(Y, self.validation_fraction, rng)
-                alpha_scores = _validation_scores(
-                    knn_hg,
-                    extra,
-                    Y,
-                    validation,
-                    tag_weight,
-                    ALPHA_GRID,
-                    self.solver_tol,
-                )
-                alpha_scores, per_image = alpha_scores
-                alpha = choose_candidate(per_image, DEFAULT_ALPHA)
-                timings["selection"] = time.perf_counter() - t0
+        self._store(X, alpha, alpha_scores, *fitted)
+        timings["total"] = time.perf_counter() - start
+        self.timings_ = timings
+        return self
 
-            rhs = (1.0 - alpha) * Y
-            F = rhs.copy()  # warm start: the propagation's first term
-            history, iterations = [], []
-            mu_abs = mu if self.mu_scaling == "absolute" else None
-            n_alternations = self.max_iter if self.adaptive_weights else 1
-            bar = tqdm(
-                range(n_alternations), desc="alternations", disable=not self.verbose, leave=False
+    def _build_hypergraph(self, X, Y, extra, tag_weight):
+        """Visual hyperedges (built once, shared by the selection of alpha and the fit).
+
+        Returns ``(knn_hg, extra, hg, w)``: the visual hyperedges, the extra hyperedges in the
+        features' dtype, and the initial hypergraph with its weights.
+        """
+        from ..hypergraph import Hypergraph
+
+        knn_hg = Hypergraph.from_knn(X, self.n_neighbors, metric=self.metric, dtype=X.dtype)
+        extra = None if extra is None else extra.astype(X.dtype)
+        hg, w = initial_hypergraph(knn_hg, Y, extra, tag_weight)
+        return knn_hg, extra, hg, w
+
+    def _select_alpha(self, knn_hg, extra, Y, settings, rng, timings):
+        """``(alpha, held-out scores)``: ``alpha`` as given, or chosen when it is ``"auto"``."""
+        if settings.alpha != "auto":
+            return settings.alpha, None
+        t0 = time.perf_counter()
+        validation = holdout_split(Y, self.validation_fraction, rng)
+        scores, per_image = validation_scores(
+            knn_hg, extra, Y, validation, settings.tag_weight, ALPHA_GRID, self.solver_tol
+        )
+        alpha = choose_candidate(per_image, DEFAULT_ALPHA)
+        timings["selection"] = time.perf_counter() - t0
+        return alpha, scores
+
+    def _alternate(self, hg, w, Y, f_step, timings):
+        """Alternate f-steps and safeguarded w-steps until ``tol`` or ``max_iter``.
+
+        Returns ``(F, hg, n_iter, history, iterations, mu_abs)``: the scores, the hypergraph
+        with the last accepted weights, the alternations run, the objective after each step,
+        the solver iterations of each f-step and the absolute ``mu`` used.
+        """
+        from tqdm import tqdm
+
+        alpha = f_step.alpha
+        mu_abs = f_step.settings.mu if self.mu_scaling == "absolute" else None
+        n_alternations = self.max_iter if self.adaptive_weights else 1
+        # alternations before the last solve to the looser EARLY_SOLVER_TOL (their F only
+        # steers the next w-step); the F that is returned is refined to solver_tol
+        early_tol = self.solver_tol
+        if self.adaptive_weights and f_step.settings.solver != "exact":
+            early_tol = max(self.solver_tol, EARLY_SOLVER_TOL)
+        F = f_step.rhs.copy()  # warm start: the propagation's first term
+        history, iterations = [], []
+        step = 0.5  # the first w-step's search starts at the full step 2 · 0.5
+        bar = tqdm(
+            range(n_alternations), desc="alternations", disable=not self.verbose, leave=False
+        )
+        n_iter = 0
+        for k in bar:
+            n_iter += 1
+            t0 = time.perf_counter()
+            rtol = early_tol if k < n_alternations - 1 else self.solver_tol
+            F, its = f_step(hg, F, rtol)
+            hg_f = hg
+            timings["f_step"].append(time.perf_counter() - t0)
+            iterations.append(its)
+            c = np.asarray(hg.edge_statistics(F), dtype=np.float64)
+            if mu_abs is None:  # natural units, fixed once (see `mu`)
+                mu_abs = f_step.settings.mu * hg.n_edges * max(float(c.mean()), _TINY) / 2.0
+            J = objective(F, Y, c, w, alpha=alpha, mu=mu_abs)
+            history.append(J)
+            if not self.adaptive_weights:
+                break
+            t0 = time.perf_counter()
+            w_new, J_new, hg_new, step = self._w_step(
+                hg, F, Y, c, w, J, alpha, mu_abs, first_step=min(1.0, 2.0 * step)
             )
-            n_iter = 0
-            step = 0.5  # the first w-step's search starts at the full step 2 · 0.5
-            solver_state = {}
-            # Alternations before the last solve to the looser EARLY_SOLVER_TOL (their F only
-            # steers the next w-step); the F that is returned is refined to solver_tol.
-            early_tol = self.solver_tol
-            if self.adaptive_weights and solver != "exact":
-                early_tol = max(self.solver_tol, EARLY_SOLVER_TOL)
-
-            def f_step(hypergraph, F0, rtol):
-                seed = rng.randint(np.iinfo(np.int32).max)
-                F, its, info = solve_f_step(
-                    solver,
-                    hypergraph,
-                    alpha,
-                    rhs,
-                    F0,
-                    rtol=rtol,
-                    n_blocks=n_blocks,
-                    rank=rank,
-                    random_state=seed,
-                    state=solver_state,
-                )
-                if info < 0:
-                    raise RuntimeError(
-                        f"the f-step solver '{solver}' broke down (info={info}; see "
-                        "hyperlearn.linalg.cg): I − αΘ should be positive definite for "
-                        "non-negative weights, so this indicates NaN/inf in the features."
-                    )
-                return F, int(its)
-
-            for k in bar:
-                n_iter += 1
-                t0 = time.perf_counter()
-                rtol = early_tol if k < n_alternations - 1 else self.solver_tol
-                F, its = f_step(hg, F, rtol)
-                hg_f = hg
-                timings["f_step"].append(time.perf_counter() - t0)
-                iterations.append(its)
-                c = np.asarray(hg.edge_statistics(F), dtype=np.float64)
-                if mu_abs is None:  # natural units, fixed once (see `mu`)
-                    mu_abs = mu * m * max(float(c.mean()), np.finfo(np.float64).tiny) / 2.0
-                J = objective(F, Y, c, w, alpha=alpha, mu=mu_abs)
-                history.append(J)
-                if not self.adaptive_weights:
-                    break
-                t0 = time.perf_counter()
-                w_new, J_new, hg_new, step = self._w_step(
-                    hg, F, Y, c, w, J, alpha, mu_abs, first_step=min(1.0, 2.0 * step)
-                )
-                timings["w_step"].append(time.perf_counter() - t0)
+            timings["w_step"].append(time.perf_counter() - t0)
+            change, decrease = 0.0, 0.0
+            if hg_new is not None:
                 change = np.linalg.norm(w_new - w) / np.linalg.norm(w)
-                if hg_new is not None:
-                    history.append(J_new)
-                    decrease = (J - J_new) / max(abs(J), np.finfo(np.float64).tiny)
-                    w, hg = w_new, hg_new
-                else:
-                    change, decrease = 0.0, 0.0
-                bar.set_postfix(objective=f"{history[-1]:.6g}", change=f"{change:.2e}")
-                if change < self.tol or decrease < self.tol:
-                    break
-            bar.close()
-            if rtol > self.solver_tol:  # stopped early: refine the last f-step's solution
-                t0 = time.perf_counter()
-                F, its = f_step(hg_f, F, self.solver_tol)
-                timings["f_step"][-1] += time.perf_counter() - t0
-                iterations[-1] += its
+                decrease = (J - J_new) / max(abs(J), _TINY)
+                history.append(J_new)
+                w, hg = w_new, hg_new
+            bar.set_postfix(objective=f"{history[-1]:.6g}", change=f"{change:.2e}")
+            if change < self.tol or decrease < self.tol:
+                break
+        bar.close()
+        if rtol > self.solver_tol:  # stopped early: refine the last f-step's solution
+            t0 = time.perf_counter()
+            F, its = f_step(hg_f, F, self.solver_tol)
+            timings["f_step"][-1] += time.perf_counter() - t0
+            iterations[-1] += its
+        return F, hg, n_iter, history, iterations, mu_abs
 
+    def _store(self, X, alpha, alpha_scores, F, hg, n_iter, history, iterations, mu_abs):
+        """Set the fitted attributes (``alpha_scores_`` only with ``alpha="auto"``)."""
         self.scores_ = F
         self.alpha_ = float(alpha)
         if alpha_scores is not None:
@@ -704,18 +499,14 @@ class HypergraphTagger(BaseEstimator):
         self.solver_iterations_ = iterations
         self.n_features_in_ = X.shape[1]
         self._X_fit = X
-        timings["total"] = time.perf_counter() - start
-        self.timings_ = timings
-        return self
 
     def _w_step(self, hg, F, Y, c, w, J, alpha, mu, first_step=1.0):
         """Safeguarded weight update; returns ``(w, J, hypergraph, step)``.
 
         ``hypergraph`` is None (and ``w``, ``J`` the inputs) when every step was rejected.
-        The search starts at ``first_step`` (the fit passes twice the last accepted step: a
-        backtracking search that starts at 1 every time re-tests steps that have just failed;
-        measured on held-out data with Gao's update, 2 instead of 7 objective evaluations per
-        accepted step, with the same steps accepted).
+        The search starts at ``first_step``: the fit passes twice the last accepted step, since
+        a backtracking search that starts at 1 every time re-tests steps that have just failed
+        (see benchmarks/TUNING.md).
         """
         if self.weight_update == "simplex":
             target = simplex_weights(c, mu)
@@ -762,7 +553,7 @@ class HypergraphTagger(BaseEstimator):
             return self.scores_
         from ..hypergraph import kneighbors
 
-        X = _check_features(X, n_features=self.n_features_in_).astype(self._X_fit.dtype, copy=False)
+        X = check_features(X, n_features=self.n_features_in_).astype(self._X_fit.dtype, copy=False)
         k = min(self.n_neighbors, self._X_fit.shape[0])
         _, idx = kneighbors(X, k, database=self._X_fit, metric=self.metric, n_jobs=self.n_jobs)
         return self.scores_[idx].mean(axis=1)
@@ -784,7 +575,7 @@ class HypergraphTagger(BaseEstimator):
         -------
         ndarray of shape (n_images, n_tags), uint8
         """
-        k = _check_int(k, "k", 1)
+        k = check_int(k, "k", low=1)
         scores = self.decision_function(X)
         k = min(k, scores.shape[1])
         order = np.argsort(-scores, axis=1, kind="stable")[:, :k]

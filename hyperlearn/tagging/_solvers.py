@@ -47,9 +47,8 @@ def dense_theta(hypergraph):
     Small hyperedges (the kNN ones) go through a sparse product; large ones (tags: hundreds or
     thousands of members each, whose ``|e|²`` entries a sparse product would scatter one by
     one) through one dense ``B_large B_largeᵀ`` (BLAS).  A hyperedge counts as large when it has
-    more than ``n / DENSE_EDGE_FRACTION`` members.  Measured at n = 5000 on the shapes
-    hypergraph (29 tags, 12.5 M nonzeros in Θ): 0.1 s instead of 1.1–2.2 s for the explicit
-    sparse Θ plus ``toarray``, so that the reference solve is not slowed by its set-up.
+    more than ``n / DENSE_EDGE_FRACTION`` members (see benchmarks/TUNING.md), so that the
+    reference solve is not slowed by its set-up.
     """
     hg = hypergraph.astype(np.float64)
     n = hg.n_vertices
@@ -97,8 +96,8 @@ def tessellated_preconditioner(hypergraph, alpha, *, n_blocks, rank, random_stat
     Each diagonal block of Θ (reverse Cuthill-McKee order on the incidence pattern) is replaced
     by its top ``rank`` eigenpairs from a Nyström sketch with ``TESSELLATION_POWER_ITER`` power
     steps; the one-pass sketch (no power step) underestimates the top eigenvalues of Θ badly
-    (measured on the shapes hypergraph, n = 5000: λ₁ = 0.53 at rank 200 instead of 1), and the
-    Woodbury inverse then misses the directions that dominate ``(I − αΘ)^{-1}``.
+    (see benchmarks/TUNING.md), and the Woodbury inverse then misses the directions that
+    dominate ``(I − αΘ)^{-1}``.
     """
     from ..linalg import tessellate
 

@@ -245,35 +245,49 @@ def test_tagging_beats_both_baselines_on_digits(digits):
 
 
 BAD_INPUTS = [
-    ({}, lambda X, Y: (X, np.where(Y == 1, 2, 0)), "only 0 and 1"),
-    ({}, lambda X, Y: (X, Y[:-1]), "rows"),
-    ({}, lambda X, Y: (X, np.zeros_like(Y)), "no observed tag"),
-    ({}, lambda X, Y: (np.where(np.arange(X.size).reshape(X.shape) == 5, np.nan, X), Y), "NaN"),
-    ({}, lambda X, Y: (X, Y[:, 0]), "2-D 0/1 matrix"),
-    ({}, lambda X, Y: (X, None), "requires y"),
-    ({"alpha": 1.0}, None, "alpha"),
-    ({"alpha": 0.0}, None, "alpha"),
-    ({"alpha": -0.5}, None, "alpha"),
-    ({"mu": 0}, None, "mu"),
-    ({"max_iter": 0}, None, "max_iter"),
-    ({"tol": -1}, None, "tol"),
-    ({"n_neighbors": 0}, None, "n_neighbors"),
-    ({"n_neighbors": 10_000}, None, "n_neighbors"),
-    ({"solver": "lu"}, None, "solver"),
-    ({"weight_update": "sgd"}, None, "weight_update"),
-    ({"mu_scaling": "log"}, None, "mu_scaling"),
-    ({"tag_weight": -1}, None, "tag_weight"),
-    ({"solver": "tessellated", "n_blocks": 0}, None, "n_blocks"),
-    ({"solver": "tessellated", "rank": 0}, None, "rank"),
+    ({}, lambda X, Y: (X, np.where(Y == 1, 2, 0)), ValueError, "only 0 and 1"),
+    ({}, lambda X, Y: (X, Y[:-1]), ValueError, "rows"),
+    ({}, lambda X, Y: (X, np.zeros_like(Y)), ValueError, "no observed tag"),
+    (
+        {},
+        lambda X, Y: (np.where(np.arange(X.size).reshape(X.shape) == 5, np.nan, X), Y),
+        ValueError,
+        "NaN",
+    ),
+    ({}, lambda X, Y: (X, Y[:, 0]), ValueError, "2-D 0/1 matrix"),
+    ({}, lambda X, Y: (X, None), ValueError, "requires y"),
+    ({}, lambda X, Y: (X, Y.astype(str)), TypeError, "0/1 numbers"),
+    ({"alpha": 1.0}, None, ValueError, r"alpha=1\.0 is out of range"),
+    ({"alpha": 0.0}, None, ValueError, r"alpha=0\.0 is out of range"),
+    ({"alpha": -0.5}, None, ValueError, r"alpha=-0\.5 is out of range"),
+    ({"alpha": None}, None, TypeError, "alpha=None is not valid"),
+    ({"mu": 0}, None, ValueError, r"mu=0\.0 is out of range: expected a finite real number > 0"),
+    ({"mu": np.inf}, None, ValueError, "mu=inf is out of range"),
+    ({"max_iter": 0}, None, ValueError, "max_iter=0 is out of range: expected an integer >= 1"),
+    ({"max_iter": 2.0}, None, TypeError, "max_iter=2.0 is not valid: expected an integer"),
+    ({"tol": -1}, None, ValueError, r"tol=-1\.0 is out of range"),
+    ({"solver_tol": "1e-6"}, None, TypeError, "solver_tol='1e-6' is not valid"),
+    ({"n_neighbors": 0}, None, ValueError, "n_neighbors=0 is out of range"),
+    ({"n_neighbors": 10_000}, None, ValueError, "n_neighbors=10000 is out of range.*< the number"),
+    ({"n_neighbors": True}, None, TypeError, "n_neighbors=True is not valid"),
+    ({"solver": "lu"}, None, ValueError, "solver='lu' is not valid: expected one of 'block_cg'"),
+    ({"weight_update": "sgd"}, None, ValueError, "weight_update='sgd' is not valid"),
+    ({"mu_scaling": "log"}, None, ValueError, "mu_scaling='log' is not valid"),
+    ({"tag_weight": -1}, None, ValueError, r"tag_weight=-1\.0 is out of range: .* >= 0"),
+    ({"tag_weight": "1"}, None, TypeError, "tag_weight='1' is not valid"),
+    ({"solver": "tessellated", "n_blocks": 0}, None, ValueError, "n_blocks=0 is out of range"),
+    ({"solver": "tessellated", "n_blocks": 61}, None, ValueError, "n_blocks=61 .*number of images"),
+    ({"solver": "tessellated", "rank": 0}, None, ValueError, "rank=0 is out of range"),
+    ({"solver": "tessellated", "rank": 1.5}, None, TypeError, "rank=1.5 is not valid"),
 ]
 
 
-@pytest.mark.parametrize(("params", "transform", "match"), BAD_INPUTS)
-def test_bad_input_gets_a_clear_error(shapes, params, transform, match):
+@pytest.mark.parametrize(("params", "transform", "error", "match"), BAD_INPUTS)
+def test_bad_input_gets_a_clear_error(shapes, params, transform, error, match):
     X, Y = shapes.features[:60], shapes.tags_observed[:60]
     if transform is not None:
         X, Y = transform(X, Y)
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(error, match=match):
         HypergraphTagger(**params).fit(X, Y)
 
 

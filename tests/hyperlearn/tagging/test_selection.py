@@ -16,7 +16,7 @@ from hyperlearn import Hypergraph, HypergraphTagger
 from hyperlearn.datasets import make_tagged_shapes
 from hyperlearn.hypergraph import _reference
 from hyperlearn.tagging import ALPHA_GRID, KNN_K_GRID, choose_candidate, select_knn_k
-from hyperlearn.tagging._estimator import holdout_split, per_image_f1
+from hyperlearn.tagging._selection import holdout_split, per_image_f1
 
 N_IMAGES = 120
 TAG_WEIGHT = 0.1  # the estimator's default initial tag-hyperedge weight (visual ones: 1)
@@ -166,20 +166,20 @@ def test_fitted_alpha_attributes(data):
 
 
 @pytest.mark.parametrize(
-    ("params", "match"),
+    ("params", "error", "match"),
     [
-        ({"alpha": "best"}, "alpha must be 'auto'"),
-        ({"alpha": "AUTO"}, "alpha must be 'auto'"),
-        ({"alpha": 1.0}, "alpha"),
-        ({"alpha": "auto", "validation_fraction": 0.0}, "validation_fraction"),
-        ({"alpha": "auto", "validation_fraction": 1.0}, "validation_fraction"),
-        ({"alpha": "auto", "validation_fraction": "half"}, "validation_fraction"),
-        ({"validation_fraction": -0.1}, "validation_fraction"),
+        ({"alpha": "best"}, TypeError, r"alpha='best' is not valid: expected 'auto' or a finite"),
+        ({"alpha": "AUTO"}, TypeError, r"alpha='AUTO' is not valid: expected 'auto' or"),
+        ({"alpha": 1.0}, ValueError, r"alpha=1\.0 is out of range: expected 'auto' or .* \(0, 1\)"),
+        ({"alpha": "auto", "validation_fraction": 0.0}, ValueError, "validation_fraction=0.0"),
+        ({"alpha": "auto", "validation_fraction": 1.0}, ValueError, "validation_fraction=1.0"),
+        ({"alpha": "auto", "validation_fraction": "half"}, TypeError, "validation_fraction='half'"),
+        ({"validation_fraction": -0.1}, ValueError, "validation_fraction=-0.1"),
     ],
 )
-def test_bad_selection_parameters(data, params, match):
+def test_bad_selection_parameters(data, params, error, match):
     X, Y, _ = data
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(error, match=match):
         HypergraphTagger(n_neighbors=5, **params).fit(X, Y)
 
 
@@ -232,19 +232,19 @@ def test_knn_and_tagger_hold_out_the_same_images(data, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "match"),
+    ("kwargs", "error", "match"),
     [
-        ({"ks": ()}, "ks must hold"),
-        ({"ks": (5, 0)}, "ks must be an integer"),
-        ({"ks": (2.5,)}, "ks must be an integer"),
-        ({"ks": (N_IMAGES,)}, "every k in ks must be <"),
-        ({"validation_fraction": 1.5}, "validation_fraction"),
-        ({"ks": (5, 20), "default": 10}, "default must be one of ks"),
+        ({"ks": ()}, ValueError, "ks must hold"),
+        ({"ks": (5, 0)}, ValueError, "ks=0 is out of range: expected an integer >= 1"),
+        ({"ks": (2.5,)}, TypeError, "ks=2.5 is not valid: expected an integer"),
+        ({"ks": (N_IMAGES,)}, ValueError, "every k in ks must be <"),
+        ({"validation_fraction": 1.5}, ValueError, "validation_fraction=1.5"),
+        ({"ks": (5, 20), "default": 10}, ValueError, "default must be one of ks"),
     ],
 )
-def test_select_knn_k_bad_input(data, kwargs, match):
+def test_select_knn_k_bad_input(data, kwargs, error, match):
     X, Y, _ = data
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(error, match=match):
         select_knn_k(X, Y, **kwargs)
 
 

@@ -1,0 +1,131 @@
+"""The tagging problem: validated features and tags, and the hypergraph a fit starts from."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["check_features", "check_tags", "initial_hypergraph"]
+
+
+def check_features(X, name="X", n_features=None):
+    """Dense finite float32/float64 features with scikit-learn's standard messages.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_images, n_features)
+    name : str
+        Parameter name used in error messages.
+    n_features : int, optional
+        Features of the fitted data: ``X`` must have as many (one image is then enough).
+
+    Returns
+    -------
+    ndarray of shape (n_images, n_features), float32 or float64
+
+    Raises
+    ------
+    ValueError
+        Sparse, not 2-D, NaN/inf, fewer than two images (at fit), or a feature count other
+        than ``n_features``.
+    """
+    from sklearn.utils.validation import check_array
+
+    X = check_array(
+        X,
+        accept_sparse=False,
+        dtype=[np.float64, np.float32],
+        ensure_min_samples=2 if n_features is None else 1,
+        input_name=name,
+    )
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(
+            f"{name} has {X.shape[1]} features, but the tagger was fitted with {n_features}."
+        )
+    return X
+
+
+def check_tags(Y, n_samples, dtype):
+    """A 0/1 tag matrix with ``n_samples`` rows and at least one observed tag, as ``dtype``.
+
+    Parameters
+    ----------
+    Y : array-like or sparse matrix of shape (n_samples, n_tags) or None
+    n_samples : int
+        Images of the features ``Y`` goes with.
+    dtype : dtype
+        Dtype of the returned matrix.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_tags)
+
+    Raises
+    ------
+    TypeError
+        ``Y`` does not hold numbers.
+    ValueError
+        ``Y`` is None, not 2-D, has the wrong number of rows, entries other than 0 and 1, or
+        no observed tag at all.
+    """
+    if Y is None:
+        raise ValueError(
+            "HypergraphTagger requires y to be passed, but the target y is None: pass the "
+            "observed 0/1 tag matrix Y (n_images, n_tags)."
+        )
+    if sp.issparse(Y):
+        Y = Y.toarray()
+    Y = np.asarray(Y)
+    if Y.ndim == 1:
+        raise ValueError(
+            "Y must be a 2-D 0/1 matrix (n_images, n_tags); got a 1-D array. For a single tag "
+            "pass Y.reshape(-1, 1)."
+        )
+    if Y.ndim != 2 or Y.shape[1] == 0:
+        raise ValueError(f"Y must be a 2-D 0/1 matrix (n_images, n_tags); got shape {Y.shape}.")
+    if Y.shape[0] != n_samples:
+        raise ValueError(f"X has {n_samples} images but Y has {Y.shape[0]} rows.")
+    if Y.dtype.kind not in "biuf":
+        raise TypeError(f"Y must hold 0/1 numbers; got dtype {Y.dtype}.")
+    bad = ~((Y == 0) | (Y == 1))
+    if np.any(bad):
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"Y must contain only 0 and 1; got {Y[first]!r} at index {first}.")
+    if not np.any(Y):
+        raise ValueError("Y has no observed tag at all: there is nothing to propagate.")
+    return Y.astype(dtype)
+
+
+def initial_hypergraph(knn_hg, Y, extra, tag_weight):
+    """Visual hyperedges ∪ one hyperedge per tag of ``Y`` (∪ ``extra``), with initial weights.
+
+    Parameters
+    ----------
+    knn_hg : Hypergraph
+        The visual (kNN) hyperedges.
+    Y : ndarray of shape (n_images, n_tags)
+        Observed 0/1 tags: tag ``t`` gives the hyperedge of the images tagged with it.
+    extra : Hypergraph or None
+        User-supplied hyperedges on the same images, appended last.
+    tag_weight : float
+        Initial weight of a tag hyperedge relative to a visual or user one.
+
+    Returns
+    -------
+    hypergraph : Hypergraph
+        The union, weighted by ``w`` (in the dtype of ``knn_hg``).
+    w : ndarray of shape (n_edges,), float64
+        1 per visual and user hyperedge, ``tag_weight`` per tag hyperedge, divided by their
+        sum (``Σ w = 1``).
+    """
+    from ..hypergraph import Hypergraph
+
+    parts = [knn_hg, Hypergraph.from_labels(Y, dtype=knn_hg.dtype)]
+    if extra is not None:
+        parts.append(extra)
+    hg = Hypergraph.hstack(parts)
+    n = knn_hg.n_edges
+    w = np.ones(hg.n_edges)
+    w[n : n + Y.shape[1]] = tag_weight
+    w /= w.sum()
+    return hg.with_weights(w.astype(knn_hg.dtype)), w
