@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hyperlearn import Hypergraph
-from hyperlearn.hypergraph import _kernels, _operators
+from hyperlearn.hypergraph import _kernels, _locality
 from hyperlearn.utils import thread_limits
 
 from .test_properties import hypergraphs
@@ -32,8 +32,8 @@ def _operator(hg, kind):
 def _products(op, X, *, ordered, monkeypatch):
     """(matmat, rmatmat) with the ordered path forced on or off."""
     with monkeypatch.context() as m:
-        m.setattr(_operators, "LOCALITY_MIN_BYTES", 0 if ordered else 2**62)
-        m.setattr(_operators, "LOCALITY_MIN_VERTICES", 0 if ordered else 2**62)
+        m.setattr(_locality, "LOCALITY_MIN_BYTES", 0 if ordered else 2**62)
+        m.setattr(_locality, "LOCALITY_MIN_VERTICES", 0 if ordered else 2**62)
         return op.matmat(X), op.rmatmat(X)
 
 
@@ -44,7 +44,7 @@ def _knn_like(n, rng, *, n_big=3, big=None, weighted=False, dtype=np.float64):
     labels = rng.permutation(n)
     members = (np.arange(n)[:, None] + np.arange(-2, 4)[None, :]) % (n - 2)
     edges = [labels[row] for row in members]
-    big = big or _operators.LOCALITY_MAX_EDGE_SIZE + 10
+    big = big or _locality.LOCALITY_MAX_EDGE_SIZE + 10
     edges += [rng.choice(n - 2, size=min(big, n - 2), replace=False) for _ in range(n_big)]
     edges.append([])  # an empty hyperedge
     hg = Hypergraph.from_edges(
@@ -128,7 +128,7 @@ def test_layout_is_a_renumbering_shared_by_reweighted_hypergraphs():
     rng = np.random.default_rng(3)
     hg = _knn_like(250, rng, weighted=True)
     csr, csc = hg.incidence, hg.incidence_csc
-    layout = _operators._local_layout(csr, csc, hg.is_binary)
+    layout = _locality.local_layout(csr, csc, hg.is_binary)
     n, m = hg.shape
     assert np.array_equal(np.sort(layout.vorder), np.arange(n))
     assert np.array_equal(np.sort(layout.eorder), np.arange(m))
@@ -143,12 +143,12 @@ def test_layout_is_a_renumbering_shared_by_reweighted_hypergraphs():
         )
     # large and empty hyperedges are placed last
     sizes = np.diff(csc.indptr)[layout.eorder]
-    steering = (sizes > 0) & (sizes <= _operators.LOCALITY_MAX_EDGE_SIZE)
+    steering = (sizes > 0) & (sizes <= _locality.LOCALITY_MAX_EDGE_SIZE)
     n_steering = int(steering.sum())
     assert 0 < n_steering < m
     assert steering[:n_steering].all() and not steering[n_steering:].any()
     reweighted = hg.with_weights(np.ones(hg.n_edges))
-    assert _operators._local_layout(reweighted.incidence, reweighted.incidence_csc, False) is layout
+    assert _locality.local_layout(reweighted.incidence, reweighted.incidence_csc, False) is layout
 
 
 @given(
