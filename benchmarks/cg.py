@@ -156,10 +156,7 @@ def _cases(sizes):
 
 
 def run(sizes, *, quick=False):
-    from hyperlearn.linalg import block_cg, cg, jacobi_preconditioner
-
     records = []
-    repeats = 1
     max_columns = QUICK_MAX_COLUMNS_PER_COLUMN_LOOP if quick else MAX_COLUMNS_PER_COLUMN_LOOP
     bandwidth = copy_bandwidth_gbs()
     for n, rhs_counts in _cases(sizes):
@@ -182,148 +179,191 @@ def run(sizes, *, quick=False):
             for s in rhs_counts:
                 if s > N_TAGS:
                     continue
-                case = f"n={n} s={s} alpha={alpha}"
-                params = {"n": n, "s": s, "alpha": alpha, "rtol": RTOL, "nnz_H": hg.incidence.nnz}
                 B = (1 - alpha) * Y[:, :s].toarray()
-                k = min(s, max_columns)
-                scale = s / k
-                note_scaled = f"ran {k} of {s} columns, time scaled by {scale:g}" if k < s else ""
-                records += _run_case(
-                    case, params, op, explicit, B, k, scale, note_scaled, repeats, bandwidth,
-                    block_cg, cg, jacobi_preconditioner, setup_s,
-                )  # fmt: skip
+                params = {"n": n, "s": s, "alpha": alpha, "rtol": RTOL, "nnz_H": hg.incidence.nnz}
+                case = _Case(f"n={n} s={s} alpha={alpha}", params, op, explicit, B,
+                             min(s, max_columns), bandwidth, setup_s)  # fmt: skip
+                records += _run_case(case)
     return records
 
 
-def _run_case(case, params, op, explicit, B, k, scale, note_scaled, repeats, bandwidth,
-              block_cg, cg, jacobi_preconditioner, setup_s):  # fmt: skip
-    n, s = B.shape
-    out = []
-    stats = {}
+class _Case:
+    """One case of the suite: the system, the anchors' column budget and the counters."""
 
-    def counted(name, fn):
+    def __init__(self, name, params, op, explicit, B, k, bandwidth, setup_s, repeats=1):
+        self.name, self.params, self.op, self.explicit, self.B = name, params, op, explicit, B
+        self.n, self.s = B.shape
+        self.k = k  # columns the per-column anchors run (their time is scaled by s / k)
+        self.scale = self.s / k
+        self.note_scaled = f"ran {k} of {self.s} columns, time scaled by {self.scale:g}"
+        if k == self.s:
+            self.note_scaled = ""
+        self.bandwidth, self.setup_s, self.repeats = bandwidth, setup_s, repeats
+        self.stats = {}  # products and iterations of the last call of each implementation
+        self.float32 = None  # the float32 system, built on first use
+
+    def counted(self, name, fn):
         """Wrap fn so that its products and iterations of the LAST call are recorded."""
 
         def wrapped():
-            op.products = 0
+            self.op.products = 0
             result = fn()
-            stats[name] = {"products": op.products, **result[1]}
+            self.stats[name] = {"products": self.op.products, **result[1]}
             return result[0]
 
         return wrapped
 
-    def accuracy(X):
+    def accuracy(self, X):
         cols = X.shape[1]
-        return {"max_true_rel_residual": _true_relative_residual(op, B[:, :cols], X)}
+        return {"max_true_rel_residual": _true_relative_residual(self.op, self.B[:, :cols], X)}
 
-    # -- ours: block_cg (method="auto") and each method -------------------------------------
+    def bench(self, impl, fn, **kw):
+        kw.setdefault("params", self.params)
+        kw.setdefault("accuracy", self.accuracy)
+        return bench(SUITE, self.name, impl, fn, repeats=self.repeats, warmup=1, **kw)
+
+    def scale_time(self, rec):
+        """A per-column anchor ran ``k`` of ``s`` columns: its times scaled to all of them."""
+        if rec.status == "ok":
+            rec["time_s"] *= self.scale
+            rec["extra"]["min_s"] *= self.scale
+            rec["extra"]["cpu_s"] *= self.scale
+            rec["note"] = self.note_scaled
+
+
+def _run_case(case):
+    """Every implementation on one case, ours first, then the anchors and the floor."""
+    out = _block_cg_rows(case)
+    out.append(_mixed_row(case))
+    out.append(_jacobi_row(case))
+    out.append(_column_loop_row(case, "cg per column", _ours_column(case.op)))
+    out.append(_column_loop_row(case, "scipy cg per column", _scipy_column(case.op)))
+    if isinstance(case.explicit, MemoryError):
+        reason = f"explicit Θ: {case.explicit}"
+        out.append(skipped(SUITE, case.name, "scipy cg explicit", reason, case.params))
+    else:
+        out.append(_column_loop_row(case, "scipy cg explicit", _scipy_column(case.explicit)))
+    out.append(_pyamg(case))
+    out.append(_blr(case))
+    out.append(_float32_block_cg(case))
+    out.append(_float32_scipy(case))
+    floor = _floor_row(case)
+    out.append(floor)
+    _per_iteration_over_floor(out, floor["extra"]["floor_per_iteration_s"])
+    return out
+
+
+def _run_block(case, M=None, method="auto"):
+    from hyperlearn.linalg import block_cg
+
+    history = []
+    X, info = block_cg(case.op, case.B, rtol=RTOL, M=M, residuals=history, method=method)
+    return X, {"iterations": len(history) - 1, "info": info}
+
+
+def _auto_method(case):
     from hyperlearn.linalg._cg import _choose_method
 
-    auto_method = _choose_method(n, s, None)
+    return _choose_method(case.n, case.s, None)
 
-    def run_block(M=None, method="auto"):
-        history = []
-        X, info = block_cg(op, B, rtol=RTOL, M=M, residuals=history, method=method)
-        return X, {"iterations": len(history) - 1, "info": info}
 
-    rec = bench(SUITE, case, "block_cg", counted("block_cg", run_block), params=params,
-                accuracy=accuracy, repeats=repeats, warmup=1)  # fmt: skip
-    _annotate(rec, stats.get("block_cg"), s, extra={"setup_s": setup_s, "method": auto_method})
-    out.append(rec)
-    block_iterations = stats["block_cg"]["iterations"]
-    if s > 1:
-        other = "block" if auto_method == "batched" else "batched"
+def _block_cg_rows(case):
+    """block_cg with method="auto" and, for several columns, with the other method."""
+    auto = _auto_method(case)
+    fn = case.counted("block_cg", lambda: _run_block(case))
+    rec = case.bench("block_cg", fn)
+    _annotate(rec, case.stats.get("block_cg"), case.s,
+              extra={"setup_s": case.setup_s, "method": auto})  # fmt: skip
+    out = [rec]
+    if case.s > 1:
+        other = "block" if auto == "batched" else "batched"
         impl = f"block_cg[{other}]"
-        rec = bench(SUITE, case, impl, counted(impl, lambda: run_block(method=other)),
-                    params=params, accuracy=accuracy, repeats=repeats, warmup=1)  # fmt: skip
-        _annotate(rec, stats.get(impl), s, extra={"method": other})
+        rec = case.bench(impl, case.counted(impl, lambda: _run_block(case, method=other)))
+        _annotate(rec, case.stats.get(impl), case.s, extra={"method": other})
         out.append(rec)
+    return out
 
-    out.append(_mixed_row(case, params, op, B, repeats, accuracy, block_cg))
 
-    M = jacobi_preconditioner(op)
-    rec = bench(SUITE, case, "block_cg+jacobi", counted("jacobi", lambda: run_block(M)),
-                params=params, accuracy=accuracy, repeats=repeats, warmup=1)  # fmt: skip
-    _annotate(rec, stats.get("jacobi"), s)
-    out.append(rec)
+def _jacobi_row(case):
+    from hyperlearn.linalg import jacobi_preconditioner
 
-    # -- per-column loops: ours and SciPy on the same operator ----------------------------
-    def ours_column(b):
+    M = jacobi_preconditioner(case.op)
+    rec = case.bench("block_cg+jacobi", case.counted("jacobi", lambda: _run_block(case, M)))
+    _annotate(rec, case.stats.get("jacobi"), case.s)
+    return rec
+
+
+def _ours_column(op):
+    from hyperlearn.linalg import cg
+
+    def solve(b):
         history = []
         x, _info = cg(op, b, rtol=RTOL, residuals=history)
         return x, len(history) - 1
 
-    def scipy_column(A):
-        def solve(b):
-            count = [0]
+    return solve
 
-            def callback(_):
-                count[0] += 1
 
-            x, _info = scipy_cg(A, b, rtol=RTOL, callback=callback)
-            return x, count[0]
+def _scipy_column(A):
+    def solve(b):
+        count = [0]
 
-        return solve
+        def callback(_):
+            count[0] += 1
 
-    loops = [("cg per column", ours_column), ("scipy cg per column", scipy_column(op))]
-    if isinstance(explicit, MemoryError):
-        out.append(skipped(SUITE, case, "scipy cg explicit", f"explicit Θ: {explicit}", params))
-    else:
-        loops.append(("scipy cg explicit", scipy_column(explicit)))
-    for name, solve in loops:
+        x, _info = scipy_cg(A, b, rtol=RTOL, callback=callback)
+        return x, count[0]
 
-        def run_loop(solve=solve):
-            X, its = _column_loop(solve, B, k)
-            return X, {"iterations_per_column": its}
+    return solve
 
-        rec = bench(SUITE, case, name, counted(name, run_loop), params=params,
-                    accuracy=accuracy, repeats=repeats, warmup=1)  # fmt: skip
-        info = stats.get(name)
-        if rec.status == "ok":
-            rec["time_s"] *= scale
-            rec["extra"]["min_s"] *= scale
-            rec["extra"]["cpu_s"] *= scale
-            rec["note"] = note_scaled
-        if info is not None:
-            its = info.pop("iterations_per_column")
-            info["iterations"] = int(np.sum(its) * scale)
-            info["max_iterations_per_column"] = int(np.max(its))
-            info["mean_iterations_per_column"] = float(np.mean(its))
-            if name == "scipy cg explicit":
-                info["products"] = None  # the explicit matrix is not the counting operator
-            else:
-                info["products"] = int(info["products"] * scale)
-        _annotate(rec, info, s)
-        out.append(rec)
 
-    # -- pyamg (optional) -----------------------------------------------------------------
-    out.append(_pyamg(case, params, explicit, B, k, scale, note_scaled, repeats, accuracy))
+def _column_loop_row(case, name, solve):
+    """A per-column solver on the first ``k`` columns, its time scaled to all ``s``."""
 
-    # -- ours with the block-low-rank (tessellation) preconditioner -----------------------
-    out.append(_blr(case, params, op, B, repeats, accuracy, counted, run_block, stats, s))
+    def run_loop():
+        X, its = _column_loop(solve, case.B, case.k)
+        return X, {"iterations_per_column": its}
 
-    # -- float32: the same system in single precision (ours and SciPy per column) ------------
-    out += _float32_rows(case, params, op, B, k, scale, note_scaled, repeats, block_cg)
+    rec = case.bench(name, case.counted(name, run_loop))
+    info = case.stats.get(name)
+    case.scale_time(rec)
+    if info is not None:
+        its = info.pop("iterations_per_column")
+        info["iterations"] = int(np.sum(its) * case.scale)
+        info["max_iterations_per_column"] = int(np.max(its))
+        info["mean_iterations_per_column"] = float(np.mean(its))
+        if name == "scipy cg explicit":
+            info["products"] = None  # the explicit matrix is not the counting operator
+        else:
+            info["products"] = int(info["products"] * case.scale)
+    _annotate(rec, info, case.s)
+    return rec
 
-    # -- modelled floor per iteration ---------------------------------------------------------
-    from hyperlearn.linalg._cg import DEFAULT_BATCHED_WIDTH, DEFAULT_BLOCK_SIZE
 
-    width = DEFAULT_BATCHED_WIDTH if auto_method == "batched" else DEFAULT_BLOCK_SIZE
+def _floor_row(case):
+    """Modelled floor: per iteration one product (measured) plus VECTOR_PASSES passes over
+    the n x m blocks at the measured copy bandwidth, times block_cg's iterations."""
+    from hyperlearn.linalg._cg_block import DEFAULT_BLOCK_SIZE
+    from hyperlearn.linalg._cg_lockstep import DEFAULT_BATCHED_WIDTH
+
+    n, s, op = case.n, case.s, case.op
+    width = DEFAULT_BATCHED_WIDTH if _auto_method(case) == "batched" else DEFAULT_BLOCK_SIZE
     chunks = -(-s // width)
     m = -(-s // chunks)  # block_cg's (balanced) chunk width
     P = np.random.default_rng(0).standard_normal((n, m))
-    product = bench(SUITE, case, "_product", lambda: op.matmat(P), repeats=5, warmup=1)
-    vector_s = VECTOR_PASSES * 8 * n * m / (bandwidth * 1e9)
+    product = bench(SUITE, case.name, "_product", lambda: op.matmat(P), repeats=5, warmup=1)
+    vector_s = VECTOR_PASSES * 8 * n * m / (case.bandwidth * 1e9)
     floor_per_iteration = product.time_s + vector_s
-    floor_iterations = block_iterations  # block_cg's iterations (all chunks)
-    out.append(
-        bound(SUITE, case, "floor (block_cg its)", floor_per_iteration * floor_iterations,
-              params=params,
-              note=f"{floor_iterations} its x (A·P with {m} cols {product.time_s:.2e}s + "
-                   f"{VECTOR_PASSES} passes of n x {m} at {bandwidth:.1f} GB/s)",
-              extra={"floor_per_iteration_s": floor_per_iteration, "product_s": product.time_s,
-                     "vector_s": vector_s, "chunks": chunks})
-    )  # fmt: skip
+    floor_iterations = case.stats["block_cg"]["iterations"]  # block_cg's (all chunks)
+    return bound(SUITE, case.name, "floor (block_cg its)", floor_per_iteration * floor_iterations,
+                 params=case.params,
+                 note=f"{floor_iterations} its x (A·P with {m} cols {product.time_s:.2e}s + "
+                      f"{VECTOR_PASSES} passes of n x {m} at {case.bandwidth:.1f} GB/s)",
+                 extra={"floor_per_iteration_s": floor_per_iteration, "product_s": product.time_s,
+                        "vector_s": vector_s, "chunks": chunks})  # fmt: skip
+
+
+def _per_iteration_over_floor(out, floor_per_iteration):
     for rec in out:
         if (
             rec.impl.startswith("block_cg")
@@ -334,18 +374,19 @@ def _run_case(case, params, op, explicit, B, k, scale, note_scaled, repeats, ban
             per_iteration = rec.time_s / rec.extra["iterations"]
             rec["extra"]["per_iteration_s"] = per_iteration
             rec["extra"]["per_iteration_over_floor"] = per_iteration / floor_per_iteration
-    return out
 
 
-def _mixed_row(case, params, op, B, repeats, accuracy, block_cg):
+def _mixed_row(case):
     """block_cg(precision="mixed"): float32 iterations, float64 reliable updates, same rtol;
     float32 and float64 products counted apart, true float64 residual beside the time."""
-    stats = {}
+    from hyperlearn.linalg import block_cg
+
+    op, stats = case.op, {}
 
     def run():
         op.products = 0
         history = []
-        X, info = block_cg(op, B, rtol=RTOL, residuals=history, precision="mixed")
+        X, info = block_cg(op, case.B, rtol=RTOL, residuals=history, precision="mixed")
         stats.update(
             iterations=len(history) - 1,
             info=info,
@@ -354,55 +395,61 @@ def _mixed_row(case, params, op, B, repeats, accuracy, block_cg):
         )
         return X
 
-    rec = bench(SUITE, case, "block_cg mixed", run, params={**params, "precision": "mixed"},
-                accuracy=accuracy, repeats=repeats, warmup=1)  # fmt: skip
+    rec = case.bench("block_cg mixed", run, params={**case.params, "precision": "mixed"})
     total = stats.get("products_float32", 0) + stats.get("products_float64", 0)
-    _annotate(rec, {**stats, "products": total}, B.shape[1])
+    _annotate(rec, {**stats, "products": total}, case.s)
     return rec
 
 
-def _float32_rows(case, params, op, B, k, scale, note_scaled, repeats, block_cg):
-    """block_cg and SciPy cg per column on the float32 operator, rtol ``RTOL_FLOAT32``.
-
-    Accuracy: the true relative residual of the float32 solution against the float64
-    system (what a user of the float32 result gets)."""
+def _float32_system(case):
+    """The float32 operator and right-hand sides, the float32 params, and the accuracy of a
+    float32 solution: its true relative residual against the float64 system (built once)."""
+    if case.float32 is not None:
+        return case.float32
+    op, B = case.op, case.B
     hg32 = op.theta.hypergraph.astype(np.float32)
     op32 = ShiftedOperator(hg32.normalized_adjacency(), op.alpha)
-    B32 = B.astype(np.float32)
-    params = {**params, "dtype": "float32", "rtol": RTOL_FLOAT32}
+    params = {**case.params, "dtype": "float32", "rtol": RTOL_FLOAT32}
 
     def accuracy(X):
         cols = X.shape[1]
         return {"max_true_rel_residual": _true_relative_residual(op, B[:, :cols], X.astype(float))}
 
-    out = []
+    case.float32 = (op32, B.astype(np.float32), params, accuracy)
+    return case.float32
+
+
+def _float32_block_cg(case):
+    """block_cg on the float32 operator, rtol ``RTOL_FLOAT32``."""
+    from hyperlearn.linalg import block_cg
+
+    op32, B32, params, accuracy = _float32_system(case)
+    stats = {}
 
     def ours():
         history = []
         X, info = block_cg(op32, B32, rtol=RTOL_FLOAT32, residuals=history)
-        ours.stats = {"iterations": len(history) - 1, "info": info}
+        stats.update(iterations=len(history) - 1, info=info)
         return X
 
-    rec = bench(SUITE, case, "block_cg float32", ours, params=params, accuracy=accuracy,
-                repeats=repeats, warmup=1)  # fmt: skip
-    _annotate(rec, getattr(ours, "stats", None), B.shape[1])
-    out.append(rec)
+    rec = case.bench("block_cg float32", ours, params=params, accuracy=accuracy)
+    _annotate(rec, stats or None, case.s)
+    return rec
+
+
+def _float32_scipy(case):
+    """SciPy cg per column on the float32 operator, rtol ``RTOL_FLOAT32``."""
+    op32, B32, params, accuracy = _float32_system(case)
 
     def scipy_loop():
-        X = np.empty((B.shape[0], k), dtype=np.float32)
-        for j in range(k):
+        X = np.empty((case.n, case.k), dtype=np.float32)
+        for j in range(case.k):
             X[:, j], _ = scipy_cg(op32, np.ascontiguousarray(B32[:, j]), rtol=RTOL_FLOAT32)
         return X
 
-    rec = bench(SUITE, case, "scipy cg per column float32", scipy_loop, params=params,
-                accuracy=accuracy, repeats=repeats, warmup=1)  # fmt: skip
-    if rec.status == "ok":
-        rec["time_s"] *= scale
-        rec["extra"]["min_s"] *= scale
-        rec["extra"]["cpu_s"] *= scale
-        rec["note"] = note_scaled
-    out.append(rec)
-    return out
+    rec = case.bench("scipy cg per column float32", scipy_loop, params=params, accuracy=accuracy)
+    case.scale_time(rec)
+    return rec
 
 
 # Tessellation of Θ for the block-low-rank preconditioner: blocks of ~BLR_BLOCK vertices,
@@ -411,21 +458,21 @@ BLR_BLOCK = 1000
 BLR_RANK = 60
 
 
-def _blr(case, params, op, B, repeats, accuracy, counted, run_block, stats, s):
+def _blr(case):
     from hyperlearn.linalg import tessellate
 
     impl = "block_cg+blr"
-    n = B.shape[0]
+    op, n = case.op, case.n
     t0 = time.perf_counter()
     try:
         blr = tessellate(op.theta, max(1, n // BLR_BLOCK), BLR_RANK, random_state=0)
         M = blr.preconditioner(op.alpha)
     except Exception as exc:  # work in progress upstream: report, do not abort the suite
-        return skipped(SUITE, case, impl, f"tessellate failed: {type(exc).__name__}: {exc}", params)
+        reason = f"tessellate failed: {type(exc).__name__}: {exc}"
+        return skipped(SUITE, case.name, impl, reason, case.params)
     setup_s = time.perf_counter() - t0
-    rec = bench(SUITE, case, impl, counted(impl, lambda: run_block(M)), params=params,
-                accuracy=accuracy, repeats=repeats, warmup=1)  # fmt: skip
-    _annotate(rec, stats.get(impl), s, extra={"tessellate_s": setup_s})
+    rec = case.bench(impl, case.counted(impl, lambda: _run_block(case, M)))
+    _annotate(rec, case.stats.get(impl), case.s, extra={"tessellate_s": setup_s})
     rec["note"] = f"tessellate({max(1, n // BLR_BLOCK)} blocks, rank {BLR_RANK}) not timed"
     return rec
 
@@ -439,31 +486,31 @@ def _annotate(rec, info, s, extra=None):
     rec["extra"].update(extra or {})
 
 
-def _pyamg(case, params, explicit, B, k, scale, note_scaled, repeats, accuracy):
+def _pyamg(case):
+    impl = "pyamg sa+cg"
     try:
         import pyamg
     except ImportError:
-        return skipped(SUITE, case, "pyamg sa+cg", "pyamg not installed (optional)", params)
+        return skipped(SUITE, case.name, impl, "pyamg not installed (optional)", case.params)
+    explicit, B = case.explicit, case.B
     if isinstance(explicit, MemoryError):
-        return skipped(SUITE, case, "pyamg sa+cg", f"needs the explicit matrix: {explicit}", params)
+        reason = f"needs the explicit matrix: {explicit}"
+        return skipped(SUITE, case.name, impl, reason, case.params)
 
     def run():
         ml = pyamg.smoothed_aggregation_solver(explicit, symmetry="hermitian")
-        X = np.empty((B.shape[0], k))
-        for j in range(k):
+        X = np.empty((case.n, case.k))
+        for j in range(case.k):
             X[:, j] = ml.solve(B[:, j], tol=RTOL, accel="cg")
         return X
 
     try:
-        rec = bench(SUITE, case, "pyamg sa+cg", run, params=params, accuracy=accuracy,
-                    repeats=repeats, warmup=1)  # fmt: skip
+        rec = case.bench(impl, run)
     except SkipBenchmark as exc:
-        return skipped(SUITE, case, "pyamg sa+cg", str(exc), params)
+        return skipped(SUITE, case.name, impl, str(exc), case.params)
     if rec.status == "ok":
-        rec["time_s"] *= scale
-        rec["extra"]["min_s"] *= scale
-        rec["extra"]["cpu_s"] *= scale
-        rec["note"] = ("setup included; " + note_scaled).strip("; ")
+        case.scale_time(rec)
+        rec["note"] = ("setup included; " + case.note_scaled).strip("; ")
     return rec
 
 

@@ -1,7 +1,8 @@
 """Numba kernels of the lockstep ("batched") CG of :func:`hyperlearn.linalg.block_cg`.
 
 Kernels only: every argument is a C-contiguous real 2-D array of shape (n, m) (float32 or
-float64, one dtype per call) or a float64 vector of length m, already validated by ``_cg.py``.
+float64, one dtype per call) or a float64 vector of length m, already validated by the callers
+(``_cg_lockstep.py``, ``_cg_mixed.py``).
 They compile lazily on first call (nothing is compiled on import) and are cached on disk.
 
 Each iteration of m simultaneous CG recurrences streams its n x m blocks through memory a
@@ -17,8 +18,10 @@ Outside the one ``prange`` loop every kernel uses explicit scalar loops, never a
 expressions (``out += partial[c]``, ``np.zeros``, ``astype``): with ``parallel=True`` Numba turns
 each array expression into a parallel region of its own, and with the OpenMP threads sleeping
 between regions (``OMP_WAIT_POLICY=PASSIVE``, set by ``configure_openmp``) every region costs a
-wake-up.  Measured (n = 20 000, 50 columns, 2 threads, idle machine): the column dots took
-1.9-3.0 ms with the summation written as ``out += partial[c]`` (41 regions), 0.2 ms as loops.
+wake-up.  See benchmarks/TUNING.md.
+
+The NumPy twins in ``_cg_reference.py`` compute the same updates and are the kernels' oracle in
+the tests.
 """
 
 from __future__ import annotations
@@ -31,8 +34,8 @@ configure_openmp()
 import numpy as np  # noqa: E402
 from numba import njit, prange  # noqa: E402
 
-#: Rows per chunk of a parallel reduction: large enough that a chunk's work (ROWS_PER_CHUNK x m
-#: multiply-adds) dwarfs the per-chunk overhead, small enough to balance 2-8 threads at n = 10⁴.
+# Rows per chunk of a parallel reduction: a chunk's work must dwarf its overhead and still
+# balance a few threads at n = 10⁴.  See benchmarks/TUNING.md.
 ROWS_PER_CHUNK = 512
 
 

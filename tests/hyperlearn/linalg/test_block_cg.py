@@ -368,7 +368,7 @@ def test_block_method_does_not_stagnate_on_ill_conditioned_systems(n, log_kappa)
     block method stagnated for all 20 000 iterations (n = 40, kappa = 1e6: relative residual
     2.3e-9 for rtol 1e-10) where lockstep CG converged in 244.  The block method must now need
     at most LOCKSTEP_FACTOR times the lockstep iterations and meet the same true residual."""
-    from hyperlearn.linalg import _cg as cg_module
+    from hyperlearn.linalg import _cg_block as cg_module
 
     LOCKSTEP_FACTOR = 1.5
     A, B = _ill_conditioned(n, log_kappa, 5, seed=n + log_kappa)

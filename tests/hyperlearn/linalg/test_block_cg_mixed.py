@@ -12,7 +12,8 @@ from scipy.sparse.linalg import LinearOperator, aslinearoperator
 from threadpoolctl import threadpool_limits
 
 from hyperlearn.linalg import block_cg, jacobi_preconditioner
-from hyperlearn.linalg._cg import MIXED_RELIABLE_UPDATE, MIXED_UPDATE_PERIOD, STAGNATION_LIMIT
+from hyperlearn.linalg._cg_mixed import MIXED_RELIABLE_UPDATE, MIXED_UPDATE_PERIOD
+from hyperlearn.linalg._cg_system import STAGNATION_LIMIT
 from hyperlearn.testing import strategies
 
 from ._cg_systems import (

@@ -1,0 +1,240 @@
+"""Coercion of the inputs of the CG solvers (the role of SciPy's ``_isolve/utils.py``).
+
+:func:`make_system` is the only place that inspects user input of :func:`~hyperlearn.linalg.cg`
+and :func:`~hyperlearn.linalg.block_cg`; the solver engines (``_cg.py``, ``_cg_block.py``,
+``_cg_lockstep.py``, ``_cg_mixed.py``) receive a :class:`System` and only apply operators and
+update vectors.  The ``info`` codes and the safeguards shared by every engine live here too, at
+the bottom of the import graph.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.sparse import issparse
+from scipy.sparse.linalg import LinearOperator, aslinearoperator
+
+from ..utils._validation import check_int, check_real, describe
+
+# ---------------------------------------------------------------------------------------------
+# ``info`` codes for breakdown (negative), documented in the docstrings of cg and block_cg.
+# ---------------------------------------------------------------------------------------------
+#: A search direction p with pᴴAp <= 0 was met (block: the Gram matrix PᴴAP is not positive
+#: definite): A is not symmetric positive definite, so CG is not applicable.
+INFO_A_NOT_POSITIVE_DEFINITE = -1
+#: A residual r with rᴴMr <= 0 was met: the preconditioner M is not positive definite.
+INFO_M_NOT_POSITIVE_DEFINITE = -2
+#: A product with A or M returned NaN or infinity.
+INFO_NONFINITE = -3
+
+# Residual replacement stagnation guard: a column whose true residual fails STAGNATION_LIMIT
+# consecutive replacements without falling below STAGNATION_FACTOR times its best is given up
+# (info > 0) instead of iterating to maxiter below the attainable accuracy.
+# See benchmarks/TUNING.md.
+STAGNATION_LIMIT = 3
+STAGNATION_FACTOR = 0.5
+
+
+@dataclass
+class System:
+    """A validated CG problem: operators, working copies and per-column tolerances."""
+
+    A: LinearOperator
+    M: LinearOperator | None  # None means the identity
+    x: np.ndarray  # working copy of the initial guess, (n,) for cg, (n, s) for block_cg
+    b: np.ndarray  # (n,) for cg, (n, s) for block_cg, C-contiguous, dtype of the solution
+    bnorm: np.ndarray  # norm of b (scalar array for cg, (s,) for block_cg)
+    tol: np.ndarray  # max(rtol * bnorm, atol), same shape as bnorm
+    maxiter: int
+    dtype: np.dtype
+    squeeze: bool  # block_cg called with a 1-D B: return a 1-D X
+    name: str = "cg"  # the public solver, for error messages
+
+    def columns(self, cols, maxiter=None):
+        """The sub-problem of the columns ``cols`` (copies), from their current iterates."""
+        return System(
+            self.A,
+            self.M,
+            np.ascontiguousarray(self.x[:, cols]),
+            np.ascontiguousarray(self.b[:, cols]),
+            self.bnorm[cols],
+            self.tol[cols],
+            self.maxiter if maxiter is None else maxiter,
+            self.dtype,
+            False,
+            self.name,
+        )
+
+
+def solution_dtype(a_char, b_char):
+    """SciPy's rule: non-floating types count as float64, then the usual promotion."""
+    chars = [c if c in "fdFD" else "d" for c in (a_char, b_char)]
+    return np.promote_types(*chars)
+
+
+def as_operator(name, param, op):
+    """``aslinearoperator(op)`` with an error naming the solver and the parameter."""
+    try:
+        return aslinearoperator(op)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"{name}: `{param}` of type {type(op).__name__} is not usable as a linear operator; "
+            "expected an ndarray, a scipy sparse matrix/array or a LinearOperator."
+        ) from exc
+
+
+def _coerce_operator(name, A):
+    A = as_operator(name, "A", A)
+    if len(A.shape) != 2 or A.shape[0] != A.shape[1]:
+        raise ValueError(f"{name}: `A` must be square; got shape {A.shape}.")
+    return A
+
+
+def _coerce_rhs(name, A, b, block):
+    """``b`` as a C-contiguous (n,) or (n, s) array of the solution dtype; returns
+    ``(b, dtype, squeeze)``."""
+    n = A.shape[0]
+    rhs = "B" if block else "b"
+    if issparse(b):
+        b = b.toarray()  # e.g. a sparse 0/1 tag matrix: the solution is dense anyway
+    b = np.asarray(b)
+    if block and (b.ndim not in (1, 2) or b.shape[0] != n):
+        raise ValueError(
+            f"{name}: shapes of A {A.shape} and {rhs} {b.shape} are incompatible; "
+            f"expected {rhs} of shape ({n}, s) or ({n},)."
+        )
+    if not block and b.shape not in ((n,), (n, 1)):
+        raise ValueError(
+            f"{name}: shapes of A {A.shape} and {rhs} {b.shape} are incompatible; "
+            f"expected {rhs} of shape ({n},) or ({n}, 1)."
+        )
+    if b.dtype.char not in "fdFD" and not (np.issubdtype(b.dtype, np.number) or b.dtype == bool):
+        raise TypeError(f"{name}: `{rhs}` must be numeric; got dtype {b.dtype}.")
+    dtype = np.dtype(solution_dtype(A.dtype.char if A.dtype is not None else "d", b.dtype.char))
+    squeeze = block and b.ndim == 1
+    b = np.ascontiguousarray(b, dtype=dtype)
+    b = b.reshape(n, -1) if block else b.reshape(n)
+    if not np.all(np.isfinite(b)):
+        raise ValueError(f"{name}: `{rhs}` contains NaN or infinity.")
+    return b, dtype, squeeze
+
+
+def _check_options(name, callback, residuals):
+    if callback is not None and not callable(callback):
+        raise TypeError(f"{name}: `callback` must be callable or None; got {describe(callback)}.")
+    if residuals is not None and not isinstance(residuals, list):
+        raise TypeError(
+            f"{name}: `residuals` must be a list (its contents are replaced by the residual "
+            f"norm history) or None; got {type(residuals).__name__}."
+        )
+
+
+def _coerce_preconditioner(name, A_in, A, M, dtype):
+    if M is None:
+        # SciPy's convention: an operator that carries its own ``psolve`` preconditions itself.
+        psolve = getattr(A_in, "psolve", None)
+        if callable(psolve):
+            return LinearOperator(A.shape, matvec=psolve, dtype=dtype)
+        return None
+    M = as_operator(name, "M", M)
+    if M.shape != A.shape:
+        raise ValueError(
+            f"{name}: shapes of A {A.shape} and M {M.shape} differ; M must be {A.shape}."
+        )
+    return M
+
+
+def _coerce_initial_guess(name, x0, b, M, dtype, block):
+    """A working copy of ``x0`` of the shape of ``b`` (``x0`` itself is never mutated)."""
+    n = b.shape[0]
+    x0_name, rhs = ("X0", "B") if block else ("x0", "b")
+    if x0 is None:
+        return np.zeros_like(b)
+    if isinstance(x0, str):
+        if x0 != "Mb":
+            raise ValueError(f"{name}: `{x0_name}`={x0!r}; the only string accepted is 'Mb'.")
+        return b.copy() if M is None else apply(M, b, dtype, copy=True, name=name, param="M")
+    x = np.array(x0, dtype=dtype, order="C")
+    if block and (x.size != b.size or x.shape[0] != n):
+        raise ValueError(
+            f"{name}: shapes of {rhs} {b.shape} and {x0_name} {x.shape} are incompatible."
+        )
+    if not block and x.shape not in ((n,), (n, 1)):
+        raise ValueError(
+            f"{name}: shapes of A {(n, n)} and {x0_name} {x.shape} are incompatible; "
+            f"expected ({n},) or ({n}, 1)."
+        )
+    x = x.reshape(b.shape)
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{name}: `{x0_name}` contains NaN or infinity.")
+    return x
+
+
+_INFINITIES = (float("inf"), np.float64("inf"), np.float32("inf"))
+
+
+def _check_tolerance(value, param):
+    """A non-negative real or infinity.  Any invalid tolerance is a ValueError, as in SciPy's
+    ``cg`` (whose own tests run against ours), also when its type is wrong."""
+    try:
+        return float(check_real(value, param, low=0, allow=_INFINITIES))
+    except TypeError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def make_system(name, A, b, x0, M, *, rtol, atol, maxiter, callback, residuals, block):
+    """Validate and coerce every input of a CG solver; return a :class:`System`."""
+    A_in = A
+    A = _coerce_operator(name, A)
+    b, dtype, squeeze = _coerce_rhs(name, A, b, block)
+    rtol = _check_tolerance(rtol, "rtol")
+    atol = _check_tolerance(atol, "atol")
+    maxiter = check_int(maxiter, "maxiter", low=1, allow=(None,))
+    if maxiter is None:
+        maxiter = 10 * A.shape[0]
+    _check_options(name, callback, residuals)
+    M = _coerce_preconditioner(name, A_in, A, M, dtype)
+    x = _coerce_initial_guess(name, x0, b, M, dtype, block)
+    bnorm = np.linalg.norm(b, axis=0)
+    tol = np.maximum(rtol * bnorm, atol)
+    return System(A, M, x, b, bnorm, tol, maxiter, dtype, squeeze, name)
+
+
+def apply(op, v, dtype, copy=False, *, name="cg", param="A"):
+    """``op @ v`` for a vector or a block, returned in the working dtype.
+
+    The result must have as many rows as ``v``: an operator returning another shape gets an
+    error naming the solver, the operator and both shapes (not a reshape error later).
+    """
+    out = op.matvec(v) if v.ndim == 1 else op.matmat(v)
+    out = np.asarray(out)
+    if out.shape != v.shape:
+        if out.size != v.size or out.shape[0] != v.shape[0]:
+            _wrong_shape(name, param, op, v, out)
+        out = out.reshape(v.shape)
+    out = np.asarray(out, dtype=dtype)
+    return out.copy() if copy and np.shares_memory(out, v) else out
+
+
+def _wrong_shape(name, param, op, v, out):
+    product = "matvec" if v.ndim == 1 else "matmat"
+    raise ValueError(
+        f"{name}: the operator `{param}` ({describe(op)}) returned an array of shape "
+        f"{out.shape} from {product} of an input of shape {v.shape}; expected shape {v.shape}."
+    )
+
+
+def positive(values):
+    """All finite and > 0 (threshold 0: the exact test for the curvatures of CG)."""
+    return bool(np.all(np.isfinite(values) & (values > 0)))
+
+
+def herm(X):
+    """Conjugate transpose as a view for real arrays (``ndarray.conj`` would copy them)."""
+    return X.conj().T if np.iscomplexobj(X) else X.T
+
+
+def column_dots(X, Y):
+    """``[x_jᴴ y_j for each column j]`` (real part), without an n x s temporary."""
+    return np.einsum("ij,ij->j", X.conj() if np.iscomplexobj(X) else X, Y).real
