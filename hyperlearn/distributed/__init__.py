@@ -30,6 +30,7 @@ from ._cluster import check_client, managed_client
 from ._partitioned import DistributedHypergraph, incoming_transfer_bytes, locality_order
 from ._replicated import DaskBackend, edge_statistics_replicated, solve_replicated
 from ._rowblocks import RowBlocks, RowLayout
+from ._solvers import cholesky_qr2, distributed_cg, distributed_eigh, distributed_svd
 
 __all__ = [
     "DaskBackend",
@@ -37,6 +38,10 @@ __all__ = [
     "RowBlocks",
     "RowLayout",
     "check_client",
+    "cholesky_qr2",
+    "distributed_cg",
+    "distributed_eigh",
+    "distributed_svd",
     "edge_statistics_replicated",
     "incoming_transfer_bytes",
     "locality_order",

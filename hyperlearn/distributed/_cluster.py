@@ -63,8 +63,10 @@ def managed_client(client=None, *, n_workers=2, processes=False, threads_per_wor
     ----------
     client : distributed.Client or None
         A user's client, checked and yielded unchanged (not closed).  ``None`` starts a
-        ``LocalCluster(n_workers, threads_per_worker, processes, dashboard_address=None)``
-        and closes it (and its client) when the block ends, also on error.
+        ``LocalCluster(n_workers, threads_per_worker, processes, dashboard_address=":0")``
+        and closes it (and its client) when the block ends, also on error.  ``":0"`` puts
+        the scheduler's HTTP server on a free port (with ``None`` it still binds the default
+        port 8787 and warns when another cluster holds it).
     n_workers, threads_per_worker : int, default=2, 1
         Of the local cluster.
     processes : bool, default=False
@@ -90,7 +92,7 @@ def managed_client(client=None, *, n_workers=2, processes=False, threads_per_wor
         n_workers=n_workers,
         threads_per_worker=threads_per_worker,
         processes=processes,
-        dashboard_address=None,
+        dashboard_address=":0",
     )
     try:
         local = Client(cluster)

@@ -133,12 +133,12 @@ def _rows_for(static, Z, p):
 def _stage2(static, scales, X, field, p, n_cols, coef, add, *contributions):
     """``Y_p = add · X_p + coef · a_p ⊙ H_p Z[cols_p]`` from the owners' rows."""
     H = static["H"]
-    Zc = np.empty((H.shape[1], n_cols))
+    gathered = np.empty((H.shape[1], n_cols))
     for q, rows in contributions:
         if q == p:  # the block's own Z_p, whole
             rows = rows[static["own_recv"][p]]
-        Zc[static["send"][q]] = rows
-    Y = H @ Zc
+        gathered[static["send"][q]] = rows
+    Y = H @ gathered
     Y *= (coef * scales[0])[:, None]
     if add != 0.0:
         X = X if field is None else X[field]
@@ -200,9 +200,13 @@ class DistributedHypergraph:
         n = hypergraph.n_vertices
         n_blocks = len(workers) if n_blocks is None else check_int(n_blocks, "n_blocks", low=1)
         if n_blocks > n:
-            raise ValueError(f"n_blocks={n_blocks} is out of range: expected at most {n} (vertices).")
-        self.timeout = DEFAULT_TIMEOUT if timeout is None else check_real(
-            timeout, "timeout", low=0, low_open=True
+            raise ValueError(
+                f"n_blocks={n_blocks} is out of range: expected at most {n} (vertices)."
+            )
+        self.timeout = (
+            DEFAULT_TIMEOUT
+            if timeout is None
+            else check_real(timeout, "timeout", low=0, low_open=True)
         )
         self.hypergraph = hypergraph.astype(np.float64)
         self.order = locality_order(hypergraph) if ordering == "rcm" else np.arange(n)
@@ -298,8 +302,9 @@ class DistributedHypergraph:
         self.layout.check_same(X.layout, "X")
         n_blocks = self.layout.n_blocks
         stage1 = [
-            self._submit(p, _stage1, self._static[p], self._scales[p], X.futures[p], X.field,
-                         self._pairs[p])
+            self._submit(
+                p, _stage1, self._static[p], self._scales[p], X.futures[p], X.field, self._pairs[p]
+            )
             for p in range(n_blocks)
         ]
         incoming = [[] for _ in range(n_blocks)]
@@ -317,8 +322,19 @@ class DistributedHypergraph:
                 rows = Z[q] if q == p else self._submit(q, _rows_for, self._static[q], Z[q], p)
                 back[p].append((q, rows))
         futures = [
-            self._submit(p, _stage2, self._static[p], self._scales[p], X.futures[p], X.field,
-                         p, X.n_cols, float(coef), float(add), *back[p])
+            self._submit(
+                p,
+                _stage2,
+                self._static[p],
+                self._scales[p],
+                X.futures[p],
+                X.field,
+                p,
+                X.n_cols,
+                float(coef),
+                float(add),
+                *back[p],
+            )
             for p in range(n_blocks)
         ]
         return RowBlocks(self.client, futures, self.layout, X.n_cols)

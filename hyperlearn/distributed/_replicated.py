@@ -160,8 +160,10 @@ class DaskBackend:
         self, client=None, *, n_workers=2, processes=False, tasks_per_worker=1, timeout=None
     ):
         self.tasks_per_worker = check_int(tasks_per_worker, "tasks_per_worker", low=1)
-        self.timeout = DEFAULT_TIMEOUT if timeout is None else check_real(
-            timeout, "timeout", low=0, low_open=True
+        self.timeout = (
+            DEFAULT_TIMEOUT
+            if timeout is None
+            else check_real(timeout, "timeout", low=0, low_open=True)
         )
         self._context = managed_client(client, n_workers=n_workers, processes=processes)
         self.client = self._context.__enter__()
@@ -195,14 +197,23 @@ class DaskBackend:
     def _gather(self, futures):
         from distributed import wait
 
-        done, not_done = wait(futures, timeout=self.timeout, return_when="ALL_COMPLETED")
+        _, not_done = wait(futures, timeout=self.timeout, return_when="ALL_COMPLETED")
         if not_done:  # pragma: no cover - wait raises TimeoutError first
             raise TimeoutError(f"{len(not_done)} task(s) unfinished after {self.timeout} s.")
         return self.client.gather(futures)
 
     def solve(
-        self, hypergraph, B, alpha, X0=None, *, rtol=1e-5, atol=0.0, maxiter=None,
-        method="auto", block_size=None,
+        self,
+        hypergraph,
+        B,
+        alpha,
+        X0=None,
+        *,
+        rtol=1e-5,
+        atol=0.0,
+        maxiter=None,
+        method="auto",
+        block_size=None,
     ):
         """Solve ``(I − αΘ) X = B`` with the columns split across the workers.
 
@@ -253,18 +264,22 @@ class DaskBackend:
         options = dict(rtol=rtol, atol=atol, maxiter=maxiter, method=method, block_size=width)
         futures = [
             self.client.submit(
-                _solve_task, replica.future, weights, alpha,
+                _solve_task,
+                replica.future,
+                weights,
+                alpha,
                 np.ascontiguousarray(B[:, g]),
                 None if X0 is None else np.ascontiguousarray(X0[:, g]),
-                options, pure=False,
+                options,
+                pure=False,
             )
             for g in groups
         ]
         results = self._gather(futures)
         dtype = results[0][0].dtype
         X = np.zeros(B.shape, dtype=dtype) if X0 is None else X0.astype(dtype, copy=True)
-        for g, (Xg, _, _) in zip(groups, results, strict=True):
-            X[:, g] = Xg
+        for g, (X_group, _, _) in zip(groups, results, strict=True):
+            X[:, g] = X_group
         infos = [r[2] for r in results]
         iterations = [r[1] for r in results]
         info = _combine_info(infos, iterations, all(i == 0 for i in infos))

@@ -36,7 +36,12 @@ def wait_for(client, futures, timeout):
         return client.gather(futures)
     except Exception as exc:
         name = type(exc).__name__
-        if name in ("KilledWorker", "FutureCancelledError", "CancelledError", "FuturesCancelledError"):
+        if name in (
+            "KilledWorker",
+            "FutureCancelledError",
+            "CancelledError",
+            "FuturesCancelledError",
+        ):
             raise RuntimeError(
                 f"a distributed computation was lost ({name}: {exc}); a worker died and its "
                 "results could not be recomputed. Rebuild the distributed objects and retry."
@@ -201,8 +206,11 @@ class RowBlocks:
             )
         futures = [
             client.submit(
-                _identity, np.ascontiguousarray(X[layout.rows(p)]), workers=[w],
-                allow_other_workers=True, pure=False,
+                _identity,
+                np.ascontiguousarray(X[layout.rows(p)]),
+                workers=[w],
+                allow_other_workers=True,
+                pure=False,
             )
             for p, w in enumerate(layout.workers)
         ]
@@ -232,7 +240,9 @@ class RowBlocks:
     def map_blocks(self, func, *args, n_cols=None):
         """``func(block, field, *args)`` on each block's worker; a RowBlocks of the results."""
         futures = [self._submit(p, func, f, self.field, *args) for p, f in enumerate(self.futures)]
-        return RowBlocks(self.client, futures, self.layout, self.n_cols if n_cols is None else n_cols)
+        return RowBlocks(
+            self.client, futures, self.layout, self.n_cols if n_cols is None else n_cols
+        )
 
     def lincomb(self, terms):
         """``Σ Xᵢ cᵢ`` over ``terms = [(Xᵢ, cᵢ), ...]`` blockwise (each Xᵢ on ``self``'s layout).
