@@ -3,8 +3,9 @@
 Assertions (need only NumPy and SciPy) derive their tolerances from theory, state the bound in
 their failure message, and accept a ``safety`` factor:
 
-- :func:`assert_low_rank_accuracy` — Halko–Martinsson–Tropp power-scheme bound for randomized
-  SVDs, plus the rounding bound for exact-rank inputs;
+- :func:`assert_low_rank_accuracy` — Halko–Martinsson–Tropp power-scheme deviation bound for
+  randomized SVDs at a stated failure probability, the rounding bound for exact-rank inputs,
+  orthonormal factors and interlacing of the computed singular values;
 - :func:`assert_solution_accuracy` — residual stopping criterion and κ·relres forward error;
 - :func:`assert_symmetric_psd` — symmetry and λ_min ≥ −tol for arrays, sparse matrices and
   LinearOperators;
@@ -12,7 +13,8 @@ their failure message, and accept a ``safety`` factor:
   spectrum in [0, 1], Δ·Dv^(1/2)1 = 0.
 
 :func:`hmt_power_bound` evaluates the Halko–Martinsson–Tropp expectation bound itself (for
-tests that average the error over seeds).
+tests that average the error over seeds), :func:`hmt_deviation_bound` the bound that fails with a
+given probability.
 
 Hypothesis strategies live in :mod:`hyperlearn.testing.strategies` (requires ``hypothesis``;
 ``pip install hypothesis`` or the ``dev`` extra): ``hypergraphs``, ``matrices_with_spectrum``,
@@ -28,13 +30,16 @@ from ._assert_lowrank import assert_low_rank_accuracy
 from ._assert_psd import assert_symmetric_psd
 from ._assert_solve import assert_solution_accuracy
 from ._bounds import (
+    DEFAULT_FAILURE_PROBABILITY,
     LOW_RANK_ROUNDING_SLACK,
     SOLVE_ROUNDING_SLACK,
     SPECTRUM_ROUNDING_SLACK,
+    hmt_deviation_bound,
     hmt_power_bound,
 )
 
 __all__ = [
+    "DEFAULT_FAILURE_PROBABILITY",
     "LOW_RANK_ROUNDING_SLACK",
     "SOLVE_ROUNDING_SLACK",
     "SPECTRUM_ROUNDING_SLACK",
@@ -42,6 +47,7 @@ __all__ = [
     "assert_normalized_laplacian",
     "assert_solution_accuracy",
     "assert_symmetric_psd",
+    "hmt_deviation_bound",
     "hmt_power_bound",
     "strategies",
 ]

@@ -9,6 +9,7 @@ import scipy.sparse as sp
 
 from ..utils._validation import describe
 from . import _linalg
+from ._assert_psd import measure_symmetric
 from ._bounds import SPECTRUM_ROUNDING_SLACK
 from ._inputs import check_operator, check_safety, check_tolerance
 
@@ -132,7 +133,7 @@ def _check_laplacian(L, H, w, tol, safety, random_state):
         tol = check_tolerance(tol, "tol")
         tol_text = "given"
     allowed = safety * tol
-    summary = _linalg.symmetric_summary(L, random_state=random_state, tolerance=lambda _: allowed)
+    summary = measure_symmetric(L, "The Laplacian", random_state, lambda _: allowed)
     u_norm = float(np.linalg.norm(u))
     if u_norm > 0:
         stationary = float(np.linalg.norm(_linalg.apply(L, u[:, None]))) / u_norm

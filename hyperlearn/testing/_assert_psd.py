@@ -6,7 +6,18 @@ from . import _linalg
 from ._bounds import SPECTRUM_ROUNDING_SLACK, spectrum_tolerance
 from ._inputs import check_operator, check_safety, check_tolerance
 
-__all__ = ["assert_symmetric_psd"]
+__all__ = ["assert_symmetric_psd", "measure_symmetric"]
+
+
+def measure_symmetric(op, name, random_state, tolerance):
+    """:func:`_linalg.symmetric_summary`, with NaN or inf in ``op`` reported as a failed check."""
+    try:
+        return _linalg.symmetric_summary(op, random_state=random_state, tolerance=tolerance)
+    except _linalg.NonFiniteError as exc:
+        raise AssertionError(
+            f"{name} is not a finite symmetric operator: {exc} (a symmetric matrix has a finite, "
+            "real spectrum)."
+        ) from None
 
 
 def assert_symmetric_psd(op, *, tol=None, scale=None, safety=1.0, random_state=0):
@@ -89,7 +100,7 @@ def assert_symmetric_psd(op, *, tol=None, scale=None, safety=1.0, random_state=0
             return safety * given_tol
         return safety * spectrum_tolerance(n, eps, norm if scale is None else scale)
 
-    summary = _linalg.symmetric_summary(op, random_state=random_state, tolerance=allowed_for)
+    summary = measure_symmetric(op, "op", random_state, allowed_for)
     if tol is None:
         sigma = summary["norm"] if scale is None else scale
         tol = spectrum_tolerance(n, eps, sigma)

@@ -27,12 +27,23 @@ def _max_row_nonzeros(A):
     return int(A.shape[1])
 
 
+def _check_finite_matrix(A):
+    """NaN or inf in an explicit A (reference data) is a ValueError."""
+    values = A.data if sp.issparse(A) else A if isinstance(A, np.ndarray) else None
+    if values is None or values.dtype.kind not in "fc":
+        return
+    n_bad = int(values.size - np.count_nonzero(np.isfinite(values)))
+    if n_bad:
+        raise ValueError(f"A contains {n_bad} NaN or infinite value(s): expected finite.")
+
+
 def _check_system(A, x, b, x_true, condition_number):
     A = check_operator(A, "A")
     n = A.shape[0]
     if A.shape[1] != n:
         raise ValueError(f"A has shape {A.shape}: expected a square matrix.")
-    x = check_dense(x, "x", (1, 2))
+    _check_finite_matrix(A)
+    x = check_dense(x, "x", (1, 2), computed=True)
     b = check_dense(b, "b", (1, 2))
     if x.shape != b.shape or x.shape[0] != n:
         raise ValueError(
@@ -69,7 +80,12 @@ class _System:
             np.float64 if self.exact_arithmetic else _linalg.operator_dtype(A)
         )
         self.abs_norm = _linalg.abs_norm_bound(A)
-        self.residual = _norms_per_column(self.B - _linalg.apply(self.A_measure, self.X))
+        AX = _linalg.apply(self.A_measure, self.X)
+        if not np.all(np.isfinite(AX)):
+            raise ValueError(
+                "A @ x holds NaN or infinite values for a finite x: the operator A must be finite."
+            )
+        self.residual = _norms_per_column(self.B - AX)
         self.b_norm = _norms_per_column(self.B)
         self.x_norm = _norms_per_column(self.X)
 
@@ -235,11 +251,13 @@ def assert_solution_accuracy(
     Raises
     ------
     AssertionError
-        When a check fails; the message names the column, the bound and the observed value.
+        When a check fails, or ``x`` holds NaN or infinite values; the message names the
+        column, the bound and the observed value.
     TypeError
         A wrong type (an operator of unknown kind, a non-real dtype, a non-numeric tolerance).
     ValueError
-        Inconsistent shapes, NaN or infinite entries in ``x`` or ``b``, tolerances out of range.
+        Inconsistent shapes, NaN or infinite entries in ``A``, ``b`` or ``x_true``, tolerances
+        out of range.
 
     References
     ----------

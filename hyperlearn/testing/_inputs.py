@@ -13,7 +13,14 @@ import scipy.sparse.linalg as spla
 
 from ..utils._validation import check_real, describe
 
-__all__ = ["check_dense", "check_operator", "check_safety", "check_tolerance", "is_operator"]
+__all__ = [
+    "check_dense",
+    "check_operator",
+    "check_probability",
+    "check_safety",
+    "check_tolerance",
+    "is_operator",
+]
 
 
 def is_operator(value):
@@ -46,15 +53,25 @@ def check_operator(value, name):
     return value
 
 
-def check_dense(value, name, ndim):
+def _count_not_finite(array):
+    return int(array.size - np.count_nonzero(np.isfinite(array)))
+
+
+def check_dense(value, name, ndim, *, computed=False):
     """A finite real ndarray of one of the dimensions ``ndim`` (a tuple such as ``(1, 2)``).
+
+    ``computed=True`` marks the result under test (factors, a solution): NaN or infinite entries
+    there are a failed check, reported as ``AssertionError``; in the reference data (the matrix,
+    the right-hand side, the true values) they are a ``ValueError``.
 
     Raises
     ------
     TypeError
         Sparse matrix, LinearOperator or a non-real dtype.
     ValueError
-        Wrong dimension, NaN or infinite entries.
+        Wrong dimension; NaN or infinite entries in reference data.
+    AssertionError
+        NaN or infinite entries in a computed result.
     """
     if sp.issparse(value) or isinstance(value, spla.LinearOperator):
         raise TypeError(f"{name}={describe(value)} must be a dense numpy array.")
@@ -65,8 +82,13 @@ def check_dense(value, name, ndim):
         )
     if array.dtype.kind not in "biuf":
         raise TypeError(f"{name} has dtype {array.dtype}: expected real numbers.")
-    if not np.all(np.isfinite(array)):
-        n_bad = int(array.size - np.count_nonzero(np.isfinite(array)))
+    n_bad = _count_not_finite(array)
+    if n_bad and computed:
+        raise AssertionError(
+            f"{name} contains {n_bad} NaN or infinite value(s) out of {array.size}: a correct "
+            "result is finite."
+        )
+    if n_bad:
         raise ValueError(f"{name} contains {n_bad} NaN or infinite value(s): expected finite.")
     return array
 
@@ -74,6 +96,11 @@ def check_dense(value, name, ndim):
 def check_safety(safety):
     """The ``safety`` factor: a finite real ≥ 1 (it multiplies a bound)."""
     return check_real(safety, "safety", low=1.0)
+
+
+def check_probability(value, name="failure_probability"):
+    """A probability in the open interval (0, 1)."""
+    return check_real(value, name, low=0.0, high=1.0, low_open=True, high_open=True)
 
 
 def check_tolerance(value, name):

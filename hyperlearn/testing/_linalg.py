@@ -24,6 +24,21 @@ PROBE_BLOCK = 8
 PROBE_DEPTH = 6
 
 
+class NonFiniteError(ArithmeticError):
+    """A measured matrix or probe product holds NaN or infinite values."""
+
+    def __init__(self, n_bad, size, where):
+        super().__init__(f"{n_bad} NaN or infinite value(s) out of {size} in {where}")
+        self.n_bad = n_bad
+
+
+def _require_finite(M, where):
+    n_bad = int(M.size - np.count_nonzero(np.isfinite(M)))
+    if n_bad:
+        raise NonFiniteError(n_bad, M.size, where)
+    return M
+
+
 def machine_eps(*dtypes):
     """Largest unit roundoff among the floating dtypes given (float64 if none is floating)."""
     eps = np.finfo(np.float64).eps
@@ -135,6 +150,11 @@ def symmetric_summary(op, random_state=0, tolerance=None):
         bound when probed), ``lambda_min`` and ``lambda_max`` of (A + Aᵀ)/2 (exact, or Ritz
         values, which lie inside the spectrum, when probed), ``norm`` = max(|λ_min|, |λ_max|),
         and ``mode`` ("dense" or "probe").
+
+    Raises
+    ------
+    NonFiniteError
+        The dense matrix, or a product with the probe vectors, holds NaN or infinite values.
     """
     n = op.shape[0]
     if n == 0:
@@ -146,7 +166,7 @@ def symmetric_summary(op, random_state=0, tolerance=None):
             "mode": "dense",
         }
     if can_densify(op):
-        M = to_dense64(op)
+        M = _require_finite(to_dense64(op), "its entries")
         K = M - M.T
         eigenvalues = scipy.linalg.eigvalsh(0.5 * (M + M.T), check_finite=False)
         norm = float(max(abs(eigenvalues[0]), abs(eigenvalues[-1])))
@@ -178,7 +198,7 @@ def _block_krylov(op, random_state):
     Q, _ = np.linalg.qr(rng.standard_normal((n, block)))
     basis, images = [Q], []
     for _ in range(PROBE_DEPTH):
-        Z = apply(op, basis[-1])
+        Z = _require_finite(apply(op, basis[-1]), "its products with the probe vectors")
         images.append(Z)
         scale = np.linalg.norm(Z)
         if scale == 0.0:
@@ -195,7 +215,11 @@ def _block_krylov(op, random_state):
         if sum(B.shape[1] for B in basis) >= n:
             break
     Q = np.hstack(basis)
-    AQ = np.hstack([*images, apply(op, basis[-1])]) if len(images) < len(basis) else None
+    if len(images) < len(basis):
+        last = _require_finite(apply(op, basis[-1]), "its products with the probe vectors")
+        AQ = np.hstack([*images, last])
+    else:
+        AQ = None
     if AQ is None or AQ.shape[1] != Q.shape[1]:
-        AQ = apply(op, Q)
+        AQ = _require_finite(apply(op, Q), "its products with the probe vectors")
     return Q, AQ

@@ -203,23 +203,38 @@ def exact_rank_case():
 
 
 @pytest.mark.parametrize(
-    "perturb",
+    ("perturb", "match"),
     [
-        pytest.param(lambda U, s, Vt: (U + 1e-6 * np.ones_like(U), s, Vt), id="U-shifted-1e-6"),
-        pytest.param(lambda U, s, Vt: (U, s * (1 + 1e-7), Vt), id="s-scaled-1e-7"),
-        pytest.param(lambda U, s, Vt: (U[:, 1:], s[1:], Vt[1:]), id="largest-component-dropped"),
-        pytest.param(lambda U, s, Vt: (U * np.r_[-1, np.ones(5)], s, Vt), id="sign-flip-U-only"),
+        pytest.param(
+            lambda U, s, Vt: (U + 1e-6 * np.ones_like(U), s, Vt),
+            "columns of U are not orthonormal",
+            id="U-shifted-1e-6",
+        ),
+        pytest.param(
+            lambda U, s, Vt: (U, s * (1 + 1e-7), Vt), "Halko–Martinsson–Tropp", id="s-scaled-1e-7"
+        ),
+        pytest.param(
+            lambda U, s, Vt: (U[:, 1:], s[1:], Vt[1:]),
+            "Halko–Martinsson–Tropp",
+            id="largest-component-dropped",
+        ),
+        pytest.param(
+            lambda U, s, Vt: (U * np.r_[-1, np.ones(5)], s, Vt),
+            "Halko–Martinsson–Tropp",
+            id="sign-flip-U-only",
+        ),
         pytest.param(
             lambda U, s, Vt: (U.astype(np.float32).astype(np.float64), s, Vt),
+            "columns of U are not orthonormal",
             id="float32-rounding-claimed-float64",
         ),
     ],
 )
-def test_low_rank_catches_perturbed_factorisation(exact_rank_case, perturb):
+def test_low_rank_catches_perturbed_factorisation(exact_rank_case, perturb, match):
     A, U, s, Vt, s_true = exact_rank_case
     assert_low_rank_accuracy(A, U, s, Vt, k=6, n_oversamples=4, n_iter=1, sigma=s_true)
     U2, s2, Vt2 = perturb(U, s, Vt)
-    with pytest.raises(AssertionError, match="Halko–Martinsson–Tropp"):
+    with pytest.raises(AssertionError, match=match):
         assert_low_rank_accuracy(A, U2, s2, Vt2, k=6, n_oversamples=4, n_iter=1, sigma=s_true)
 
 
@@ -265,13 +280,15 @@ def test_low_rank_catches_wrong_subspace_on_decaying_spectrum():
 
 def test_low_rank_failure_message_states_bound_value_and_constants(exact_rank_case):
     A, U, s, Vt, s_true = exact_rank_case
+    swapped = U[:, [1, 0, 2, 3, 4, 5]]  # still orthonormal, the wrong pairing of triplets
     with pytest.raises(AssertionError) as info:
         assert_low_rank_accuracy(
-            A, U + 1e-3, s, Vt, k=6, n_oversamples=4, n_iter=1, sigma=s_true, safety=3
+            A, swapped, s, Vt, k=6, n_oversamples=4, n_iter=1, sigma=s_true, safety=3
         )
     text = str(info.value)
-    for piece in ("observed", "allowed", "Cor. 10.10", "safety", "c = 20", "eps", "q = n_iter = 1"):
+    for piece in ("observed", "allowed", "Thm 10.8", "δ = 1e-06", "safety", "c = 20", "eps"):
         assert piece in text
+    assert "q = n_iter = 1" in text
 
 
 @pytest.mark.parametrize(
@@ -281,7 +298,12 @@ def test_low_rank_failure_message_states_bound_value_and_constants(exact_rank_ca
         ({"n_oversamples": 1}, ValueError, "n_oversamples=1"),
         ({"n_iter": -1}, ValueError, "n_iter=-1"),
         ({"n_iter": "auto"}, TypeError, "n_iter='auto'"),
+        ({"k": 6.0}, TypeError, "k=6.0"),
         ({"safety": 0.5}, ValueError, "safety=0.5"),
+        ({"safety": "high"}, TypeError, "safety='high'"),
+        ({"failure_probability": 0.0}, ValueError, "failure_probability=0.0"),
+        ({"failure_probability": 1.0}, ValueError, "failure_probability=1.0"),
+        ({"failure_probability": "1e-6"}, TypeError, "failure_probability='1e-6'"),
         ({"sigma": np.array([1.0, 2.0])}, ValueError, "non-increasing"),
         ({"k": 1, "n_oversamples": 2}, ValueError, "len\\(s\\)=6 exceeds"),
     ],
@@ -428,7 +450,9 @@ def test_solution_zero_rhs_uses_atol_and_skips_relative_forward_error():
     ("kwargs", "error", "match"),
     [
         ({"rtol": -1.0}, ValueError, "rtol=-1.0"),
+        ({"rtol": "1e-6"}, TypeError, "rtol='1e-6'"),
         ({"atol": float("nan")}, ValueError, "atol=nan"),
+        ({"safety": None}, TypeError, "safety=None"),
         ({"condition_number": 0.5}, ValueError, "condition_number=0.5"),
         ({"x_true": np.zeros(4)}, ValueError, "x_true has shape"),
     ],
@@ -530,6 +554,12 @@ def test_psd_rejects_non_square_and_unknown_types():
         assert_symmetric_psd(np.ones((2, 3)))
     with pytest.raises(TypeError, match="op="):
         assert_symmetric_psd({"not": "a matrix"})
+    with pytest.raises(TypeError, match="op has dtype complex128"):
+        assert_symmetric_psd(np.eye(2, dtype=complex))
+    with pytest.raises(TypeError, match="tol='small'"):
+        assert_symmetric_psd(np.eye(2), tol="small")
+    with pytest.raises(ValueError, match=r"scale=-1\.0"):
+        assert_symmetric_psd(np.eye(2), scale=-1.0)
 
 
 # ---------------------------------------------------------------------------------------------
