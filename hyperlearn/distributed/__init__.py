@@ -30,7 +30,7 @@ from ._cluster import check_client, managed_client
 from ._partitioned import DistributedHypergraph, incoming_transfer_bytes, locality_order
 from ._replicated import DaskBackend, edge_statistics_replicated, solve_replicated
 from ._rowblocks import RowBlocks, RowLayout
-from ._solvers import cholesky_qr2, distributed_cg, distributed_eigh, distributed_svd
+from ._solvers import distributed_cg, distributed_eigh, distributed_svd, orthonormalize
 
 __all__ = [
     "DaskBackend",
@@ -38,7 +38,6 @@ __all__ = [
     "RowBlocks",
     "RowLayout",
     "check_client",
-    "cholesky_qr2",
     "distributed_cg",
     "distributed_eigh",
     "distributed_svd",
@@ -46,5 +45,6 @@ __all__ = [
     "incoming_transfer_bytes",
     "locality_order",
     "managed_client",
+    "orthonormalize",
     "solve_replicated",
 ]

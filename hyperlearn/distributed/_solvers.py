@@ -17,7 +17,7 @@ import scipy.linalg
 from ..utils._validation import check_int, check_matrix, check_real, describe
 from ._rowblocks import RowBlocks, _sum_parts, wait_for
 
-__all__ = ["cholesky_qr2", "distributed_cg", "distributed_eigh", "distributed_svd"]
+__all__ = ["distributed_cg", "distributed_eigh", "distributed_svd", "orthonormalize"]
 
 #: Iterations between two looks of the client at the residual norms: each look is a round trip
 #: to the scheduler (milliseconds), each extra iteration a graph of cheap tasks.
@@ -253,56 +253,73 @@ def _as_blocks(dhg, V, name):
 # -- orthonormalisation and the randomized eigensolvers ---------------------------------------
 
 
-def _cholesky_factor(G, n_rows):
-    """Upper Cholesky factor of the Gram matrix ``G``, shifted if it is not numerically PD.
+#: Passes of :func:`orthonormalize` before it gives up: CholeskyQR2 needs two; a rank-deficient
+#: block needs one deflating pass more, and each pass squares the distance to orthonormality.
+MAX_ORTHONORMALIZE_PASSES = 6
 
-    The shift ``11 (n ℓ + ℓ(ℓ + 1)) u ‖G‖`` (Fukaya et al. 2020, with ``‖G‖ ≤ tr G``) makes
-    the factorisation succeed for any full-rank-in-floating-point block; the passes that
-    follow restore orthogonality.
+
+def _orthonormalizing_factor(G, n_rows):
+    """``(C, final)``: ``Y C`` has (nearly) orthonormal columns when ``G = YᵀY``.
+
+    Cholesky (``C = R⁻¹``) when ``G`` is numerically positive definite; ``final`` is then
+    true if ``‖G − I‖₂ ≤ 1/2`` (the input was already close to orthonormal, so this pass leaves
+    it orthonormal to rounding: Yamamoto et al. 2015).  Otherwise an eigendecomposition
+    ``G = V Λ Vᵀ`` drops the directions with ``λ ≤ max(n, ℓ) u λ_max`` — below the rounding
+    error of the Gram matrix itself, i.e. outside the block's numerical rank — and
+    ``C = V_r Λ_r^{-1/2}`` (fewer columns).
     """
     G = (G + G.T) / 2
+    ell = G.shape[0]
     try:
-        return scipy.linalg.cholesky(G, lower=False), False
+        R = scipy.linalg.cholesky(G, lower=False)
     except np.linalg.LinAlgError:
-        ell = G.shape[0]
-        shift = 11 * (n_rows * ell + ell * (ell + 1)) * np.finfo(np.float64).eps * np.trace(G)
-        return scipy.linalg.cholesky(G + shift * np.eye(ell), lower=False), True
+        pass
+    else:
+        if np.all(np.isfinite(R)) and np.min(np.abs(np.diag(R))) > 0:
+            C = scipy.linalg.solve_triangular(R, np.eye(ell), lower=False)
+            return C, bool(np.linalg.norm(G - np.eye(ell), 2) <= 0.5)
+    lam, V = np.linalg.eigh(G)
+    keep = lam > max(n_rows, ell) * np.finfo(np.float64).eps * max(lam[-1], 0.0)
+    if not np.any(keep):
+        raise np.linalg.LinAlgError("orthonormalize: the block is zero (or not finite).")
+    return V[:, keep] / np.sqrt(lam[keep]), False
 
 
-def cholesky_qr2(Y, timeout=None):
-    """``Y = Q R`` with orthonormal columns, for tall row blocks: CholeskyQR2.
+def orthonormalize(Y, timeout=None):
+    """An orthonormal basis of the columns of tall row blocks ``Y`` (CholeskyQR2).
 
-    Each pass is one Gram all-reduce ``G = YᵀY`` (ℓ × ℓ to the client), a Cholesky factor
-    ``R`` and ``Y R⁻¹`` on the workers.  Two passes give orthogonality to rounding when
-    ``κ(Y) ≲ u^{-1/2}`` (Yamamoto et al. 2015); a failed factorisation is shifted and a third
-    pass added (shifted CholeskyQR3, Fukaya et al. 2020).
+    Each pass is one Gram all-reduce ``G = YᵀY`` (ℓ × ℓ to the client), a factor computed on
+    the client and ``Y C`` on the workers.  For a block of full numerical rank this is
+    CholeskyQR2: two Cholesky passes give orthogonality to rounding when
+    ``κ(Y) ≲ u^{-1/2}`` (Yamamoto et al. 2015).  A failed Cholesky factorisation (rank
+    deficiency, or ``κ(Y)`` beyond ``u^{-1/2}``) is replaced by a pass that drops the
+    directions below the Gram matrix's rounding level (see ``_orthonormalizing_factor``),
+    so the basis may have fewer columns than ``Y``; the passes go on until one starts from a
+    nearly orthonormal block.
 
     Returns
     -------
-    Q : RowBlocks
-    R : ndarray of shape (ℓ, ℓ), upper triangular
+    RowBlocks
+        ``Q`` with ``QᵀQ = I`` to rounding and ``range(Q) ⊆ range(Y)``.
+
+    Raises
+    ------
+    numpy.linalg.LinAlgError
+        ``Y`` is zero or not finite, or no pass converged.
 
     References
     ----------
     Y. Yamamoto, Y. Nakatsukasa, Y. Yanagisawa, T. Fukaya, "Roundoff error analysis of the
-    CholeskyQR2 algorithm", ETNA 44 (2015).  T. Fukaya, R. Kannan, Y. Nakatsukasa, Y. Yamamoto,
-    Y. Yanagisawa, "Shifted Cholesky QR for computing the QR factorization of ill-conditioned
-    matrices", SIAM J. Sci. Comput. 42 (2020).
+    CholeskyQR2 algorithm", Electron. Trans. Numer. Anal. 44 (2015) 306-326.
     """
-    R_total = np.eye(Y.n_cols)
-    passes, done = 0, 0
-    while done < 2:
-        R, shifted = _cholesky_factor(Y.gram(Y, timeout), Y.shape[0])
-        Y = Y.lincomb([(Y, scipy.linalg.solve_triangular(R, np.eye(R.shape[0]), lower=False))])
-        R_total = R @ R_total
-        passes += 1
-        done = 0 if shifted else done + 1
-        if passes > 4:
-            raise np.linalg.LinAlgError(
-                "cholesky_qr2: the block is numerically rank deficient (shifted passes did not "
-                "restore a positive definite Gram matrix)."
-            )
-    return Y, R_total
+    for _ in range(MAX_ORTHONORMALIZE_PASSES):
+        C, final = _orthonormalizing_factor(Y.gram(Y, timeout), Y.shape[0])
+        Y = Y.lincomb([(Y, C)])
+        if final:
+            return Y
+    raise np.linalg.LinAlgError(
+        f"orthonormalize: no orthonormal basis after {MAX_ORTHONORMALIZE_PASSES} passes."
+    )
 
 
 def _gaussian_block(seed, n_rows, n_cols):
@@ -371,11 +388,11 @@ def distributed_eigh(dhg, n_components, *, n_oversamples=10, n_iter=4, random_st
     53 (2011), Algorithm 5.3 (with 4.4).
     """
     k, ell, q = _check_rank(n_components, n_oversamples, n_iter, dhg.n_vertices)
-    Q, _ = cholesky_qr2(
+    Q = orthonormalize(
         dhg.matmat(_random_blocks(dhg.layout, dhg.client, ell, random_state)), dhg.timeout
     )
     for _ in range(q):
-        Q, _ = cholesky_qr2(dhg.matmat(Q), dhg.timeout)
+        Q = orthonormalize(dhg.matmat(Q), dhg.timeout)
     T = Q.gram(dhg.matmat(Q), dhg.timeout)
     theta, U = np.linalg.eigh((T + T.T) / 2)
     top = np.argsort(theta)[::-1][:k]
@@ -431,10 +448,10 @@ def distributed_svd(A, n_components, *, n_oversamples=10, n_iter=4, random_state
     n, N = A.shape
     k, ell, q = _check_rank(n_components, n_oversamples, n_iter, min(n, N))
     Omega = np.random.default_rng(random_state).standard_normal((N, ell))
-    Q, _ = cholesky_qr2(A.lincomb([(A, Omega)]), None)
+    Q = orthonormalize(A.lincomb([(A, Omega)]))
     for _ in range(q):
         Z, _ = np.linalg.qr(A.gram(Q))
-        Q, _ = cholesky_qr2(A.lincomb([(A, Z)]), None)
+        Q = orthonormalize(A.lincomb([(A, Z)]))
     B = A.gram(Q).T
     U_small, s, Vt = scipy.linalg.svd(B, full_matrices=False)
     return Q.lincomb([(Q, U_small[:, :k])]), s[:k], Vt[:k]
