@@ -139,6 +139,35 @@ def test_tag_npz_without_truth_lists_tags(capsys, tmp_path):
     assert code == 2 and "Y_true" in err
 
 
+def test_k_defaults_to_the_number_of_tags_when_there_are_fewer_than_five(capsys, tmp_path):
+    data = make_tagged_shapes(120, random_state=0, untagged_fraction=0.25)
+    Y_true = data.tags_true[:, :4]
+    keep = Y_true.any(axis=1)  # images with at least one of the four tags
+    Y = data.tags_observed[keep, :4]
+    Y[~Y.any(axis=1) & ~data.untagged[keep]] = Y_true[keep][~Y.any(axis=1) & ~data.untagged[keep]]
+    path = tmp_path / "four.npz"
+    np.savez(path, X=data.features[keep], Y=Y, Y_true=Y_true[keep])
+    js = tmp_path / "r.json"
+    code, out, err = run(capsys, "tag", "--dataset", str(path), "--json", str(js), *FAST)
+    assert code == 0, err
+    assert "k = 4 tags predicted per image: the default 5 lowered" in out
+    assert "F1@4 all" in out
+    assert json.loads(js.read_text())["k"] == 4
+    # an explicit --k beyond the number of tags stays an error
+    code, _, err = run(capsys, "tag", "--dataset", str(path), "--k", "5", *FAST)
+    assert code == 2 and "--k must be <= the number of tags 4; got 5" in err
+
+
+def test_parser_choices_are_the_taggers():
+    from hyperlearn import HypergraphTagger
+    from hyperlearn.cli import SOLVERS, VALIDATION_FRACTION
+    from hyperlearn.tagging._compare import COMPARE_SOLVERS, CompareSettings
+
+    assert SOLVERS == (*COMPARE_SOLVERS, "auto")
+    assert VALIDATION_FRACTION == HypergraphTagger().validation_fraction
+    assert VALIDATION_FRACTION == CompareSettings().validation_fraction
+
+
 def test_info(capsys):
     code, out, _ = run(capsys, "info")
     assert code == 0
