@@ -144,10 +144,40 @@ def _canonical_csc(H):
     return csc
 
 
+def _merge_repeated_entries(M, name):
+    """``M`` with each (row, column) stored once: a membership stated more than once counts
+    once, so repeated entries of EQUAL value merge into one; repeated entries of different
+    values are refused (SciPy would add them).  Dense input is returned as it is."""
+    if not sp.issparse(M) or (M.format in ("csr", "csc") and M.has_canonical_format):
+        return M
+    coo = sp.coo_matrix(M)
+    if coo.dtype.kind not in "biuf" or coo.nnz < 2:
+        return M  # a wrong dtype is refused by check_matrix
+    order = np.lexsort((coo.col, coo.row))
+    row, col, val = coo.row[order], coo.col[order], coo.data[order]
+    repeat = (row[1:] == row[:-1]) & (col[1:] == col[:-1])
+    if not repeat.any():
+        return M
+    same = (val[1:] == val[:-1]) | (np.isnan(val[1:]) & np.isnan(val[:-1]))
+    conflict = np.flatnonzero(repeat & ~same)
+    if conflict.size:
+        i = conflict[0]
+        raise ValueError(
+            f"{name} stores entry ({row[i]}, {col[i]}) more than once with different values "
+            f"({val[i]} and {val[i + 1]}): expected each (vertex, hyperedge) entry once, or "
+            f"repeated with the same value (it then counts once). To add repeated entries, call "
+            f"{name}.sum_duplicates() first."
+        )
+    keep = np.ones(row.size, dtype=bool)
+    keep[1:] = ~repeat
+    return sp.coo_matrix((val[keep], (row[keep], col[keep])), shape=coo.shape)
+
+
 def from_incidence(cls, H, *, weights, dtype, allow_empty_edges):
     """See :meth:`Hypergraph.from_incidence`."""
     if H is None:
         raise TypeError("H is None: expected an incidence matrix (array-like or sparse).")
+    H = _merge_repeated_entries(H, "H")
     H = check_matrix(H, "H", dtype=dtype, accept_sparse=True, nonnegative=True, min_cols=0)
     csc = _canonical_csc(H)
     if not allow_empty_edges:
@@ -155,10 +185,11 @@ def from_incidence(cls, H, *, weights, dtype, allow_empty_edges):
     return cls._from_canonical(csc, weights, dtype=csc.dtype.type)
 
 
-def from_labels(cls, Y, *, weights, dtype):
+def from_labels(cls, Y, *, weights, dtype, allow_empty_edges):
     """See :meth:`Hypergraph.from_labels`."""
     if Y is None:
         raise TypeError("Y is None: expected a 0/1 label matrix (array-like or sparse).")
+    Y = _merge_repeated_entries(Y, "Y")
     Y = check_matrix(Y, "Y", dtype=dtype, accept_sparse=True, min_cols=0)
     values = Y.data if sp.issparse(Y) else Y
     bad = (values != 0) & (values != 1)
@@ -169,6 +200,8 @@ def from_labels(cls, Y, *, weights, dtype):
             "expected a binary label matrix."
         )
     csc = _canonical_csc(Y)
+    if not allow_empty_edges:
+        _reject_empty(np.diff(csc.indptr), "Y")
     return cls._from_canonical(csc, weights, dtype=csc.dtype.type)
 
 

@@ -88,9 +88,15 @@ class Hypergraph:
 
     Isolated vertices (``d(v) = 0``: in no hyperedge, or only in zero-weight hyperedges) are
     allowed: :math:`d(v)^{-1/2}` is taken as 0, so their rows and columns of Θ are zero (and the
-    normalized Laplacian ``I − Θ`` has a 1 on their diagonal).  Empty hyperedges (``δ(e) = 0``,
-    from :meth:`from_labels`, :meth:`from_networkx` or with ``allow_empty_edges=True``)
+    normalized Laplacian ``I − Θ`` has a 1 on their diagonal).  Empty hyperedges (``δ(e) = 0``)
     contribute nothing.
+
+    Two rules hold for every constructor.  *Repeated memberships count once*: a vertex listed
+    twice in a hyperedge, or a sparse entry stored twice with the same value, is one membership
+    (stored twice with different values, it is refused).  *Empty hyperedges are refused unless
+    allowed* with ``allow_empty_edges=True``, which is the default of :meth:`from_labels` only
+    (its hyperedge ``t`` is label ``t``, and an unused label is normal in tag data) and what
+    :meth:`from_networkx` does for a hyperedge node without neighbours.
 
     References
     ----------
@@ -157,7 +163,7 @@ class Hypergraph:
             compressed form: the members of hyperedge ``e`` are
             ``indices[indptr[e]:indptr[e + 1]]`` (a tuple of exactly two NumPy arrays is always
             read this way; pass a list for two hyperedges).  No Python loop runs per hyperedge.
-            Members repeated within one hyperedge are merged (counted once, value 1).
+            Members repeated within one hyperedge count once (value 1).
         n_vertices : int, default=None
             Number of vertices; ``None`` means ``max(vertex id) + 1``.  Vertices in no
             hyperedge are isolated (zero rows and columns of Θ).
@@ -206,8 +212,10 @@ class Hypergraph:
         ----------
         H : array-like or sparse matrix of shape (n_vertices, n_edges)
             Non-negative finite entries; ``H[v, e] > 0`` means ``v ∈ e`` (values other than 1
-            give a probabilistic hypergraph).  Duplicates in COO input are summed; explicit
-            zeros are dropped.  Bool/int inputs are converted to float64.
+            give a probabilistic hypergraph).  An entry stored more than once in sparse input
+            (COO, or non-canonical CSR/CSC) counts once if every copy has the same value and
+            is refused otherwise (SciPy would add them: call ``H.sum_duplicates()`` first if
+            that is meant).  Explicit zeros are dropped.  Bool/int inputs become float64.
         weights : array-like of shape (n_edges,), default=None
             Non-negative finite weights; ``None`` gives ones.
         dtype : {None, numpy.float32, numpy.float64}, default=None
@@ -222,9 +230,18 @@ class Hypergraph:
         Raises
         ------
         ValueError
-            Not 2-D, no rows, negative or NaN/inf entries, empty columns, bad weights.
+            Not 2-D, no rows, negative or NaN/inf entries, empty columns, an entry stored
+            twice with different values, bad weights.
         TypeError
             Complex, object or string dtype.
+
+        Examples
+        --------
+        >>> import numpy as np, scipy.sparse as sp
+        >>> from hyperlearn import Hypergraph
+        >>> H = sp.coo_matrix((np.ones(4), ([0, 1, 1, 1], [0, 0, 0, 1])), shape=(2, 2))
+        >>> Hypergraph.from_incidence(H).incidence.toarray().tolist()  # (1, 0) stored twice
+        [[1.0, 0.0], [1.0, 1.0]]
         """
         from ._construct import from_incidence
 
@@ -233,12 +250,13 @@ class Hypergraph:
         )
 
     @classmethod
-    def from_labels(cls, Y, weights=None, *, dtype=None):
+    def from_labels(cls, Y, weights=None, *, dtype=None, allow_empty_edges=True):
         """One hyperedge per column of a 0/1 label matrix.
 
-        Hyperedge ``t`` holds the vertices (rows) with ``Y[v, t] = 1``.  Columns without any 1
-        (unused labels) are KEPT as empty hyperedges, so hyperedge ``t`` is always label ``t``;
-        they contribute nothing to Θ.
+        Hyperedge ``t`` holds the vertices (rows) with ``Y[v, t] = 1``.  By default columns
+        without any 1 (unused labels) are kept as empty hyperedges, so that hyperedge ``t`` is
+        always label ``t``; they contribute nothing to Θ.  An entry stored twice in sparse
+        input counts once (see :meth:`from_incidence`).
 
         Parameters
         ----------
@@ -247,6 +265,9 @@ class Hypergraph:
         weights : array-like of shape (n_labels,), default=None
         dtype : {None, numpy.float32, numpy.float64}, default=None
             ``None``: float32 if ``Y`` is float32, else float64.
+        allow_empty_edges : bool, default=True
+            ``False`` refuses all-zero columns, as :meth:`from_edges` and
+            :meth:`from_incidence` do by default.
 
         Returns
         -------
@@ -255,7 +276,8 @@ class Hypergraph:
         Raises
         ------
         ValueError
-            Entries other than 0 and 1; NaN/inf; not 2-D; bad weights.
+            Entries other than 0 and 1; NaN/inf; not 2-D; bad weights; all-zero columns with
+            ``allow_empty_edges=False``.
 
         Examples
         --------
@@ -267,7 +289,9 @@ class Hypergraph:
         """
         from ._construct import from_labels
 
-        return from_labels(cls, Y, weights=weights, dtype=dtype)
+        return from_labels(
+            cls, Y, weights=weights, dtype=dtype, allow_empty_edges=allow_empty_edges
+        )
 
     @classmethod
     def from_knn(

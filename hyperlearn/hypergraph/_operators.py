@@ -172,6 +172,42 @@ class IncidenceProductOperator(LinearOperator):
 
     # -- products --------------------------------------------------------------------------------
 
+    def _check_operand(self, x, *, vector):
+        """Refuse an operand of the wrong shape with a message naming both shapes (SciPy's
+        own check says only "dimension mismatch")."""
+        shape = tuple(np.shape(x))
+        n = self.shape[1]
+        if vector:
+            ok, expected = shape in ((n,), (n, 1)), f"({n},) or ({n}, 1)"
+        else:
+            ok, expected = len(shape) == 2 and shape[0] == n, f"({n}, k)"
+        if not ok:
+            raise ValueError(
+                f"x has shape {shape}: expected {expected} to multiply the {n}x{n} "
+                f"{type(self).__name__}."
+            )
+
+    def dot(self, x):
+        if not (isinstance(x, LinearOperator) or np.isscalar(x)):
+            self._check_operand(x, vector=np.ndim(x) == 1)
+        return super().dot(x)
+
+    def matvec(self, x):
+        self._check_operand(x, vector=True)
+        return super().matvec(x)
+
+    def rmatvec(self, x):
+        self._check_operand(x, vector=True)
+        return super().rmatvec(x)
+
+    def matmat(self, X):
+        self._check_operand(X, vector=False)
+        return super().matmat(X)
+
+    def rmatmat(self, X):
+        self._check_operand(X, vector=False)
+        return super().rmatmat(X)
+
     def _out_dtype(self, x):
         if x.dtype.kind == "f":
             return np.result_type(self.dtype, x.dtype)

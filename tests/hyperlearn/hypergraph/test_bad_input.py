@@ -266,7 +266,7 @@ CASES = {
     "matvec wrong length": (
         lambda: hg().normalized_adjacency() @ np.ones(3),
         ValueError,
-        "mismatch",
+        r"x has shape \(3,\): expected \(4,\) or \(4, 1\) to multiply the 4x4 HypergraphOperator",
     ),
     "matvec string vector": (
         lambda: hg().normalized_adjacency().matvec(np.array(["a"] * 4)),

@@ -73,9 +73,9 @@ def test_from_incidence_dense_sparse_and_constructor(small):
     assert Hypergraph.from_incidence(H, hg.weights) == hg
     assert Hypergraph.from_incidence(sp.coo_matrix(H), hg.weights) == hg
     assert Hypergraph(H, hg.weights) == hg
-    # COO duplicates are summed (a probabilistic incidence stays as given)
-    coo = sp.coo_matrix(([0.25, 0.25, 1.0], ([0, 0, 1], [0, 0, 0])), shape=(2, 1))
-    assert Hypergraph.from_incidence(coo).incidence.toarray().tolist() == [[0.5], [1.0]]
+    # a probabilistic incidence stays as given (repeated entries: test_policies.py)
+    coo = sp.coo_matrix(([0.25, 1.0], ([0, 1], [0, 0])), shape=(2, 1))
+    assert Hypergraph.from_incidence(coo).incidence.toarray().tolist() == [[0.25], [1.0]]
     # explicit zeros are dropped
     csr = sp.csr_matrix((np.array([0.0, 1.0]), np.array([0, 0]), np.array([0, 1, 2])), (2, 1))
     assert Hypergraph.from_incidence(csr).nnz == 1
