@@ -6,7 +6,8 @@ import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.utils import Bunch, check_random_state
 
-from ._noise import check_fraction, check_positive_int, check_tag_noise, corrupt_tags
+from ..utils._validation import check_int, check_real
+from ._noise import check_tag_noise, corrupt_tags
 
 __all__ = ["DIGIT_ATTRIBUTES", "load_digits_tags"]
 
@@ -57,9 +58,12 @@ def load_digits_tags(
 
     Raises
     ------
+    TypeError
+        If ``n_images`` is not an integer (or None), ``tag_noise`` not a pair of real numbers,
+        or ``untagged_fraction`` not a real number.
     ValueError
-        If ``n_images`` is not an integer in [1, 1797], a ``tag_noise`` rate or
-        ``untagged_fraction`` is outside [0, 1).
+        If ``n_images`` is not in [1, 1797], ``tag_noise`` not of length 2, a ``tag_noise``
+        rate or ``untagged_fraction`` outside [0, 1).
 
     Notes
     -----
@@ -77,16 +81,16 @@ def load_digits_tags(
     1
     """
     noise = check_tag_noise(tag_noise)
-    untagged_fraction = check_fraction(untagged_fraction, "untagged_fraction")
+    untagged_fraction = check_real(
+        untagged_fraction, "untagged_fraction", low=0, high=1, high_open=True
+    )
     rng = check_random_state(random_state)
     digits = load_digits()
     n_total = digits.images.shape[0]
     if n_images is None:
         index = np.arange(n_total)
     else:
-        n = check_positive_int(n_images, "n_images")
-        if n > n_total:
-            raise ValueError(f"n_images must be at most {n_total} for digits; got {n}.")
+        n = check_int(n_images, "n_images", low=1, high=n_total)
         index = np.sort(rng.permutation(n_total)[:n])
     images = (digits.images[index] / 16.0).astype(np.float32)
     target = digits.target[index].astype(np.int64)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
+
+from ..utils._validation import check_int
 
 __all__ = ["image_features"]
 
@@ -122,10 +122,10 @@ def image_features(
     ------
     ValueError
         If ``images`` has another shape, is empty, has NaN/inf or values outside [0, 1], an
-        integer parameter is not a positive integer, ``hog_cells`` or ``pixel_cells`` exceeds
-        the image side, or ``weights`` is not 3 non-negative finite numbers.
+        integer parameter is below 1, ``hog_cells`` or ``pixel_cells`` exceeds the image side,
+        or ``weights`` is not 3 non-negative finite numbers.
     TypeError
-        If ``images`` is not numeric.
+        If ``images`` is not numeric, or an integer parameter is not an integer.
 
     Notes
     -----
@@ -146,7 +146,7 @@ def image_features(
     mid-gray thumbnail is ``0.5 · p · sqrt(C)``). These divisors are constants, not statistics
     of the batch: each image's features are the same whichever other images are passed with it.
 
-    Everything is vectorised NumPy (``np.bincount``); about 0.3 s for 2000 images of 32×32.
+    Everything is vectorised NumPy (``np.bincount``).
 
     References
     ----------
@@ -159,14 +159,15 @@ def image_features(
     (2, 400)
     """
     images = _check_images(images)
-    for name, value in (
-        ("colour_bins", colour_bins),
-        ("hog_cells", hog_cells),
-        ("orientations", orientations),
-        ("pixel_cells", pixel_cells),
-    ):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+    colour_bins, hog_cells, orientations, pixel_cells = (
+        check_int(value, name, low=1)
+        for name, value in (
+            ("colour_bins", colour_bins),
+            ("hog_cells", hog_cells),
+            ("orientations", orientations),
+            ("pixel_cells", pixel_cells),
+        )
+    )
     _, h, w, _ = images.shape
     if hog_cells > min(h, w) or pixel_cells > min(h, w):
         raise ValueError(

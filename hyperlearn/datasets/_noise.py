@@ -1,39 +1,41 @@
-"""Validation helpers and the social-tag noise model shared by the dataset generators."""
+"""The social-tag noise model shared by the dataset generators, and its parameter check."""
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
+
+from ..utils._validation import check_real, describe
 
 
 def check_tag_noise(tag_noise):
-    """Validate ``tag_noise = (missing_rate, spurious_rate)``, both in [0, 1)."""
-    try:
-        missing, spurious = (float(v) for v in tag_noise)
-    except (TypeError, ValueError):
+    """Validate ``tag_noise = (missing_rate, spurious_rate)``, both real numbers in [0, 1).
+
+    Returns
+    -------
+    (float, float)
+
+    Raises
+    ------
+    TypeError
+        ``tag_noise`` is not a sequence, or a rate is not a real number.
+    ValueError
+        ``tag_noise`` does not have two entries, or a rate is NaN or outside [0, 1).
+    """
+    if isinstance(tag_noise, (str, bytes)) or not hasattr(tag_noise, "__len__"):
+        raise TypeError(
+            f"tag_noise={describe(tag_noise)} is not valid: expected a pair "
+            "(missing_rate, spurious_rate)."
+        )
+    if len(tag_noise) != 2:
         raise ValueError(
-            f"tag_noise must be a pair (missing_rate, spurious_rate); got {tag_noise!r}."
-        ) from None
-    for name, value in (("missing", missing), ("spurious", spurious)):
-        if not (0.0 <= value < 1.0) or not np.isfinite(value):
-            raise ValueError(
-                f"tag_noise {name} rate must be in [0, 1); got {value!r} in "
-                f"tag_noise={tag_noise!r}."
-            )
+            f"tag_noise={describe(tag_noise)} has {len(tag_noise)} entries: expected a pair "
+            "(missing_rate, spurious_rate)."
+        )
+    missing, spurious = (
+        check_real(value, f"tag_noise[{i}] ({name} rate)", low=0, high=1, high_open=True)
+        for i, (name, value) in enumerate(zip(("missing", "spurious"), tag_noise, strict=True))
+    )
     return missing, spurious
-
-
-def check_fraction(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value < 1.0:
-        raise ValueError(f"{name} must be a float in [0, 1); got {value!r}.")
-    return float(value)
-
-
-def check_positive_int(value, name, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}.")
-    return int(value)
 
 
 def corrupt_tags(tags_true, tag_noise, untagged_fraction, rng):

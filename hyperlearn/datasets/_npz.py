@@ -45,55 +45,11 @@ def load_tags_npz(path):
     [False, False, True]
     """
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"no such .npz file: {path!r}")
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise ValueError(
-            f"cannot read {path!r} as an .npz archive of numeric arrays (numpy.savez): {exc}"
-        ) from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise ValueError(
-            f"{path!r} holds a single array, not an .npz archive with 'X' and 'Y' (numpy.savez)."
-        )
-    with archive:
-        missing = [key for key in ("X", "Y") if key not in archive.files]
-        if missing:
-            raise ValueError(
-                f"{path!r} must hold arrays 'X' (features) and 'Y' (observed 0/1 tags); missing "
-                f"{missing}, found {archive.files}."
-            )
-        try:
-            X = np.asarray(archive["X"])
-            Y = np.asarray(archive["Y"])
-            Y_true = np.asarray(archive["Y_true"]) if "Y_true" in archive.files else None
-            names = np.asarray(archive["tag_names"]) if "tag_names" in archive.files else None
-        except ValueError as exc:  # object arrays need pickle, which is never enabled
-            raise ValueError(f"cannot load the arrays of {path!r}: {exc}") from None
-    if X.ndim != 2 or Y.ndim != 2 or X.shape[0] != Y.shape[0]:
-        raise ValueError(
-            f"X must be (n, d) and Y (n, T) with the same n; got X {X.shape} and Y {Y.shape}."
-        )
-    if X.shape[0] == 0 or X.shape[1] == 0 or Y.shape[1] == 0:
-        raise ValueError(
-            f"X and Y must have at least one row and one column; got X {X.shape} and Y {Y.shape}."
-        )
-    if not (np.issubdtype(X.dtype, np.integer) or np.issubdtype(X.dtype, np.floating)):
-        raise ValueError(f"X must hold real numbers; got dtype {X.dtype}.")
-    if not np.all(np.isfinite(X)):
-        raise ValueError(f"X must be finite; it has {int(np.sum(~np.isfinite(X)))} NaN or inf.")
+    X, Y, Y_true, names = _read_arrays(path)
+    _check_features(X, Y)
     for name, arr in (("Y", Y), ("Y_true", Y_true)):
-        if arr is None:
-            continue
-        if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-            raise ValueError(f"{name} must hold 0/1 numbers; got dtype {arr.dtype}.")
-        bad = ~np.isin(arr, (0, 1))
-        if bad.any():
-            raise ValueError(
-                f"{name} must contain only 0 and 1; got {int(bad.sum())} other values, e.g. "
-                f"{arr[bad][0]!r}."
-            )
+        if arr is not None:
+            _check_binary(arr, name)
     if Y_true is not None and Y_true.shape != Y.shape:
         raise ValueError(f"Y_true must have the shape of Y {Y.shape}; got {Y_true.shape}.")
     if names is not None and names.shape != (Y.shape[1],):
@@ -114,3 +70,61 @@ def load_tags_npz(path):
         untagged=~Y.any(axis=1),
         tag_names=[str(v) for v in names],
     )
+
+
+def _read_arrays(path):
+    """``(X, Y, Y_true or None, tag_names or None)`` from the archive, pickles never enabled."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no such .npz file: {path!r}")
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise ValueError(
+            f"cannot read {path!r} as an .npz archive of numeric arrays (numpy.savez): {exc}"
+        ) from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise ValueError(
+            f"{path!r} holds a single array, not an .npz archive with 'X' and 'Y' (numpy.savez)."
+        )
+    with archive:
+        missing = [key for key in ("X", "Y") if key not in archive.files]
+        if missing:
+            raise ValueError(
+                f"{path!r} must hold arrays 'X' (features) and 'Y' (observed 0/1 tags); missing "
+                f"{missing}, found {archive.files}."
+            )
+        try:
+            optional = [
+                np.asarray(archive[key]) if key in archive.files else None
+                for key in ("Y_true", "tag_names")
+            ]
+            return np.asarray(archive["X"]), np.asarray(archive["Y"]), *optional
+        except ValueError as exc:  # object arrays need pickle, which is never enabled
+            raise ValueError(f"cannot load the arrays of {path!r}: {exc}") from None
+
+
+def _check_features(X, Y):
+    """X real, finite, (n, d) with the n of Y (n, T); nothing empty."""
+    if X.ndim != 2 or Y.ndim != 2 or X.shape[0] != Y.shape[0]:
+        raise ValueError(
+            f"X must be (n, d) and Y (n, T) with the same n; got X {X.shape} and Y {Y.shape}."
+        )
+    if X.shape[0] == 0 or X.shape[1] == 0 or Y.shape[1] == 0:
+        raise ValueError(
+            f"X and Y must have at least one row and one column; got X {X.shape} and Y {Y.shape}."
+        )
+    if not (np.issubdtype(X.dtype, np.integer) or np.issubdtype(X.dtype, np.floating)):
+        raise ValueError(f"X must hold real numbers; got dtype {X.dtype}.")
+    if not np.all(np.isfinite(X)):
+        raise ValueError(f"X must be finite; it has {int(np.sum(~np.isfinite(X)))} NaN or inf.")
+
+
+def _check_binary(arr, name):
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise ValueError(f"{name} must hold 0/1 numbers; got dtype {arr.dtype}.")
+    bad = ~np.isin(arr, (0, 1))
+    if bad.any():
+        raise ValueError(
+            f"{name} must contain only 0 and 1; got {int(bad.sum())} other values, e.g. "
+            f"{arr[bad][0]!r}."
+        )

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 from sklearn.utils import Bunch, check_random_state
 
+from ..utils._validation import check_int, check_real
 from ._features import image_features
-from ._noise import check_fraction, check_positive_int, check_tag_noise, corrupt_tags
+from ._noise import check_tag_noise, corrupt_tags
 
 __all__ = ["COLOURS", "SHAPES", "make_tagged_shapes"]
 
@@ -54,6 +53,13 @@ _CHUNK = 256
 MIN_RADIUS = 3.0
 # candidate positions tried per secondary shape before it is left out
 PLACEMENT_TRIES = 6
+# 2×2 coloured specks drawn in the background of a cluttered image
+N_SPECKS = 12
+
+
+def _pixel_grid(s):
+    """Coordinates (2, s, s) of the pixel centres: row ``i + 0.5``, column ``j + 0.5``."""
+    return np.mgrid[0:s, 0:s].astype(np.float64) + 0.5
 
 
 def _dilate(mask):
@@ -117,7 +123,7 @@ def render_shape_masks(shape_params, image_size):
     the tags say is what was painted.
     """
     s = int(image_size)
-    grid = np.mgrid[0:s, 0:s].astype(np.float64) + 0.5
+    grid = _pixel_grid(s)
     kind = np.asarray(shape_params["kind"])
     n, k = kind.shape
     out = np.zeros((n, k, s, s), dtype=bool)
@@ -193,9 +199,12 @@ def make_tagged_shapes(
 
     Raises
     ------
+    TypeError
+        If ``n_images``, ``image_size`` or ``n_classes`` is not an integer, ``tag_noise`` not a
+        pair of real numbers, or ``untagged_fraction`` not a real number.
     ValueError
-        If ``n_images`` < 1, ``image_size`` < 16, ``n_classes`` not an integer in [2, 10], a
-        ``tag_noise`` rate or ``untagged_fraction`` outside [0, 1).
+        If ``n_images`` < 1, ``image_size`` < 16, ``n_classes`` not in [2, 10], ``tag_noise``
+        not of length 2, a ``tag_noise`` rate or ``untagged_fraction`` outside [0, 1).
 
     Notes
     -----
@@ -219,9 +228,9 @@ def make_tagged_shapes(
     ``untagged`` flags every image without an observed tag: those, plus the rare images that
     lost all their tags to the noise (probability about ``missing_rate**7`` at 32×32).
 
-    Deterministic for a fixed ``random_state``; vectorised NumPy, about 1 s for 2000 images
-    plus about 0.5 s for the features; pixels and features are computed by chunks of images,
-    so the peak memory is about 30 kB per image (the float32 images take 12 kB).
+    Deterministic for a fixed ``random_state``; vectorised NumPy.  Pixels and features are
+    computed by chunks of images, so the peak memory is about 30 kB per image at 32×32 (the
+    float32 images take 12 kB).
 
     Examples
     --------
@@ -231,135 +240,20 @@ def make_tagged_shapes(
     >>> bool(data.images.min() >= 0 and data.images.max() <= 1), int(data.target.max()) < 10
     (True, True)
     """
-    n = check_positive_int(n_images, "n_images")
-    s = check_positive_int(image_size, "image_size", minimum=16)
-    if isinstance(n_classes, bool) or not isinstance(n_classes, numbers.Integral):
-        raise ValueError(f"n_classes must be an integer in [2, {len(SHAPES)}]; got {n_classes!r}.")
-    if not 2 <= n_classes <= len(SHAPES):
-        raise ValueError(f"n_classes must be in [2, {len(SHAPES)}]; got {n_classes}.")
+    n = check_int(n_images, "n_images", low=1)
+    s = check_int(image_size, "image_size", low=16)
+    n_classes = check_int(n_classes, "n_classes", low=2, high=len(SHAPES))
     noise = check_tag_noise(tag_noise)
-    untagged_fraction = check_fraction(untagged_fraction, "untagged_fraction")
-    rng = check_random_state(random_state)
-    scale = s / 32.0
-    palette = np.array(list(COLOURS.values()))
-    n_colours = len(palette)
-
-    # ---- scene parameters (all drawn up front: the order of draws fixes determinism) ----
-    bright = rng.random_sample(n) < 0.3
-    striped = rng.random_sample(n) < 0.3
-    cluttered = rng.random_sample(n) < 0.4
-    # levels keep level ± tint ± stripe inside [0, 1]: clipping would flatten the stripes
-    bg_level = np.where(bright, rng.uniform(0.55, 0.75, n), rng.uniform(0.18, 0.3, n))
-    bg_tint = rng.uniform(-0.06, 0.06, (n, 3))
-    stripe_phase = rng.uniform(0, 2 * np.pi, n)
-    stripe_freq = rng.uniform(0.35, 0.8, n) / scale
-    stripe_vertical = rng.random_sample(n) < 0.5
-
-    main_kind = rng.randint(0, n_classes, n)
-    main_r = np.maximum(rng.uniform(6.0, 11.0, n) * scale, MIN_RADIUS)
-    main_cy = rng.uniform(0.3, 0.7, n) * s + rng.uniform(-0.22, 0.22, n) * s
-    main_cx = rng.uniform(0.3, 0.7, n) * s + rng.uniform(-0.22, 0.22, n) * s
-    main_col = rng.randint(0, n_colours, n)
-    n_secondary = rng.choice(3, size=n, p=[0.4, 0.35, 0.25])
-    sec_kind = rng.randint(0, len(SHAPES), (n, MAX_SECONDARY))
-    # at least MIN_RADIUS pixels: thinner shapes (bars, frames) vanish between pixel centres
-    sec_r = np.maximum(rng.uniform(3.0, 5.0, (n, MAX_SECONDARY)) * scale, MIN_RADIUS)
-    # candidate centres: the first one that does not touch an earlier shape is used
-    cand_cy = rng.uniform(0.12, 0.88, (n, MAX_SECONDARY, PLACEMENT_TRIES)) * s
-    cand_cx = rng.uniform(0.12, 0.88, (n, MAX_SECONDARY, PLACEMENT_TRIES)) * s
-    sec_col = rng.randint(0, n_colours, (n, MAX_SECONDARY))
-    jitter = rng.uniform(-0.08, 0.08, (n, 1 + MAX_SECONDARY, 3))
-    n_specks = 12
-    speck_y = rng.randint(0, s - 1, (n, n_specks))
-    speck_x = rng.randint(0, s - 1, (n, n_specks))
-    speck_col = rng.random_sample((n, n_specks, 3))
-
-    # ---- shapes: the main one, then secondary ones placed where they touch no other shape ----
-    grid = np.mgrid[0:s, 0:s].astype(np.float64) + 0.5
-    rows = np.arange(n)
-    kind = np.full((n, 1 + MAX_SECONDARY), -1, dtype=np.int64)
-    colour = np.full((n, 1 + MAX_SECONDARY), -1, dtype=np.int64)
-    cy = np.full((n, 1 + MAX_SECONDARY), np.nan)
-    cx = np.full((n, 1 + MAX_SECONDARY), np.nan)
-    radius = np.full((n, 1 + MAX_SECONDARY), np.nan)
-    kind[:, 0], colour[:, 0], cy[:, 0], cx[:, 0], radius[:, 0] = (
-        main_kind,
-        main_col,
-        main_cy,
-        main_cx,
-        main_r,
+    untagged_fraction = check_real(
+        untagged_fraction, "untagged_fraction", low=0, high=1, high_open=True
     )
-    mask = _masks(main_kind, main_cy, main_cx, main_r, grid, np.ones(n, dtype=bool))
-    shape_masks = [mask]
-    occupied = _dilate(mask)
-    for j in range(MAX_SECONDARY):
-        placed = np.zeros((n, s, s), dtype=bool)
-        todo = n_secondary > j
-        for t in range(PLACEMENT_TRIES):
-            m = _masks(sec_kind[:, j], cand_cy[:, j, t], cand_cx[:, j, t], sec_r[:, j], grid, todo)
-            ok = todo & ~(m & occupied).any(axis=(1, 2))
-            placed[ok] = m[ok]
-            cy[ok, 1 + j], cx[ok, 1 + j] = cand_cy[ok, j, t], cand_cx[ok, j, t]
-            todo &= ~ok
-        ok = ~np.isnan(cy[:, 1 + j])
-        kind[ok, 1 + j], colour[ok, 1 + j], radius[ok, 1 + j] = (
-            sec_kind[ok, j],
-            sec_col[ok, j],
-            sec_r[ok, j],
-        )
-        shape_masks.append(placed)
-        occupied |= _dilate(placed)
-    # ---- pixels, by chunks of images (bounded float64 work arrays; pixel noise drawn last, chunk
-    # after chunk, which gives the same stream as one draw for all images) ----
-    shape_masks = np.stack(shape_masks, axis=1)
-    paint = np.clip(palette[np.maximum(colour, 0)] + jitter, 0, 1)
-    images = np.empty((n, s, s, 3), dtype=np.float32)
-    for start in range(0, n, _CHUNK):
-        c = slice(start, min(start + _CHUNK, n))
-        m = c.stop - c.start
-        canvas = np.empty((m, s, s, 3))
-        canvas[:] = (bg_level[c, None] + bg_tint[c])[:, None, None, :]
-        coord = np.where(stripe_vertical[c, None, None], grid[1][None], grid[0][None])
-        phase = coord * stripe_freq[c, None, None] + stripe_phase[c, None, None]
-        canvas += (0.12 * np.sign(np.sin(phase)) * striped[c, None, None])[..., None]
-        # clutter: 2×2 specks of random colour in cluttered images (under the shapes)
-        idx = np.flatnonzero(cluttered[c])
-        for dy in (0, 1):
-            for dx in (0, 1):
-                canvas[idx[:, None], speck_y[c][idx] + dy, speck_x[c][idx] + dx] = speck_col[c][idx]
-        for j in range(1 + MAX_SECONDARY):
-            mask = shape_masks[c, j]
-            canvas[mask] = paint[c, j][np.nonzero(mask)[0]]
-        canvas += rng.normal(0.0, 0.03, (m, s, s, 3))
-        images[c] = np.clip(canvas, 0.0, 1.0)
-    n_shapes_drawn = (kind >= 0).sum(axis=1)
-
-    # ---- true tags: exactly the shapes and colours painted above ----
-    n_shapes = len(SHAPES)
-    T = n_shapes + n_colours + len(ATTRIBUTES)
-    tags = np.zeros((n, T), dtype=bool)
-    for j in range(1 + MAX_SECONDARY):
-        present = rows[kind[:, j] >= 0]
-        tags[present, kind[present, j]] = True
-        tags[present, n_shapes + colour[present, j]] = True
-    a = n_shapes + n_colours
-    attr = {
-        "single": n_shapes_drawn == 1,
-        "multiple": n_shapes_drawn > 1,
-        "large": main_r >= 9.0 * scale,
-        "small": main_r <= 7.0 * scale,
-        "left": main_cx < 0.4 * s,
-        "right": main_cx > 0.6 * s,
-        "top": main_cy < 0.4 * s,
-        "bottom": main_cy > 0.6 * s,
-        "cluttered": cluttered,
-        "bright_background": bright,
-        "striped_background": striped,
-    }
-    for i, name in enumerate(ATTRIBUTES):
-        tags[:, a + i] = attr[name]
+    rng = check_random_state(random_state)
+    # the order of the steps is the order of the draws: it fixes the output for a random_state
+    scene = _draw_scene(rng, n, s, n_classes)
+    shapes = _place_shapes(scene, n, s)
+    images = _render(scene, shapes, rng, n, s)
+    tags = _true_tags(scene, shapes, s)
     tags_observed, untagged = corrupt_tags(tags, noise, untagged_fraction, rng)
-
     return Bunch(
         images=images,
         features=image_features(images) if features else None,
@@ -367,7 +261,146 @@ def make_tagged_shapes(
         tags_observed=tags_observed,
         untagged=untagged,
         tag_names=[*SHAPES, *COLOURS, *ATTRIBUTES],
-        target=main_kind.astype(np.int64),
+        target=scene.main_kind.astype(np.int64),
         target_names=list(SHAPES[:n_classes]),
-        shape_params=Bunch(kind=kind, colour=colour, cy=cy, cx=cx, radius=radius),
+        shape_params=Bunch(
+            kind=shapes.kind,
+            colour=shapes.colour,
+            cy=shapes.cy,
+            cx=shapes.cx,
+            radius=shapes.radius,
+        ),
     )
+
+
+def _draw_scene(rng, n, s, n_classes):
+    """Every random scene parameter, drawn up front in a fixed order (all but the pixel noise)."""
+    scale = s / 32.0
+    n_colours = len(COLOURS)
+    d = Bunch(scale=scale)
+    d.bright = rng.random_sample(n) < 0.3
+    d.striped = rng.random_sample(n) < 0.3
+    d.cluttered = rng.random_sample(n) < 0.4
+    # levels keep level ± tint ± stripe inside [0, 1]: clipping would flatten the stripes
+    d.bg_level = np.where(d.bright, rng.uniform(0.55, 0.75, n), rng.uniform(0.18, 0.3, n))
+    d.bg_tint = rng.uniform(-0.06, 0.06, (n, 3))
+    d.stripe_phase = rng.uniform(0, 2 * np.pi, n)
+    d.stripe_freq = rng.uniform(0.35, 0.8, n) / scale
+    d.stripe_vertical = rng.random_sample(n) < 0.5
+
+    d.main_kind = rng.randint(0, n_classes, n)
+    d.main_r = np.maximum(rng.uniform(6.0, 11.0, n) * scale, MIN_RADIUS)
+    d.main_cy = rng.uniform(0.3, 0.7, n) * s + rng.uniform(-0.22, 0.22, n) * s
+    d.main_cx = rng.uniform(0.3, 0.7, n) * s + rng.uniform(-0.22, 0.22, n) * s
+    d.main_col = rng.randint(0, n_colours, n)
+    d.n_secondary = rng.choice(3, size=n, p=[0.4, 0.35, 0.25])
+    d.sec_kind = rng.randint(0, len(SHAPES), (n, MAX_SECONDARY))
+    # at least MIN_RADIUS pixels: thinner shapes (bars, frames) vanish between pixel centres
+    d.sec_r = np.maximum(rng.uniform(3.0, 5.0, (n, MAX_SECONDARY)) * scale, MIN_RADIUS)
+    # candidate centres: the first one that does not touch an earlier shape is used
+    d.cand_cy = rng.uniform(0.12, 0.88, (n, MAX_SECONDARY, PLACEMENT_TRIES)) * s
+    d.cand_cx = rng.uniform(0.12, 0.88, (n, MAX_SECONDARY, PLACEMENT_TRIES)) * s
+    d.sec_col = rng.randint(0, n_colours, (n, MAX_SECONDARY))
+    d.jitter = rng.uniform(-0.08, 0.08, (n, 1 + MAX_SECONDARY, 3))
+    d.speck_y = rng.randint(0, s - 1, (n, N_SPECKS))
+    d.speck_x = rng.randint(0, s - 1, (n, N_SPECKS))
+    d.speck_col = rng.random_sample((n, N_SPECKS, 3))
+    return d
+
+
+def _place_shapes(d, n, s):
+    """The main shape, then the secondary ones where they touch no shape placed before.
+
+    Returns a Bunch: ``kind``, ``colour``, ``cy``, ``cx``, ``radius`` (n, 1 + MAX_SECONDARY)
+    as in ``shape_params``, and ``masks`` (n, 1 + MAX_SECONDARY, s, s).
+    """
+    grid = _pixel_grid(s)
+    width = 1 + MAX_SECONDARY
+    kind = np.full((n, width), -1, dtype=np.int64)
+    colour = np.full((n, width), -1, dtype=np.int64)
+    cy, cx, radius = (np.full((n, width), np.nan) for _ in range(3))
+    kind[:, 0], colour[:, 0] = d.main_kind, d.main_col
+    cy[:, 0], cx[:, 0], radius[:, 0] = d.main_cy, d.main_cx, d.main_r
+    mask = _masks(d.main_kind, d.main_cy, d.main_cx, d.main_r, grid, np.ones(n, dtype=bool))
+    shape_masks = [mask]
+    occupied = _dilate(mask)
+    for j in range(MAX_SECONDARY):
+        placed = np.zeros((n, s, s), dtype=bool)
+        todo = d.n_secondary > j
+        for t in range(PLACEMENT_TRIES):
+            m = _masks(
+                d.sec_kind[:, j], d.cand_cy[:, j, t], d.cand_cx[:, j, t], d.sec_r[:, j], grid, todo
+            )
+            ok = todo & ~(m & occupied).any(axis=(1, 2))
+            placed[ok] = m[ok]
+            cy[ok, 1 + j], cx[ok, 1 + j] = d.cand_cy[ok, j, t], d.cand_cx[ok, j, t]
+            todo &= ~ok
+        ok = ~np.isnan(cy[:, 1 + j])
+        kind[ok, 1 + j], colour[ok, 1 + j] = d.sec_kind[ok, j], d.sec_col[ok, j]
+        radius[ok, 1 + j] = d.sec_r[ok, j]
+        shape_masks.append(placed)
+        occupied |= _dilate(placed)
+    masks = np.stack(shape_masks, axis=1)
+    return Bunch(kind=kind, colour=colour, cy=cy, cx=cx, radius=radius, masks=masks)
+
+
+def _render(d, shapes, rng, n, s):
+    """Pixels, by chunks of images (bounded float64 work arrays).
+
+    The pixel noise is drawn last, chunk after chunk, which gives the same stream as one draw
+    for all images.
+    """
+    grid = _pixel_grid(s)
+    palette = np.array(list(COLOURS.values()))
+    paint = np.clip(palette[np.maximum(shapes.colour, 0)] + d.jitter, 0, 1)
+    images = np.empty((n, s, s, 3), dtype=np.float32)
+    for start in range(0, n, _CHUNK):
+        c = slice(start, min(start + _CHUNK, n))
+        m = c.stop - c.start
+        canvas = np.empty((m, s, s, 3))
+        canvas[:] = (d.bg_level[c, None] + d.bg_tint[c])[:, None, None, :]
+        coord = np.where(d.stripe_vertical[c, None, None], grid[1][None], grid[0][None])
+        phase = coord * d.stripe_freq[c, None, None] + d.stripe_phase[c, None, None]
+        canvas += (0.12 * np.sign(np.sin(phase)) * d.striped[c, None, None])[..., None]
+        # clutter: 2×2 specks of random colour in cluttered images (under the shapes)
+        idx = np.flatnonzero(d.cluttered[c])
+        ys, xs, cols = d.speck_y[c][idx], d.speck_x[c][idx], d.speck_col[c][idx]
+        for dy in (0, 1):
+            for dx in (0, 1):
+                canvas[idx[:, None], ys + dy, xs + dx] = cols
+        for j in range(1 + MAX_SECONDARY):
+            mask = shapes.masks[c, j]
+            canvas[mask] = paint[c, j][np.nonzero(mask)[0]]
+        canvas += rng.normal(0.0, 0.03, (m, s, s, 3))
+        images[c] = np.clip(canvas, 0.0, 1.0)
+    return images
+
+
+def _true_tags(d, shapes, s):
+    """True tags (n, 29) bool: exactly the shapes and colours painted, then the attributes."""
+    kind, colour = shapes.kind, shapes.colour
+    n = kind.shape[0]
+    n_shapes, n_colours = len(SHAPES), len(COLOURS)
+    rows = np.arange(n)
+    tags = np.zeros((n, n_shapes + n_colours + len(ATTRIBUTES)), dtype=bool)
+    for j in range(1 + MAX_SECONDARY):
+        present = rows[kind[:, j] >= 0]
+        tags[present, kind[present, j]] = True
+        tags[present, n_shapes + colour[present, j]] = True
+    n_drawn = (kind >= 0).sum(axis=1)
+    attr = {
+        "single": n_drawn == 1,
+        "multiple": n_drawn > 1,
+        "large": d.main_r >= 9.0 * d.scale,
+        "small": d.main_r <= 7.0 * d.scale,
+        "left": d.main_cx < 0.4 * s,
+        "right": d.main_cx > 0.6 * s,
+        "top": d.main_cy < 0.4 * s,
+        "bottom": d.main_cy > 0.6 * s,
+        "cluttered": d.cluttered,
+        "bright_background": d.bright,
+        "striped_background": d.striped,
+    }
+    for i, name in enumerate(ATTRIBUTES):
+        tags[:, n_shapes + n_colours + i] = attr[name]
+    return tags

@@ -201,7 +201,7 @@ def test_info(capsys):
         (["tag", "--k", "30", "--n-images", "50"], "--k must be <= the number of tags 29"),
         (["tag", "--solver", "magic"], "invalid choice"),
         (["tag", "--alpha", "1.5"], "(0, 1)"),
-        (["tag", "--dataset", "digits", "--n-images", "5000"], "at most 1797"),
+        (["tag", "--dataset", "digits", "--n-images", "5000"], "n_images=5000 is out of range"),
         (["tag", "--n-images", "abc"], "positive integer"),
         (["tag", "--n-jobs", "0"], "-1 (all CPUs)"),
         (["tag", "--json", "/nonexistent_dir_xyz/out.json"], "does not exist"),

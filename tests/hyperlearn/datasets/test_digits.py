@@ -95,20 +95,24 @@ def test_determinism():
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "match"),
+    ("kwargs", "error", "match"),
     [
-        ({"n_images": 0}, "n_images"),
-        ({"n_images": N_DIGITS + 1}, "n_images"),
-        ({"n_images": 10.5}, "n_images"),
-        ({"n_images": True}, "n_images"),
-        ({"tag_noise": (1.2, 0.0)}, "tag_noise"),
-        ({"tag_noise": 0.3}, "tag_noise"),
-        ({"untagged_fraction": 1.5}, "untagged_fraction"),
-        ({"random_state": "zero"}, "seed"),
+        (
+            {"n_images": 0},
+            ValueError,
+            r"n_images=0 is out of range: expected an integer in \[1, 1797\]",
+        ),
+        ({"n_images": N_DIGITS + 1}, ValueError, f"n_images={N_DIGITS + 1} is out of range"),
+        ({"n_images": 10.5}, TypeError, "n_images=10.5 is not valid"),
+        ({"n_images": True}, TypeError, "n_images=True is not valid"),
+        ({"tag_noise": (1.2, 0.0)}, ValueError, r"tag_noise\[0\] \(missing rate\)=1.2"),
+        ({"tag_noise": 0.3}, TypeError, "tag_noise=0.3 is not valid: expected a pair"),
+        ({"untagged_fraction": 1.5}, ValueError, "untagged_fraction=1.5 is out of range"),
+        ({"random_state": "zero"}, ValueError, "seed"),
     ],
 )
-def test_bad_input(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+def test_bad_input(kwargs, error, match):
+    with pytest.raises(error, match=match):
         load_digits_tags(**kwargs)
 
 
