@@ -112,11 +112,11 @@ def _add_method_options(tag):
         default=None,
         help=f"tags predicted per image; None = min({DEFAULT_K}, number of tags)",
     )
-    tag.add_argument("--n-neighbors", type=_positive_int, default=10, help="kNN hyperedge size")
+    tag.add_argument("--n-neighbors", type=_positive_int, default=20, help="kNN hyperedge size")
     tag.add_argument(
         "--alpha",
         type=_alpha,
-        default=0.9,
+        default="auto",
         metavar="{auto,FLOAT}",
         help="propagation weight in (0, 1), or 'auto': chosen from the observed tags by hiding "
         f"those of {VALIDATION_FRACTION * 100:g}%% of the tagged images (with --compare, kNN "

@@ -10,16 +10,21 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._validation import check_choice, check_int, check_real
-from ._problem import check_features, check_tags, initial_hypergraph
+from ._alternation import Alternation, FStep
+from ._families import INCIDENCES, assemble_families, visual_families
+from ._problem import check_features, check_tags
 from ._selection import (
     ALPHA_GRID,
     DEFAULT_ALPHA,
+    MU_GRID,
     choose_candidate,
+    choose_standardization,
     holdout_split,
+    mu_validation_scores,
+    validation_problem,
     validation_scores,
 )
-from ._solvers import EXACT_MAX_VERTICES, SOLVERS, solve_f_step
-from ._weights import closed_form_weights, degree_term, objective, simplex_weights
+from ._solvers import EXACT_MAX_VERTICES, SOLVERS
 
 __all__ = ["HypergraphTagger"]
 
@@ -30,91 +35,61 @@ AUTO_EXACT_MAX_VERTICES = 2_000
 TESSELLATION_BLOCK_SIZE = 5_000
 TESSELLATION_RANK = 50
 WEIGHT_UPDATES = ("simplex", "closed_form", "degree_aware")
-#: Relative residual of the f-steps of all but the last alternation (iterative solvers): they
-#: only steer the next w-step, and the returned scores are refined to ``solver_tol``.
-EARLY_SOLVER_TOL = 1e-3
-#: Backtracking halvings of the safeguarded w-step before the step is rejected.
-MAX_BACKTRACKS = 8
-_TINY = np.finfo(np.float64).tiny
 
 
 class _Settings:
-    """Validated fit parameters, with ``"auto"`` and ``None`` defaults resolved (except alpha)."""
+    """Validated fit parameters, with ``"auto"`` and ``None`` defaults resolved (except the
+    held-out choices: ``alpha``, ``mu`` and ``standardize`` may still be ``"auto"``)."""
 
-    def __init__(self, alpha, mu, solver, n_blocks, rank, tag_weight):
+    def __init__(self, alpha, mu, solver, n_blocks, rank, tag_weight, scales):
         self.alpha, self.mu, self.solver = alpha, mu, solver
         self.n_blocks, self.rank, self.tag_weight = n_blocks, rank, tag_weight
-
-
-class _FStep:
-    """The f-step of one fit: solve ``(I − αΘ) F = (1 − α) Y`` for the current weights.
-
-    One random stream (``rng``) seeds every solve; ``state`` carries what a solver reuses
-    between alternations (the tessellated preconditioner).
-    """
-
-    def __init__(self, settings, alpha, Y, rng):
-        self.settings, self.alpha, self.rng = settings, alpha, rng
-        self.rhs = (1.0 - alpha) * Y
-        self.state = {}
-
-    def __call__(self, hypergraph, F0, rtol):
-        seed = self.rng.randint(np.iinfo(np.int32).max)
-        solver = self.settings.solver
-        F, its, info = solve_f_step(
-            solver,
-            hypergraph,
-            self.alpha,
-            self.rhs,
-            F0,
-            rtol=rtol,
-            n_blocks=self.settings.n_blocks,
-            rank=self.settings.rank,
-            random_state=seed,
-            state=self.state,
-        )
-        if info < 0:
-            raise RuntimeError(
-                f"the f-step solver '{solver}' broke down (info={info}; see "
-                "hyperlearn.linalg.cg): I − αΘ should be positive definite for "
-                "non-negative weights, so this indicates NaN/inf in the features."
-            )
-        return F, int(its)
+        self.scales = scales
 
 
 class HypergraphTagger(BaseEstimator):
     """Tag images by transductive learning on a hypergraph with adaptive hyperedge weights.
 
-    The hypergraph has one visual hyperedge per image (the image and its ``n_neighbors``
-    nearest neighbours in feature space) and one textual hyperedge per tag (the images the
-    users tagged with it).  Fitting alternates
+    The hypergraph is made of *families* of hyperedges: for every feature view and every
+    scale ``k`` of ``scales``, one visual hyperedge per image (the image and its ``k`` nearest
+    neighbours, members weighted by ``exp(−d²/σ²)`` with ``incidence="probabilistic"``), one
+    textual hyperedge per tag (the images the users tagged with it), and any user hyperedges.
+    Fitting alternates
 
     * the **f-step** (Zhou et al. 2006): tag relevance scores ``F`` solve
       ``(I − αΘ) F = (1 − α) Y`` for all tags at once, with
       ``Θ = Dv^{-1/2} H W De^{-1} Hᵀ Dv^{-1/2}`` applied matrix-free;
-    * the **w-step** (Gao et al. 2013): hyperedge weights minimise
-      ``μ‖w‖² − Σ_e w_e c_e`` with ``c_e = ‖γ_eᵀF‖²/δ(e)`` on the simplex
-      (``Σ w = 1``, ``w ≥ 0``), then the vertex degrees are recomputed;
+    * the **w-step** (after Gao et al. 2013): hyperedge weights minimise
+      ``μ Σ_e δ_e (w_e − w₀_e)² − Σ_e w_e c_e`` with ``c_e = ‖γ_eᵀF‖²/δ(e)`` on the simplex
+      (``Σ w = 1``, ``w ≥ 0``), a penalty centred on the starting weights ``w₀`` and scaled by
+      the hyperedge degrees ``δ_e`` so that a weight moves with the size-neutral gain
+      ``c_e/δ_e``; then the vertex degrees are recomputed;
 
-    until the relative change of ``w`` or of the objective falls below ``tol``.
+    until the relative change of ``w`` or of the objective falls below ``tol``.  ``μ = ∞`` is
+    exactly the fixed-weight model.  The propagation strength ``α``, the weight penalty ``μ``
+    and the feature standardisation are chosen by default from the observed tags alone, by
+    hiding those of some tagged images (see Notes).
 
     Parameters
     ----------
-    n_neighbors : int, default=10
-        Neighbours per visual hyperedge (each has ``n_neighbors + 1`` images).
-    alpha : float in (0, 1) or "auto", default=0.9
+    n_neighbors : int, default=20
+        Neighbours per visual hyperedge (each has ``n_neighbors + 1`` images) when ``scales``
+        is None; also the neighbours averaged by :meth:`decision_function`.
+    alpha : float in (0, 1) or "auto", default="auto"
         Propagation strength; ``α = 1/(1 + λ)`` for the fitting weight λ of ``‖F − Y‖²``.
-        ``"auto"`` chooses it from ``ALPHA_GRID`` by hiding the observed tags of some tagged
-        images (see ``validation_fraction`` and Notes); the value used is ``alpha_``.
-    mu : float > 0, default=1.0
-        Weight regularisation μ.  With ``mu_scaling="relative"`` (default) it is expressed in
-        natural units: the absolute value is ``mu · m · c̄ / 2`` with ``c̄`` the mean of ``c`` at
-        the first w-step and ``m`` the number of hyperedges, so ``mu = 1`` makes the first
-        update ``w ∝ c``, larger values pull ``w`` towards uniform and smaller ones make it
-        sparse.  The absolute value used is ``mu_`` (fixed for the whole fit, so the objective
-        is one function).
+        ``"auto"`` chooses it from ``ALPHA_GRID`` (default ``DEFAULT_ALPHA``) on held-out
+        tags; the value used is ``alpha_``.
+    mu : float > 0, inf or "auto", default="auto"
+        Weight penalty μ.  With ``mu_scaling="relative"`` it is scale-free: the absolute value
+        is ``mu · (w₀ᵀc) / (2 Σ_e δ_e w₀_e²)`` at the first w-step (``w₀ᵀc = tr(FᵀΘF)``, the
+        smoothness credit of the starting weights), so for one family of equal hyperedges
+        the unconstrained step is ``w_e/w₀_e − 1 = (c_e − c̄)/(mu · c̄)``: ``mu = 1`` moves a
+        weight by its relative gain, larger values less.  ``inf`` keeps ``w₀`` (the fixed
+        weights).  ``"auto"`` keeps ``inf`` unless a value of ``MU_GRID`` is clearly better on
+        held-out tags.  The absolute value used is ``mu_``.
     adaptive_weights : bool, default=True
-        Learn the hyperedge weights; ``False`` runs one f-step with uniform weights.
+        Learn the hyperedge weights; ``False`` runs one f-step with the starting weights
+        (the same as ``mu=inf``).
     max_iter : int, default=10
         Maximum number of alternations (f-step + w-step).
     tol : float, default=1e-4
@@ -139,61 +114,83 @@ class HypergraphTagger(BaseEstimator):
         accurate enough for tagging: the block-diagonal model drops the coupling between blocks
         (tag hyperedges couple everything), and a low rank keeps only part of the spectrum.
     random_state : int, RandomState or None, default=None
-        Seeds the tessellation's randomized factorisations.
+        Draws the held-out images of the selections and seeds the tessellation's randomized
+        factorisations.
     n_jobs : int, default=None
         Threads for the Numba kernels and BLAS (set together, so they never oversubscribe).
     weight_update : {"simplex", "closed_form", "degree_aware"}, default="simplex"
-        ``"simplex"`` (Gao's update projected onto ``w ≥ 0``; keeps ``I − αΘ`` positive
-        definite); ``"closed_form"`` steps towards Gao's unprojected update, whose target may
-        have negative entries; since a hypergraph's weights must stay non-negative (Θ PSD), the
-        step stops at the boundary of ``w ≥ 0`` (and still keeps ``Σ w = 1``).
-        ``"degree_aware"`` replaces ``c`` by the exact gradient ``c − b`` of ``tr(Fᵀ Θ(w) F)``
-        with the degrees recomputed (:func:`~hyperlearn.tagging.degree_term`), so the target
-        minimises a first-order model of the true objective and a short enough step always
-        lowers it.
+        ``"simplex"``: the centred w-step on the simplex; ``"closed_form"``: its stationary
+        point with only ``Σ w = 1``, stepped towards up to the boundary of ``w ≥ 0``;
+        ``"degree_aware"``: ``c`` replaced by the exact gradient ``c − b`` of
+        ``tr(Fᵀ Θ(w) F)`` with the degrees recomputed (:func:`~hyperlearn.tagging.degree_term`).
     mu_scaling : {"relative", "absolute"}, default="relative"
         How ``mu`` is read (see ``mu``).
     solver_tol : float, default=1e-6
         Relative residual of the iterative f-step solves (true residual, per tag).  With
         adaptive weights, the f-steps of all alternations but the last stop at
         ``max(solver_tol, EARLY_SOLVER_TOL)`` (1e-3): their scores only steer the next w-step.
-        The returned scores are always refined to ``solver_tol``.
+        The returned scores are always those of the final weights, to ``solver_tol``.
     metric : {"euclidean", "cosine"}, default="euclidean"
         Feature distance of the visual hyperedges.
     tag_weight : float >= 0, default=0.1
-        Initial weight of a tag hyperedge relative to a visual one (user hyperedges start at 1).
-        Tag hyperedges are large (every image with the tag), so at equal weight they dominate
-        the vertex degrees and spread co-occurring tags.
+        Starting weight of a tag hyperedge relative to a visual one (user hyperedges start
+        at 1).  Tag hyperedges are large (every image with the tag), so at equal weight they
+        dominate the vertex degrees and spread co-occurring tags.
     verbose : bool, default=False
         Show a progress bar over the alternations.
     validation_fraction : float in (0, 1), default=0.2
-        With ``alpha="auto"``: fraction of the images WITH observed tags whose tags are hidden
-        to score each candidate alpha (drawn by ``random_state``).
+        Fraction of the images WITH observed tags whose tags are hidden by the held-out
+        selections (drawn by ``random_state``).
+    scales : sequence of int or None, default=None
+        Neighbours per visual hyperedge of each kNN family (e.g. ``(5, 10, 20, 40)``: four
+        families per view); ``None`` is ``(n_neighbors,)``.
+    incidence : {"probabilistic", "binary"}, default="probabilistic"
+        Membership of a visual hyperedge ``e_i``: ``exp(−d(v, i)²/σ_k²)`` with ``σ_k`` the mean
+        distance to the ``k``-th neighbour (Gao et al. 2013), or 1.
+    standardize : bool or "auto", default="auto"
+        Centre and scale every feature to unit variance before the neighbour search.
+        ``"auto"`` does so for a view only if the held-out kNN votes of the standardised
+        features are clearly better than those of the raw ones (see Notes).
+    normalize_scores : bool, default=True
+        Divide each image's scores by their sum (a distribution over tags; all-zero rows stay
+        zero).  The top-k tags of an image do not change; the scores of different images
+        become comparable, which ranking the images per tag (MAP over tags) needs.
 
     Attributes
     ----------
     scores_ : ndarray of shape (n_images, n_tags)
-        Tag relevance scores ``F`` of the fitted images.
+        Tag relevance scores of the fitted images: the f-step's ``F`` at the final weights
+        (each row divided by its sum with ``normalize_scores``).
     alpha_ : float
-        The propagation strength used (``alpha`` itself unless ``alpha="auto"``).
+        The propagation strength used.
     alpha_scores_ : dict of float to float
         Only with ``alpha="auto"``: held-out F1@5 of each alpha of ``ALPHA_GRID``.
+    mu_ : float
+        Absolute weight penalty used (``inf``: fixed weights).
+    mu_scores_ : dict of float to float
+        Only with ``mu="auto"`` and adaptive weights: held-out F1@5 of ``inf`` and of each
+        scale-free value of ``MU_GRID`` (at ``alpha_``).
+    standardize_ : list of bool
+        Whether each view's features were standardised.
     edge_weights_ : ndarray of shape (n_edges,)
-        Learned hyperedge weights (visual hyperedges first, then one per tag, then any
-        user-supplied hyperedges).
+        Final hyperedge weights, in family order (``families_``).
+    family_weights_ : dict of str to float
+        Total final weight of each family (``"view0/k=20"``, …, ``"tags"``, ``"user"``).
+    initial_family_weights_ : dict of str to float
+        The same for the starting weights ``w₀``.
+    families_ : list of (str, slice)
+        Each family's name and its hyperedges in ``edge_weights_``.
     hypergraph_ : Hypergraph
-        The hypergraph with the learned weights.
+        The hypergraph with the final weights (the one ``scores_`` were solved on).
     n_iter_ : int
         Alternations run.
     objective_ : list of float
-        Objective ``J(F, w)`` after each f-step and each accepted w-step.
-    mu_ : float
-        Absolute weight regularisation used.
+        Objective ``J(F, w)`` after each f-step and each accepted w-step (non-increasing).
     solver_iterations_ : list of int
         Krylov iterations of each f-step (0 for direct solvers).
     timings_ : dict
-        Seconds: ``"build"`` (hypergraph), ``"f_step"`` and ``"w_step"`` (lists, one per
-        alternation), ``"total"``; with ``alpha="auto"`` also ``"selection"``.
+        Seconds: ``"build"`` (neighbour searches and hypergraph), ``"selection"``,
+        ``"f_step"`` and ``"w_step"`` (lists), ``"total"``.
 
     Notes
     -----
@@ -202,30 +199,26 @@ class HypergraphTagger(BaseEstimator):
     (Θ is invariant to scaling ``w``), and the fixed-degree model drops ``b``.  The update is
     therefore safeguarded: if the objective increases, the step towards the new weights is
     halved (a convex combination stays on the simplex) up to ``MAX_BACKTRACKS`` times and
-    rejected otherwise.  With an exact f-step the objective history is then non-increasing.
+    rejected otherwise.  The f-step lowers ``J`` too (CG decreases the energy
+    ``tr(Fᵀ(I − αΘ)F) − 2(1 − α) tr(FᵀY)`` from its warm start), so ``objective_`` is
+    non-increasing.
 
-    Scores are invariant to a common scaling of ``w`` (Θ is), which is why ``Σ w = 1`` costs
-    nothing.
+    **Held-out selection** uses the observed tags only, transductively: a random
+    ``validation_fraction`` of the tagged images ``V`` lose their observed tags (``Y_V ← 0``,
+    so they also leave the tag hyperedges, like the untagged images they stand in for), and
+    candidates are scored by ``F1@5(Y_V, scores[V])`` (``average="samples"``).  In turn:
+    standardisation (kNN votes of the hidden images with raw and standardised features),
+    ``α`` (one fixed-weight f-step per candidate, block CG), ``μ`` (one alternation per finite
+    candidate at the chosen ``α``).  Each choice leaves its default only if the paired
+    per-image gain exceeds ``SELECTION_STANDARD_ERRORS`` standard errors
+    (:func:`~hyperlearn.tagging.choose_candidate`), so adaptive weights replace fixed ones only
+    when they clearly help on held-out tags.  The held-out tags are noisy, and the criterion
+    measures tag COMPLETION (hidden images start from no tag); the refinement of the tagged
+    images' own noisy tags cannot be validated without true tags, and a smaller α keeps those
+    noisy tags more.
 
-    **Choosing alpha** (``alpha="auto"``) uses the observed tags only, transductively: a
-    random ``validation_fraction`` of the tagged images ``V`` lose their observed tags
-    (``Y_V ← 0``, so they also leave the tag hyperedges, like the untagged images they stand
-    in for); for each ``α`` of ``ALPHA_GRID`` one f-step with the initial (fixed) weights gives
-    ``F_α`` (block CG to ``solver_tol``, whatever ``solver``), scored by
-    ``F1@5(Y_V, F_α[V])`` (``average="samples"``).  The best α (the smaller one on ties)
-    replaces the default 0.9 only if its per-image gain over 0.9 on ``V`` exceeds
-    ``SELECTION_STANDARD_ERRORS`` standard errors (:func:`~hyperlearn.tagging.choose_candidate`);
-    the α chosen is then used for the normal fit on all observed tags.  The visual hyperedges
-    are built once for the selection and the fit, the validation hypergraph once for the whole
-    grid: the cost is one extra hypergraph assembly and ``len(ALPHA_GRID)`` linear solves.
-
-    The held-out tags are noisy (missing and spurious tags), so the criterion is a proxy of the
-    F1 against the true tags, and it measures tag COMPLETION only (hidden images, like untagged
-    ones, start from no tag): the refinement of the tagged images' own noisy tags cannot be
-    validated without true tags, and a smaller α keeps those noisy tags more.
-
-    Figures on the effects of ``alpha="auto"``, of the weight updates and of the tessellation
-    are in benchmarks/TUNING.md (section Tagging).
+    Figures on the effects of these choices are in benchmarks/TUNING.md (section Tagging) and
+    README (tagging quality).
 
     References
     ----------
@@ -240,16 +233,18 @@ class HypergraphTagger(BaseEstimator):
     >>> from hyperlearn.datasets import load_digits_tags
     >>> from hyperlearn.metrics import f1_at_k
     >>> data = load_digits_tags(random_state=0)
-    >>> tagger = HypergraphTagger(max_iter=3).fit(data.features, data.tags_observed)
+    >>> tagger = HypergraphTagger(random_state=0).fit(data.features, data.tags_observed)
     >>> f1_at_k(data.tags_true, tagger.scores_, k=3) > 0.5
     True
+    >>> sorted(tagger.family_weights_)
+    ['tags', 'view0/k=20']
     """
 
     def __init__(
         self,
-        n_neighbors=10,
-        alpha=0.9,
-        mu=1.0,
+        n_neighbors=20,
+        alpha="auto",
+        mu="auto",
         adaptive_weights=True,
         max_iter=10,
         tol=1e-4,
@@ -259,13 +254,17 @@ class HypergraphTagger(BaseEstimator):
         random_state=None,
         n_jobs=None,
         *,
-        weight_update="simplex",
+        weight_update="degree_aware",
         mu_scaling="relative",
         solver_tol=1e-6,
         metric="euclidean",
         tag_weight=0.1,
         verbose=False,
         validation_fraction=0.2,
+        scales=None,
+        incidence="probabilistic",
+        standardize="auto",
+        normalize_scores=True,
     ):
         self.n_neighbors = n_neighbors
         self.alpha = alpha
@@ -285,6 +284,10 @@ class HypergraphTagger(BaseEstimator):
         self.tag_weight = tag_weight
         self.verbose = verbose
         self.validation_fraction = validation_fraction
+        self.scales = scales
+        self.incidence = incidence
+        self.standardize = standardize
+        self.normalize_scores = normalize_scores
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -300,20 +303,18 @@ class HypergraphTagger(BaseEstimator):
         open_unit = {"low": 0, "high": 1, "low_open": True, "high_open": True}
         alpha = check_real(self.alpha, "alpha", allow=("auto",), **open_unit)
         check_real(self.validation_fraction, "validation_fraction", **open_unit)
-        mu = check_real(self.mu, "mu", low=0, low_open=True)
+        mu = check_real(self.mu, "mu", low=0, low_open=True, allow=("auto", np.inf))
         check_int(self.max_iter, "max_iter", low=1)
         check_real(self.tol, "tol", low=0, low_open=True)
         check_real(self.solver_tol, "solver_tol", low=0, low_open=True)
-        check_int(self.n_neighbors, "n_neighbors", low=1)
-        if self.n_neighbors >= n_samples:
-            raise ValueError(
-                f"n_neighbors={self.n_neighbors} is out of range: expected an integer < the "
-                f"number of images ({n_samples})."
-            )
         check_choice(self.solver, "solver", (*SOLVERS, "auto"))
         check_choice(self.weight_update, "weight_update", WEIGHT_UPDATES)
         check_choice(self.mu_scaling, "mu_scaling", ("relative", "absolute"))
+        check_choice(self.incidence, "incidence", INCIDENCES)
+        if not isinstance(self.standardize, bool):
+            check_choice(self.standardize, "standardize", (True, False, "auto"))
         tag_weight = check_real(self.tag_weight, "tag_weight", low=0)
+        scales = self._check_scales(n_samples)
         solver = self.solver
         if solver == "auto":
             solver = "exact" if n_samples <= AUTO_EXACT_MAX_VERTICES else "block_cg"
@@ -335,7 +336,24 @@ class HypergraphTagger(BaseEstimator):
         if rank is None:
             rank = min(TESSELLATION_RANK, n_samples // n_blocks)
         rank = check_int(rank, "rank", low=1)
-        return _Settings(alpha, mu, solver, n_blocks, rank, tag_weight)
+        return _Settings(alpha, mu, solver, n_blocks, rank, tag_weight, scales)
+
+    def _check_scales(self, n_samples):
+        """``scales`` (or ``(n_neighbors,)``) as a tuple of ints in ``[1, n_samples)``."""
+        check_int(self.n_neighbors, "n_neighbors", low=1)
+        if self.n_neighbors >= n_samples:
+            raise ValueError(
+                f"n_neighbors={self.n_neighbors} is out of range: expected an integer < the "
+                f"number of images ({n_samples})."
+            )
+        if self.scales is None:
+            return (int(self.n_neighbors),)
+        if isinstance(self.scales, (str, bytes)) or not hasattr(self.scales, "__iter__"):
+            raise TypeError(f"scales must be a sequence of int or None; got {self.scales!r}.")
+        scales = tuple(check_int(k, "scales", low=1, high=n_samples - 1) for k in self.scales)
+        if not scales:
+            raise ValueError("scales is empty: expected at least one number of neighbours.")
+        return scales
 
     @staticmethod
     def _check_extra_hypergraph(hypergraph, n_samples):
@@ -349,9 +367,28 @@ class HypergraphTagger(BaseEstimator):
             )
         return hypergraph
 
+    @staticmethod
+    def _check_views(X, views):
+        """``[X, *views]``, each validated, in ``X``'s dtype, with ``X``'s number of rows."""
+        if views is None:
+            return [X]
+        if isinstance(views, np.ndarray) or not hasattr(views, "__iter__"):
+            raise TypeError(
+                f"views must be a list of feature arrays or None; got {type(views).__name__}."
+            )
+        out = [X]
+        for j, V in enumerate(views, start=1):
+            V = check_features(V, name=f"views[{j - 1}]").astype(X.dtype, copy=False)
+            if V.shape[0] != X.shape[0]:
+                raise ValueError(
+                    f"views[{j - 1}] has {V.shape[0]} rows; expected one per image ({X.shape[0]})."
+                )
+            out.append(V)
+        return out
+
     # -- fitting -----------------------------------------------------------------------------
 
-    def fit(self, X, Y, hypergraph=None):
+    def fit(self, X, Y, hypergraph=None, views=None):
         """Learn tag scores of the images ``X`` from their observed tags ``Y``.
 
         Parameters
@@ -362,7 +399,10 @@ class HypergraphTagger(BaseEstimator):
             Observed 0/1 tags (noisy, incomplete); rows without tags are the images to tag.
         hypergraph : Hypergraph, optional
             Extra hyperedges on the same images (e.g. users, places), appended to the visual
-            and tag hyperedges.
+            and tag hyperedges as the family ``"user"``.
+        views : list of array-like of shape (n_images, n_features_j), optional
+            Further feature views of the same images (e.g. colour and texture descriptors):
+            each gives its own kNN families (``"view1/k=…"``, …); ``X`` is ``view0``.
 
         Returns
         -------
@@ -373,7 +413,8 @@ class HypergraphTagger(BaseEstimator):
         TypeError
             A parameter of the wrong type (e.g. ``alpha="best"``, ``max_iter=2.5``).
         ValueError
-            A parameter out of range, or ``X``, ``Y``, ``hypergraph`` that do not fit together.
+            A parameter out of range, or ``X``, ``Y``, ``hypergraph``, ``views`` that do not
+            fit together.
         """
         from ..utils._numba import thread_limits
 
@@ -382,155 +423,134 @@ class HypergraphTagger(BaseEstimator):
         Y = check_tags(Y, X.shape[0], X.dtype)
         settings = self._validate_params(X.shape[0])
         extra = self._check_extra_hypergraph(hypergraph, X.shape[0])
+        views = self._check_views(X, views)
         rng = check_random_state(self.random_state)
-        timings = {"build": 0.0, "f_step": [], "w_step": [], "total": 0.0}
+        timings = {"build": 0.0, "selection": 0.0, "f_step": [], "w_step": [], "total": 0.0}
+        selecting = "auto" in (settings.alpha, settings.mu, self.standardize)
+        validation = holdout_split(Y, self.validation_fraction, rng) if selecting else None
 
         with thread_limits(self.n_jobs):
-            knn_hg, extra, hg, w = self._build_hypergraph(X, Y, extra, settings.tag_weight)
-            timings["build"] = time.perf_counter() - start
-            alpha, alpha_scores = self._select_alpha(knn_hg, extra, Y, settings, rng, timings)
-            fitted = self._alternate(hg, w, Y, _FStep(settings, alpha, Y, rng), timings)
+            views, shifts = self._prepare_views(views, Y, validation, settings, timings)
+            t0 = time.perf_counter()
+            visual = visual_families(
+                views,
+                settings.scales,
+                incidence=self.incidence,
+                metric=self.metric,
+                n_jobs=self.n_jobs,
+                dtype=X.dtype,
+            )
+            extra = None if extra is None else extra.astype(X.dtype)
+            families = assemble_families(visual, Y, extra, settings.tag_weight)
+            timings["build"] = time.perf_counter() - t0
+            alpha, mu = self._select(visual, extra, Y, validation, settings, timings)
+            f_step = FStep(
+                settings.solver, alpha, Y, rng, n_blocks=settings.n_blocks, rank=settings.rank
+            )
+            run = self._alternation(mu)
+            run.run(families.hypergraph, families.initial_weights, Y, f_step, self._bar())
 
-        self._store(X, alpha, alpha_scores, *fitted)
+        self._store(X, views[0], shifts, families, run, alpha)
+        timings["f_step"], timings["w_step"] = run.f_times, run.w_times
         timings["total"] = time.perf_counter() - start
         self.timings_ = timings
         return self
 
-    def _build_hypergraph(self, X, Y, extra, tag_weight):
-        """Visual hyperedges (built once, shared by the selection of alpha and the fit).
-
-        Returns ``(knn_hg, extra, hg, w)``: the visual hyperedges, the extra hyperedges in the
-        features' dtype, and the initial hypergraph with its weights.
-        """
-        from ..hypergraph import Hypergraph
-
-        knn_hg = Hypergraph.from_knn(X, self.n_neighbors, metric=self.metric, dtype=X.dtype)
-        extra = None if extra is None else extra.astype(X.dtype)
-        hg, w = initial_hypergraph(knn_hg, Y, extra, tag_weight)
-        return knn_hg, extra, hg, w
-
-    def _select_alpha(self, knn_hg, extra, Y, settings, rng, timings):
-        """``(alpha, held-out scores)``: ``alpha`` as given, or chosen when it is ``"auto"``."""
-        if settings.alpha != "auto":
-            return settings.alpha, None
-        t0 = time.perf_counter()
-        validation = holdout_split(Y, self.validation_fraction, rng)
-        scores, per_image = validation_scores(
-            knn_hg, extra, Y, validation, settings.tag_weight, ALPHA_GRID, self.solver_tol
-        )
-        alpha = choose_candidate(per_image, DEFAULT_ALPHA)
-        timings["selection"] = time.perf_counter() - t0
-        return alpha, scores
-
-    def _alternate(self, hg, w, Y, f_step, timings):
-        """Alternate f-steps and safeguarded w-steps until ``tol`` or ``max_iter``.
-
-        Returns ``(F, hg, n_iter, history, iterations, mu_abs)``: the scores, the hypergraph
-        with the last accepted weights, the alternations run, the objective after each step,
-        the solver iterations of each f-step and the absolute ``mu`` used.
-        """
+    def _bar(self):
+        if not self.verbose:
+            return None
         from tqdm import tqdm
 
-        alpha = f_step.alpha
-        mu_abs = f_step.settings.mu if self.mu_scaling == "absolute" else None
-        n_alternations = self.max_iter if self.adaptive_weights else 1
-        # alternations before the last solve to the looser EARLY_SOLVER_TOL (their F only
-        # steers the next w-step); the F that is returned is refined to solver_tol
-        early_tol = self.solver_tol
-        if self.adaptive_weights and f_step.settings.solver != "exact":
-            early_tol = max(self.solver_tol, EARLY_SOLVER_TOL)
-        F = f_step.rhs.copy()  # warm start: the propagation's first term
-        history, iterations = [], []
-        step = 0.5  # the first w-step's search starts at the full step 2 · 0.5
-        bar = tqdm(
-            range(n_alternations), desc="alternations", disable=not self.verbose, leave=False
-        )
-        n_iter = 0
-        for k in bar:
-            n_iter += 1
-            t0 = time.perf_counter()
-            rtol = early_tol if k < n_alternations - 1 else self.solver_tol
-            F, its = f_step(hg, F, rtol)
-            hg_f = hg
-            timings["f_step"].append(time.perf_counter() - t0)
-            iterations.append(its)
-            c = np.asarray(hg.edge_statistics(F), dtype=np.float64)
-            if mu_abs is None:  # natural units, fixed once (see `mu`)
-                mu_abs = f_step.settings.mu * hg.n_edges * max(float(c.mean()), _TINY) / 2.0
-            J = objective(F, Y, c, w, alpha=alpha, mu=mu_abs)
-            history.append(J)
-            if not self.adaptive_weights:
-                break
-            t0 = time.perf_counter()
-            w_new, J_new, hg_new, step = self._w_step(
-                hg, F, Y, c, w, J, alpha, mu_abs, first_step=min(1.0, 2.0 * step)
-            )
-            timings["w_step"].append(time.perf_counter() - t0)
-            change, decrease = 0.0, 0.0
-            if hg_new is not None:
-                change = np.linalg.norm(w_new - w) / np.linalg.norm(w)
-                decrease = (J - J_new) / max(abs(J), _TINY)
-                history.append(J_new)
-                w, hg = w_new, hg_new
-            bar.set_postfix(objective=f"{history[-1]:.6g}", change=f"{change:.2e}")
-            if change < self.tol or decrease < self.tol:
-                break
-        bar.close()
-        if rtol > self.solver_tol:  # stopped early: refine the last f-step's solution
-            t0 = time.perf_counter()
-            F, its = f_step(hg_f, F, self.solver_tol)
-            timings["f_step"][-1] += time.perf_counter() - t0
-            iterations[-1] += its
-        return F, hg, n_iter, history, iterations, mu_abs
+        return tqdm(total=self.max_iter, desc="alternations", leave=False)
 
-    def _store(self, X, alpha, alpha_scores, F, hg, n_iter, history, iterations, mu_abs):
-        """Set the fitted attributes (``alpha_scores_`` only with ``alpha="auto"``)."""
+    def _alternation(self, mu):
+        adaptive = bool(self.adaptive_weights) and mu != np.inf
+        return Alternation(
+            mu=mu,
+            mu_scaling=self.mu_scaling,
+            weight_update=self.weight_update,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            solver_tol=self.solver_tol,
+            adaptive=adaptive,
+        )
+
+    def _prepare_views(self, views, Y, validation, settings, timings):
+        """The views to search (standardised where chosen) and their ``(mean, scale)`` or None."""
+        from ._families import standardize_features
+
+        t0 = time.perf_counter()
+        choices = []
+        for V in views:
+            choice = self.standardize
+            if choice == "auto":
+                k = min(settings.scales)
+                choice, _ = choose_standardization(
+                    V, Y, validation, k, metric=self.metric, n_jobs=self.n_jobs
+                )
+            choices.append(bool(choice))
+        self.standardize_ = choices
+        shifts, out = [], []
+        for V, choice in zip(views, choices, strict=True):
+            if choice:
+                values = np.asarray(V, dtype=np.float64)
+                scale = values.std(axis=0)
+                scale[scale == 0] = 1.0
+                shifts.append((values.mean(axis=0), scale))
+                out.append(standardize_features(V))
+            else:
+                shifts.append(None)
+                out.append(V)
+        timings["selection"] += time.perf_counter() - t0
+        return out, shifts
+
+    def _select(self, visual, extra, Y, validation, settings, timings):
+        """``(alpha, mu)``: as given, or chosen on the held-out images when ``"auto"``."""
+        alpha, mu = settings.alpha, settings.mu
+        self.__dict__.pop("alpha_scores_", None)  # from an earlier fit with "auto"
+        self.__dict__.pop("mu_scores_", None)
+        if mu == "auto" and not self.adaptive_weights:
+            mu = np.inf
+        if "auto" not in (alpha, mu):
+            return alpha, mu
+        t0 = time.perf_counter()
+        families, Y_train = validation_problem(visual, extra, Y, validation, settings.tag_weight)
+        grid = ALPHA_GRID if alpha == "auto" else (alpha,)
+        scores, per_image = validation_scores(
+            families, Y, Y_train, validation, grid, self.solver_tol
+        )
+        if alpha == "auto":
+            alpha = choose_candidate(per_image, DEFAULT_ALPHA)
+            self.alpha_scores_ = scores
+        if mu == "auto":
+            mu_scores, mu_per_image = mu_validation_scores(
+                families, Y, Y_train, validation, alpha, self._alternation, MU_GRID
+            )
+            mu_scores[np.inf], mu_per_image[np.inf] = scores[alpha], per_image[alpha]
+            mu = choose_candidate(mu_per_image, np.inf)
+            self.mu_scores_ = mu_scores
+        timings["selection"] += time.perf_counter() - t0
+        return alpha, mu
+
+    def _store(self, X, X_search, shifts, families, run, alpha):
+        """Set the fitted attributes from the final state of the alternation ``run``."""
+        F = run.F
+        if self.normalize_scores:
+            totals = np.asarray(F, dtype=np.float64).sum(axis=1, keepdims=True)
+            F = np.divide(F, totals, out=np.zeros_like(F), where=totals > 0).astype(F.dtype)
         self.scores_ = F
         self.alpha_ = float(alpha)
-        if alpha_scores is not None:
-            self.alpha_scores_ = alpha_scores
-        elif hasattr(self, "alpha_scores_"):
-            del self.alpha_scores_  # from an earlier fit with alpha="auto"
-        self.edge_weights_ = np.asarray(hg.weights)
-        self.hypergraph_ = hg
-        self.n_iter_ = n_iter
-        self.objective_ = history
-        self.mu_ = float(mu_abs)
-        self.solver_iterations_ = iterations
+        self.mu_ = float(run.mu_abs)
+        self.edge_weights_ = np.asarray(run.hypergraph.weights)
+        self.family_weights_ = families.family_totals(run.weights)
+        self.initial_family_weights_ = families.family_totals(families.initial_weights)
+        self.families_ = list(zip(families.names, families.slices, strict=True))
+        self.hypergraph_ = run.hypergraph
+        self.n_iter_ = run.n_iter
+        self.objective_ = run.history
+        self.solver_iterations_ = run.iterations
         self.n_features_in_ = X.shape[1]
-        self._X_fit = X
-
-    def _w_step(self, hg, F, Y, c, w, J, alpha, mu, first_step=1.0):
-        """Safeguarded weight update; returns ``(w, J, hypergraph, step)``.
-
-        ``hypergraph`` is None (and ``w``, ``J`` the inputs) when every step was rejected.
-        The search starts at ``first_step``: the fit passes twice the last accepted step, since
-        a backtracking search that starts at 1 every time re-tests steps that have just failed
-        (see benchmarks/TUNING.md).
-        """
-        if self.weight_update == "simplex":
-            target = simplex_weights(c, mu)
-        elif self.weight_update == "degree_aware":
-            target = simplex_weights(c - degree_term(hg, F), mu)
-        else:
-            target = closed_form_weights(c, mu)
-        # longest step along the direction that keeps every weight >= 0 (a simplex target
-        # never leaves the simplex; Gao's closed form can): w_i + t (target_i − w_i) >= 0
-        leaving = target < 0
-        step = min(1.0, float(np.min(w[leaving] / (w[leaving] - target[leaving]), initial=1.0)))
-        step = min(step, first_step)
-        if step <= 0.0:
-            return w, J, None, 0.0
-        for _ in range(MAX_BACKTRACKS + 1):
-            # clip: at the boundary a weight can round to -1e-19
-            w_try = np.maximum(w + step * (target - w), 0.0)
-            hg_try = hg.with_weights(w_try.astype(hg.dtype))
-            c_try = np.asarray(hg_try.edge_statistics(F), dtype=np.float64)
-            J_try = objective(F, Y, c_try, w_try, alpha=alpha, mu=mu)
-            if J_try <= J:
-                return w_try, J_try, hg_try, step
-            step *= 0.5
-        return w, J, None, 0.0
+        self._X_fit, self._shift = X_search, shifts[0]
 
     # -- prediction --------------------------------------------------------------------------
 
@@ -554,6 +574,9 @@ class HypergraphTagger(BaseEstimator):
         from ..hypergraph import kneighbors
 
         X = check_features(X, n_features=self.n_features_in_).astype(self._X_fit.dtype, copy=False)
+        if self._shift is not None:  # the standardisation of the fitted features
+            mean, scale = self._shift
+            X = ((np.asarray(X, dtype=np.float64) - mean) / scale).astype(self._X_fit.dtype)
         k = min(self.n_neighbors, self._X_fit.shape[0])
         _, idx = kneighbors(X, k, database=self._X_fit, metric=self.metric, n_jobs=self.n_jobs)
         return self.scores_[idx].mean(axis=1)

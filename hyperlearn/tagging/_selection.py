@@ -6,24 +6,32 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from ..utils._validation import check_real
-from ._problem import initial_hypergraph
+from ._families import assemble_families, standardize_features
 from ._solvers import solve_f_step
 
 __all__ = [
     "ALPHA_GRID",
     "DEFAULT_ALPHA",
+    "MU_GRID",
     "SELECTION_STANDARD_ERRORS",
     "VALIDATION_K",
     "choose_candidate",
+    "choose_standardization",
     "holdout_split",
+    "mu_validation_scores",
     "per_image_f1",
+    "validation_problem",
     "validation_scores",
 ]
 
 #: Candidate propagation strengths of ``alpha="auto"``; it holds the default alpha.
 ALPHA_GRID = (0.2, 0.35, 0.5, 0.7, 0.9, 0.97)
 #: The default alpha, kept by ``alpha="auto"`` unless another one is clearly better.
-DEFAULT_ALPHA = 0.9
+#: See benchmarks/TUNING.md.
+DEFAULT_ALPHA = 0.2
+#: Finite candidates of ``mu="auto"`` (scale-free units); the default is ``inf`` (fixed
+#: weights), left only for a clearly better held-out F1.  See benchmarks/TUNING.md.
+MU_GRID = (1.0,)
 #: A candidate replaces the default only if its mean per-image F1 gain exceeds this many
 #: standard errors of that paired gain: held-out F1 of close candidates is within noise.
 #: See benchmarks/TUNING.md.
@@ -125,13 +133,32 @@ def choose_candidate(per_image, default):
     return best if gain.mean() > SELECTION_STANDARD_ERRORS * se else default
 
 
-def validation_scores(knn_hg, extra, Y, validation, tag_weight, grid, rtol):
+def validation_problem(visual, extra, Y, validation, tag_weight):
+    """``(families, Y_train)``: the fit's hypergraph with the tags of ``validation`` hidden.
+
+    The rows ``validation`` of ``Y`` are zeroed, which also removes those images from the tag
+    hyperedges, like the untagged images they stand in for; the visual families are shared
+    with the fit.
+    """
+    Y_train = Y.copy()
+    Y_train[validation] = 0
+    return assemble_families(visual, Y_train, extra, tag_weight), Y_train
+
+
+def _held_out_f1(Y, validation, scores):
+    from ..metrics import f1_at_k
+
+    k = min(VALIDATION_K, Y.shape[1])
+    target, hidden = Y[validation], scores[validation]
+    return f1_at_k(target, hidden, k), per_image_f1(target, hidden, k)
+
+
+def validation_scores(families, Y, Y_train, validation, grid, rtol):
     """Held-out F1@k of each ``alpha`` in ``grid``: ``({alpha: F1}, {alpha: per-image F1})``.
 
-    The observed tags of the images ``validation`` are hidden (their rows of ``Y`` zeroed,
-    which also removes them from the tag hyperedges), one f-step with the initial weights is
-    solved per alpha on that one hypergraph, and the scores of the hidden images are compared
-    with their hidden observed tags.  Nothing but ``Y`` is looked at.
+    One f-step with the starting weights of the validation problem (see
+    :func:`validation_problem`) is solved per alpha, and the scores of the hidden images are
+    compared with their hidden observed tags.  Nothing but ``Y`` is looked at.
 
     The solves use block CG to ``rtol`` whatever the fit's solver, so every solver sees the
     same validation scores (up to ``rtol``), and ``solver="exact"`` does not pay for
@@ -142,13 +169,7 @@ def validation_scores(knn_hg, extra, Y, validation, tag_weight, grid, rtol):
     RuntimeError
         Block CG broke down (NaN/inf in the features).
     """
-    from ..metrics import f1_at_k
-
-    Y_train = Y.copy()
-    Y_train[validation] = 0
-    hg, _ = initial_hypergraph(knn_hg, Y_train, extra, tag_weight)
-    target = Y[validation]
-    k = min(VALIDATION_K, Y.shape[1])
+    hg = families.hypergraph
     scores, per_image = {}, {}
     for a in grid:
         rhs = (1.0 - a) * Y_train
@@ -160,6 +181,64 @@ def validation_scores(knn_hg, extra, Y, validation, tag_weight, grid, rtol):
                 f"block CG broke down (info={info}) during the held-out "
                 "selection of alpha; this indicates NaN/inf in the features."
             )
-        scores[float(a)] = f1_at_k(target, F[validation], k)
-        per_image[float(a)] = per_image_f1(target, F[validation], k)
+        scores[float(a)], per_image[float(a)] = _held_out_f1(Y, validation, F)
     return scores, per_image
+
+
+def mu_validation_scores(families, Y, Y_train, validation, alpha, alternation, grid):
+    """Held-out F1@k of adaptive weights for each ``mu`` in ``grid`` (at ``alpha``).
+
+    ``alternation(mu)`` returns an unrun :class:`~hyperlearn.tagging._alternation.Alternation`
+    with the fit's settings and that ``mu``; each runs on the validation problem with block CG
+    and scores the hidden images as :func:`validation_scores` does.
+    """
+    from ._alternation import FStep
+
+    scores, per_image = {}, {}
+    for mu in grid:
+        f_step = FStep("block_cg", alpha, Y_train, np.random.RandomState(0))
+        run = alternation(mu).run(families.hypergraph, families.initial_weights, Y_train, f_step)
+        scores[float(mu)], per_image[float(mu)] = _held_out_f1(Y, validation, run.F)
+    return scores, per_image
+
+
+def choose_standardization(X, Y, validation, n_neighbors, *, metric="euclidean", n_jobs=None):
+    """Whether standardised features vote better than the raw ones, on the held-out images.
+
+    Each hidden image of ``validation`` gets the mean remaining tags of its ``n_neighbors``
+    nearest images (itself excluded), once with ``X`` and once with
+    :func:`~hyperlearn.tagging._families.standardize_features` ``(X)``; the standardised
+    features are chosen only if their per-image F1 is clearly better
+    (:func:`choose_candidate` with the raw features as the default).  Only the hidden images
+    are queried, so this costs two searches of ``|validation|`` queries.
+
+    Returns
+    -------
+    standardize : bool
+    scores : dict of bool to float
+        Held-out F1@k of the votes of the raw (False) and standardised (True) features.
+    """
+    from ..hypergraph import kneighbors
+
+    Y_train = Y.copy()
+    Y_train[validation] = 0
+    k = min(n_neighbors + 1, X.shape[0])
+    scores, per_image = {}, {}
+    for standardize in (False, True):
+        features = standardize_features(X) if standardize else X
+        _, idx = kneighbors(
+            features[validation], k, database=features, metric=metric, n_jobs=n_jobs
+        )
+        is_self = idx == validation[:, None]
+        keep = np.where(is_self.any(axis=1, keepdims=True), ~is_self, np.arange(k) < k - 1)
+        votes = Y_train[idx[keep].reshape(validation.size, k - 1)].mean(axis=1)
+        scores[standardize], per_image[standardize] = _held_out_f1(
+            Y, validation, _scatter(votes, validation, Y.shape)
+        )
+    return choose_candidate(per_image, False), scores
+
+
+def _scatter(rows, index, shape):
+    out = np.zeros(shape)
+    out[index] = rows
+    return out

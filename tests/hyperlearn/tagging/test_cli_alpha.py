@@ -26,7 +26,9 @@ def test_alpha_option_parses(text, expected):
 
 
 def test_alpha_default_is_the_estimator_default():
-    assert build_parser().parse_args(["tag"]).alpha == HypergraphTagger().alpha == 0.9
+    args = build_parser().parse_args(["tag"])
+    assert args.alpha == HypergraphTagger().alpha == "auto"
+    assert args.n_neighbors == HypergraphTagger().n_neighbors
 
 
 @pytest.mark.parametrize("text", ["1", "0", "1.5", "-0.2", "Auto", "best", "nan"])
@@ -73,7 +75,7 @@ def test_fixed_alpha_keeps_the_header_and_knn_default(capsys, tmp_path):
     path = tmp_path / "out.json"
     code = main(
         ["tag", "--dataset", "digits", "--n-images", str(N_IMAGES), "--compare",
-         "--json", str(path), *FAST]
+         "--alpha", "0.9", "--n-neighbors", "10", "--json", str(path), *FAST]
     )  # fmt: skip
     out = capsys.readouterr().out
     assert code == 0

@@ -16,9 +16,14 @@ from hyperlearn import Hypergraph, HypergraphTagger
 from hyperlearn.datasets import make_tagged_shapes
 from hyperlearn.hypergraph import _reference
 from hyperlearn.tagging import ALPHA_GRID, KNN_K_GRID, choose_candidate, select_knn_k
-from hyperlearn.tagging._selection import holdout_split, per_image_f1
+from hyperlearn.tagging._selection import DEFAULT_ALPHA, MU_GRID, holdout_split, per_image_f1
 
 N_IMAGES = 120
+#: The model of the alpha oracle: binary kNN hyperedges on the raw features, fixed weights.
+PLAIN = {"incidence": "binary", "standardize": False, "mu": np.inf}
+#: Held-out F1 evaluations of a default fit: raw and standardised votes, the alpha grid, the
+#: finite mu candidates (all on the same hidden images).
+DEFAULT_EVALUATIONS = 2 + len(ALPHA_GRID) + len(MU_GRID)
 TAG_WEIGHT = 0.1  # the estimator's default initial tag-hyperedge weight (visual ones: 1)
 # The selection's block CG stops at this relative residual; its scores are then within
 # κ·CG_TOL (κ ≤ 1/(1 − α) ≤ 34 on the grid) of the dense solve's, so both rank the tags alike
@@ -90,16 +95,16 @@ def oracle_alpha_scores(X, Y, n_neighbors, validation):
 
 def test_alpha_is_the_best_of_the_grid_on_the_hidden_observed_tags(data):
     X, Y, _ = data
-    model = HypergraphTagger(alpha="auto", n_neighbors=5, solver="exact", max_iter=2)
+    model = HypergraphTagger(alpha="auto", n_neighbors=5, solver="exact", max_iter=2, **PLAIN)
     model.set_params(random_state=0, solver_tol=CG_TOL).fit(X, Y)
     expected = oracle_alpha_scores(X, Y, 5, oracle_split(Y, 0.2, 0))
     assert list(model.alpha_scores_) == list(ALPHA_GRID)
     for a in ALPHA_GRID:
         assert model.alpha_scores_[a] == pytest.approx(expected[a][0], abs=F1_ROUNDING)
-    assert model.alpha_ == oracle_choice(expected, 0.9)
+    assert model.alpha_ == oracle_choice(expected, DEFAULT_ALPHA)
     # the final fit is the ordinary fit at that alpha
     fixed = HypergraphTagger(alpha=model.alpha_, n_neighbors=5, solver="exact", max_iter=2)
-    fixed.set_params(random_state=0, solver_tol=CG_TOL).fit(X, Y)
+    fixed.set_params(random_state=0, solver_tol=CG_TOL, **PLAIN).fit(X, Y)
     np.testing.assert_array_equal(fixed.scores_, model.scores_)
 
 
@@ -116,7 +121,7 @@ def test_selection_scores_only_hidden_observed_tags(data, monkeypatch):
     monkeypatch.setattr(hyperlearn.metrics, "f1_at_k", recording)
     model = HypergraphTagger(alpha="auto", n_neighbors=5, max_iter=1, random_state=1).fit(X, Y)
     validation = oracle_split(Y, 0.2, 1)
-    assert len(seen) == len(ALPHA_GRID)
+    assert len(seen) == DEFAULT_EVALUATIONS
     for ref in seen:
         np.testing.assert_array_equal(ref, Y[validation])
     assert Y[validation].any(axis=1).all()
@@ -141,18 +146,26 @@ def test_selection_is_deterministic_given_random_state(data):
 
 def test_hypergraph_built_once_for_the_whole_grid(data, monkeypatch):
     X, Y, _ = data
-    calls = {"from_knn": 0, "from_labels": 0}
-    for name in calls:
-        real = getattr(Hypergraph, name).__func__
+    import hyperlearn.hypergraph
 
-        def counting(cls, *args, _real=real, _name=name, **kwargs):
-            calls[_name] += 1
-            return _real(cls, *args, **kwargs)
+    calls = {"kneighbors": 0, "from_labels": 0}
+    real = Hypergraph.from_labels.__func__
 
-        monkeypatch.setattr(Hypergraph, name, classmethod(counting))
-    HypergraphTagger(alpha="auto", n_neighbors=5, max_iter=1).fit(X, Y)
+    def counting(cls, *args, **kwargs):
+        calls["from_labels"] += 1
+        return real(cls, *args, **kwargs)
+
+    real_search = hyperlearn.hypergraph.kneighbors
+
+    def searching(*args, **kwargs):
+        calls["kneighbors"] += 1
+        return real_search(*args, **kwargs)
+
+    monkeypatch.setattr(Hypergraph, "from_labels", classmethod(counting))
+    monkeypatch.setattr(hyperlearn.hypergraph, "kneighbors", searching)
+    HypergraphTagger(alpha="auto", n_neighbors=5, max_iter=1, standardize=False).fit(X, Y)
     # one kNN search; tag hyperedges once for the validation grid, once for the final fit
-    assert calls == {"from_knn": 1, "from_labels": 2}
+    assert calls == {"kneighbors": 1, "from_labels": 2}
 
 
 def test_fitted_alpha_attributes(data):
@@ -190,8 +203,8 @@ def test_too_few_tagged_images_to_hold_out(data):
     Y[tagged[:2]] = data[1][tagged[:2]]  # two tagged images: 20 % of them rounds to none
     with pytest.raises(ValueError, match=r"validation_fraction=0.2 of the 2 tagged images"):
         HypergraphTagger(alpha="auto", n_neighbors=5).fit(X, Y)
-    # a fixed alpha does not need a held-out set
-    HypergraphTagger(alpha=0.9, n_neighbors=5, max_iter=1).fit(X, Y)
+    # fixed alpha, mu and standardisation do not need a held-out set
+    HypergraphTagger(alpha=0.9, n_neighbors=5, max_iter=1, **PLAIN).fit(X, Y)
 
 
 # --- kNN tag voting --------------------------------------------------------------------------
@@ -226,7 +239,7 @@ def test_knn_and_tagger_hold_out_the_same_images(data, monkeypatch):
     )
     select_knn_k(X, Y, random_state=5)
     HypergraphTagger(alpha="auto", n_neighbors=5, max_iter=1, random_state=5).fit(X, Y)
-    assert len(seen) == len(KNN_K_GRID) + len(ALPHA_GRID)
+    assert len(seen) == len(KNN_K_GRID) + DEFAULT_EVALUATIONS
     for ref in seen[1:]:
         np.testing.assert_array_equal(ref, seen[0])
 
