@@ -19,6 +19,7 @@ _LAZY_ATTRS = {
     "Hypergraph": "hyperlearn.hypergraph",
     "HypergraphOperator": "hyperlearn.hypergraph",
     "HypergraphTagger": "hyperlearn.tagging",
+    "warm_up": "hyperlearn._warmup",
 }
 _SUBMODULES = {"datasets", "hypergraph", "linalg", "metrics", "tagging", "testing", "utils"}
 
@@ -26,6 +27,7 @@ __all__ = sorted([*_LAZY_ATTRS, *_SUBMODULES, "__version__"])
 
 if TYPE_CHECKING:  # pragma: no cover - for static analysers only
     from . import datasets, hypergraph, linalg, metrics, tagging, utils  # noqa: F401
+    from ._warmup import warm_up  # noqa: F401
     from .hypergraph import Hypergraph, HypergraphOperator  # noqa: F401
     from .tagging import HypergraphTagger  # noqa: F401
 

@@ -229,8 +229,8 @@ def _settings(args):
 
 def _run_methods(data, args):
     """Warm up, then fit every method: ``(results, notes, warm-up seconds)``."""
+    from ._warmup import warm_up
     from .tagging._compare import fit_baselines, fit_solver, methods_to_run, warm_up_fits
-    from .utils import warm_up
 
     X, Y = data.features, data.tags_observed
     settings = _settings(args)
@@ -303,6 +303,9 @@ def _scores_text(scores):
 
 def _selection_lines(results):
     """With ``--alpha auto``: the held-out scores of each alpha (and of each k of kNN voting)."""
+    from .tagging._compare import KNN_DEFAULT_K
+    from .tagging._selection import DEFAULT_ALPHA, VALIDATION_K
+
     # every solver validates the same alphas on the same images: one line per distinct grid
     grids = {}
     for r in results:
@@ -310,16 +313,16 @@ def _selection_lines(results):
             grids.setdefault(_scores_text(r["alpha_scores"]), []).append(r["method"])
     lines = [
         f"  alpha chosen on the observed tags only: those of {VALIDATION_FRACTION:.0%} of the "
-        "tagged images hidden, F1@5 of their scores (one solve per alpha, initial weights) "
-        "against them; the best replaces 0.9 only if its per-image gain exceeds one "
+        f"tagged images hidden, F1@{VALIDATION_K} of their scores against them; the best "
+        f"replaces the default {DEFAULT_ALPHA:g} only if its per-image gain exceeds one "
         "standard error:"
     ]
     lines += [f"    {'/'.join(methods)}: {text}" for text, methods in grids.items()]
     for r in results:
         if r["method"] == "knn_voting" and r.get("k_scores") is not None:
             lines.append(
-                f"  kNN voting k chosen the same way (same hidden images, default 10): k = "
-                f"{r['n_neighbors']} ({_scores_text(r['k_scores'])})"
+                f"  kNN voting k chosen the same way (same hidden images, default "
+                f"{KNN_DEFAULT_K}): k = {r['n_neighbors']} ({_scores_text(r['k_scores'])})"
             )
     return lines
 

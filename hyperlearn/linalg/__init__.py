@@ -46,3 +46,13 @@ def __getattr__(name: str):
 
 def __dir__():
     return __all__
+
+
+def _warm_up(dtypes):
+    """Run each kernel of this package once on a tiny input (see :func:`hyperlearn.warm_up`)."""
+    import numpy as np
+
+    from ._cg import block_cg
+
+    for dtype in dtypes:  # the fused updates of block_cg's lockstep method
+        block_cg(np.eye(12, dtype=dtype), np.ones((12, 2), dtype=dtype), method="batched")

@@ -17,6 +17,7 @@ __all__ = [
     "BASELINES",
     "COMPARE_SOLVERS",
     "EXACT_MAX_N",
+    "KNN_DEFAULT_K",
     "WARMUP_IMAGES",
     "CompareSettings",
     "evaluate",
@@ -33,6 +34,8 @@ COMPARE_SOLVERS = ("block_cg", "cg", "tessellated", "exact")
 #: Above this many images the comparison skips the ``exact`` solver: it factorises the dense
 #: n × n matrix I − αΘ (tag hyperedges make Θ dense), O(n³) time and 8n² bytes.
 EXACT_MAX_N = 5000
+#: kNN voting's k when ``alpha="auto"`` finds no clearly better one on held-out tags.
+KNN_DEFAULT_K = 10
 #: Images of the warm-up fits that compile (or load) every solver's kernels before timing.
 WARMUP_IMAGES = 120
 
@@ -44,7 +47,7 @@ BASELINES = {
 
 @dataclass(frozen=True)
 class CompareSettings:
-    """Parameters shared by every method of a comparison.
+    """Parameters shared by every method of a comparison (defaults: the estimator's).
 
     Attributes
     ----------
@@ -63,8 +66,8 @@ class CompareSettings:
         choose alpha and kNN voting's k (the estimator's default).
     """
 
-    n_neighbors: int = 10
-    alpha: float | str = 0.9
+    n_neighbors: int = 20
+    alpha: float | str = "auto"
     max_iter: int = 10
     random_state: int | None = 0
     n_jobs: int | None = None
@@ -162,6 +165,7 @@ def _knn_voting(X, Y, settings):
         k, k_scores = select_knn_k(
             X,
             Y,
+            default=KNN_DEFAULT_K,
             validation_fraction=settings.validation_fraction,
             random_state=settings.random_state,
             n_jobs=settings.n_jobs,

@@ -5,18 +5,16 @@ Numba is imported only when a thread limit is actually set, so importing this mo
 
 from __future__ import annotations
 
-import numbers
 import os
 from contextlib import contextmanager
 
-__all__ = ["configure_openmp", "effective_n_jobs", "serial_below", "thread_limits", "warm_up"]
+from ._validation import check_int
 
-#: Below this many gathered entries (nnz × columns, about 3 ms of serial work) a kernel runs on
-#: one thread.  On an idle machine a parallel region costs a wake-up of microseconds, but on an
-#: oversubscribed one the region waits for its slowest thread to get a scheduler timeslice
-#: (milliseconds): measured on the shared 2-core box (load average 7), Θx at nnz(H) = 760 000
-#: took 13.7 ms wall on 2 threads against 6.5 ms on one.  Products above this size (Θ·X with
-#: many columns, large n) amortise the wait and run in parallel.
+__all__ = ["configure_openmp", "effective_n_jobs", "serial_below", "thread_limits"]
+
+#: Below this many gathered entries (nnz × columns, a few ms of serial work) a kernel runs on one
+#: thread: on an oversubscribed machine a parallel region waits for its slowest thread's
+#: timeslice.  See benchmarks/TUNING.md.
 PARALLEL_MIN_WORK = 1_000_000
 
 
@@ -25,34 +23,18 @@ def configure_openmp():
 
     Sets ``OMP_WAIT_POLICY=PASSIVE`` unless the user has set it; it takes effect only if the
     OpenMP runtime used by Numba has not started yet, so call this before the first parallel
-    kernel runs (``hyperlearn.hypergraph._kernels`` does it on import).  Why: with the default
-    (spinning) policy, on a 2-core machine shared with other processes, a 2-thread Θx was
-    measured 15x slower than on one thread (median 36 ms vs 2.4 ms, n = 50 000, nnz(H) = 550 000)
-    because the spinning worker took the CPU the other thread needed; with PASSIVE it was
-    4.6 ms.  On an idle machine the cost is a futex wake-up (microseconds) per parallel region.
+    kernel runs (``hyperlearn.hypergraph._kernels`` does it on import).  With the default
+    (spinning) policy, on a machine shared with other processes, a spinning worker takes the CPU
+    that the other threads need; on an idle machine the cost of PASSIVE is a futex wake-up
+    (microseconds) per parallel region.
 
-    SciPy BLAS/LAPACK "slow after a Numba region" (reported 15 ms vs 19 µs for an axpy) was
-    reproduced, but Numba is not its cause: it is OpenBLAS running 2 threads on a 2-core
-    machine shared with other processes (load average 6-9): a threaded BLAS call waits until
-    its worker thread gets a timeslice.  Fresh processes, medians (OpenBLAS 0.3.30/0.3.31,
-    pthreads; Numba 0.68 OpenMP layer, libgomp):
-
-    ================================ ============= ============ ============ ===========
-    configuration                    daxpy n=10⁶   dgemm 300²   eigh 200²    daxpy n=10⁴
-    ================================ ============= ============ ============ ===========
-    2 BLAS threads, before any Numba 20-28 ms      44-58 ms     55-141 ms    2-3 µs
-    same, after Numba, PASSIVE       0.1-28 ms     9-55 ms      76-342 ms    2-3 µs
-    same, after Numba, ACTIVE        0.1-36 ms     68-80 ms     160-1150 ms  2-3 µs
-    same, workqueue threading layer  0.2-28 ms     1-60 ms      111-140 ms   2-3 µs
-    1 BLAS thread (threadpoolctl)    0.3-0.6 ms    1.4-1.7 ms   9-16 ms      2 µs
-    ================================ ============= ============ ============ ===========
-
-    So: neither the threading layer nor the wait policy cures it (ACTIVE makes it worse, which
-    is why this function sets PASSIVE), and BLAS calls too small for OpenBLAS to thread are
-    unaffected.  The cure is one BLAS thread on an oversubscribed machine:
-    ``thread_limits(1)`` (or ``threadpoolctl.threadpool_limits(1)``) around the BLAS work.  A
-    library must not change the process-wide BLAS setting on import, so nothing here does it
-    (``tests/hyperlearn/hypergraph/test_locality.py`` checks both the policy and that).
+    BLAS calls that OpenBLAS threads can be slow on an oversubscribed machine whatever the wait
+    policy or Numba's threading layer: a threaded BLAS call waits until its worker thread gets
+    a timeslice.  The cure is one BLAS thread there: ``thread_limits(1)`` (or
+    ``threadpoolctl.threadpool_limits(1)``) around the BLAS work.  A library must not change the
+    process-wide BLAS setting on import, so nothing here does it
+    (``tests/hyperlearn/hypergraph/test_locality.py`` checks both the policy and that).  The
+    measurements behind both rules are in benchmarks/TUNING.md (section Threads).
     """
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
@@ -99,17 +81,17 @@ def effective_n_jobs(n_jobs):
 
     Raises
     ------
+    TypeError
+        If ``n_jobs`` is not an integer (nor None).
     ValueError
-        If ``n_jobs`` is 0 or not an integer.
+        If ``n_jobs`` is 0.
     """
     n_cpus = os.cpu_count() or 1
     if n_jobs is None:
         import numba
 
         return int(numba.get_num_threads())
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral):
-        raise ValueError(f"n_jobs={n_jobs!r} is invalid: expected None or a non-zero integer.")
-    n_jobs = int(n_jobs)
+    n_jobs = check_int(n_jobs, "n_jobs")
     if n_jobs == 0:
         raise ValueError(
             "n_jobs=0 is invalid: expected None, a positive integer, or -1 (all CPUs)."
@@ -163,56 +145,3 @@ def thread_limits(n_jobs=None):
             yield n_threads
     finally:
         numba.set_num_threads(previous)
-
-
-def warm_up(dtypes=("float64", "float32")):
-    """Compile (or load from the on-disk cache) the hypergraph and CG kernels now.
-
-    The first call of each Numba kernel in a process compiles it or loads it from the cache
-    (about a second in all); call this before timing anything, or at start-up of a service.
-
-    Parameters
-    ----------
-    dtypes : sequence of {"float64", "float32"}
-        Dtypes of the hypergraphs and vectors to prepare for.
-
-    Returns
-    -------
-    float
-        Seconds spent.
-
-    Examples
-    --------
-    >>> from hyperlearn.utils import warm_up
-    >>> warm_up(["float64"]) >= 0
-    True
-    """
-    import time
-
-    import numpy as np
-
-    from ..hypergraph import Hypergraph, kneighbors
-    from ..linalg import block_cg
-
-    start = time.perf_counter()
-    rng = np.random.default_rng(0)
-    points = rng.standard_normal((12, 3))
-    for metric in ("euclidean", "cosine"):
-        kneighbors(points, 2, metric=metric, screen=None)
-        # the float32 screening kernels, serial and with per-worker lists (compiling them on a
-        # cold cache takes about 10 s: it must not land inside the first timed fit)
-        kneighbors(points, 2, metric=metric, screen="float32")
-        kneighbors(points, 2, metric=metric, screen="float32", n_jobs=2, block_size=4)
-    for dtype in dtypes:
-        dtype = np.dtype(dtype).type
-        binary = Hypergraph.from_knn(points.astype(dtype), 2)
-        weighted = Hypergraph.from_incidence(binary.incidence * dtype(0.5))
-        for hg in (binary, weighted):
-            op = hg.normalized_adjacency()
-            op.matvec(np.ones(hg.n_vertices, dtype=dtype))
-            op.matmat(np.ones((hg.n_vertices, 2), dtype=dtype))
-            hg.edge_statistics(np.ones((hg.n_vertices, 2), dtype=dtype))
-        # the fused updates of block_cg's lockstep method (hyperlearn.linalg._cg_kernels)
-        rhs = np.ones((points.shape[0], 2), dtype=dtype)
-        block_cg(np.eye(points.shape[0], dtype=dtype), rhs, method="batched")
-    return time.perf_counter() - start

@@ -26,7 +26,7 @@ from hyperlearn.tagging._compare import (
 )
 from hyperlearn.tagging._solvers import SOLVERS
 
-SETTINGS = CompareSettings(n_neighbors=5, max_iter=2, random_state=1, n_jobs=1)
+SETTINGS = CompareSettings(n_neighbors=5, alpha=0.9, max_iter=2, random_state=1, n_jobs=1)
 PRINT_ROUNDING = 5e-5  # table values printed with 4 decimals
 
 
@@ -37,6 +37,15 @@ def data():
 
 def test_compared_solvers_are_the_taggers():
     assert set(COMPARE_SOLVERS) == set(SOLVERS)
+
+
+def test_default_settings_are_the_estimators():
+    params = HypergraphTagger().get_params()
+    for field in ("n_neighbors", "alpha", "max_iter", "random_state", "n_jobs"):
+        if field != "random_state":  # the comparison is seeded (0) so that runs repeat
+            assert getattr(CompareSettings(), field) == params[field], field
+    assert CompareSettings().validation_fraction == params["validation_fraction"]
+    assert CompareSettings().random_state == 0
 
 
 def test_methods_to_run_skips_exact_beyond_its_size():
@@ -51,7 +60,7 @@ def test_fit_solver_is_the_estimator(data):
     X, Y = data.features, data.tags_observed
     result = fit_solver(X, Y, "block_cg", SETTINGS)
     model = HypergraphTagger(
-        n_neighbors=5, max_iter=2, random_state=1, n_jobs=1, solver="block_cg"
+        n_neighbors=5, alpha=0.9, max_iter=2, random_state=1, n_jobs=1, solver="block_cg"
     ).fit(X, Y)
     np.testing.assert_array_equal(result["scores"], model.scores_)
     assert result["alternations"] == model.n_iter_
@@ -73,7 +82,7 @@ def test_auto_alpha_chooses_knn_k_the_same_way(data):
     X, Y = data.features, data.tags_observed
     settings = CompareSettings(n_neighbors=5, alpha="auto", max_iter=1, random_state=4)
     knn, _ = fit_baselines(X, Y, settings)
-    k, scores = select_knn_k(X, Y, validation_fraction=0.2, random_state=4)
+    k, scores = select_knn_k(X, Y, default=10, validation_fraction=0.2, random_state=4)
     assert knn["n_neighbors"] == k and knn["k_scores"] == scores
     np.testing.assert_array_equal(knn["scores"], knn_tag_voting(X, Y, n_neighbors=k))
 

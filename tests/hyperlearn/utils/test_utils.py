@@ -54,7 +54,7 @@ def test_effective_n_jobs():
     assert effective_n_jobs(10_000) == n_cpus
     with pytest.raises(ValueError, match="n_jobs=0"):
         effective_n_jobs(0)
-    with pytest.raises(ValueError, match="n_jobs"):
+    with pytest.raises(TypeError, match=r"n_jobs=1\.5 is not valid: expected an integer"):
         effective_n_jobs(1.5)
 
 
@@ -103,9 +103,9 @@ def test_check_vector_and_int():
     with pytest.raises(ValueError, match="weights must be 1-D"):
         check_nonnegative_vector([[1, 2]], 2)
     assert check_int(np.int32(3), "k", low=1) == 3
-    with pytest.raises(TypeError, match=r"k=3\.0 is not an integer"):
+    with pytest.raises(TypeError, match=r"k=3\.0 is not valid: expected an integer"):
         check_int(3.0, "k")
-    with pytest.raises(TypeError, match="k=True is not an integer"):
+    with pytest.raises(TypeError, match="k=True is not valid: expected an integer"):
         check_int(True, "k")
     with pytest.raises(ValueError, match=r"k=0 is out of range: expected an integer in \[1, 5\]"):
         check_int(0, "k", low=1, high=5)
@@ -132,9 +132,31 @@ def test_configure_openmp_respects_user_setting(monkeypatch):
 
 
 def test_warm_up_prepares_kernels():
+    from hyperlearn import warm_up
     from hyperlearn.hypergraph import _kernels
-    from hyperlearn.utils import warm_up
 
     assert warm_up(["float32"]) >= 0
     # the Θ kernels now hold float32 specialisations
     assert any("float32" in str(sig) for sig in _kernels.gather_vec_pattern.signatures)
+
+
+def test_warm_up_calls_every_registered_package(monkeypatch):
+    import hyperlearn.hypergraph
+    import hyperlearn.linalg
+    from hyperlearn._warmup import WARM_UP_PACKAGES, warm_up
+
+    assert WARM_UP_PACKAGES == ("hyperlearn.hypergraph", "hyperlearn.linalg")
+    calls = []
+    for module in (hyperlearn.hypergraph, hyperlearn.linalg):
+        monkeypatch.setattr(module, "_warm_up", lambda d, m=module: calls.append((m.__name__, d)))
+    warm_up("float32")
+    assert calls == [(name, (np.float32,)) for name in WARM_UP_PACKAGES]
+    with pytest.raises(TypeError, match="dtypes=int64 is not supported"):
+        warm_up(["float64", "int64"])
+
+
+def test_utils_has_no_warm_up():
+    # the bottom layer must not reach up into the packages it serves
+    import hyperlearn.utils
+
+    assert not hasattr(hyperlearn.utils, "warm_up")
