@@ -5,7 +5,8 @@
   ``Y``), and report F1@k, P@k and MAP per solver (``--compare``: every solver and two baselines).
 * ``hyperlearn info`` — versions, thread settings, and a kNN hypergraph on the digits with its
   size, degrees, build time and the top eigenvalues of Θ through the matrix-free operator.
-* ``hyperlearn bench ...`` — the benchmark suites (``python -m benchmarks``), from a checkout.
+* ``hyperlearn bench ...`` — the benchmark suites (``python -m benchmarks``), run as a
+  subprocess from a checkout of the repository (see :func:`find_checkout`).
 
 Only :mod:`argparse` and the standard library are imported at start-up, so ``hyperlearn --help``
 is instant; NumPy, SciPy, Numba and the estimator are imported inside the commands.
@@ -167,8 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench = sub.add_parser(
         "bench",
-        help="run benchmark suites (python -m benchmarks)",
-        description="Run the benchmark suites; arguments are passed to python -m benchmarks.",
+        help="run the benchmark suites of a repository checkout (python -m benchmarks)",
+        description="Run the benchmark suites; see hyperlearn bench --help.",
         add_help=False,
     )
     bench.add_argument("bench_args", nargs=argparse.REMAINDER)
@@ -331,30 +332,93 @@ def _cmd_info():
 # --------------------------------------------------------------------------------------------
 # bench
 # --------------------------------------------------------------------------------------------
+#: Environment variable naming a checkout of the hyperlearn repository (holds ``benchmarks/``).
+SOURCE_ENV = "HYPERLEARN_SOURCE"
+
+#: Run ``python -m benchmarks`` from ``root`` against the *installed* hyperlearn: the current
+#: directory is taken off ``sys.path`` and hyperlearn imported before the checkout is appended
+#: to the path, so only what the installation lacks (``benchmarks``) comes from the checkout.
+_BENCH_RUNNER = """\
+import os, runpy, sys
+root = sys.argv[1]
+sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]
+import hyperlearn
+sys.path.append(root)
+sys.argv = ["python -m benchmarks", *sys.argv[2:]]
+runpy.run_module("benchmarks", run_name="__main__", alter_sys=True)
+"""
+
+_BENCH_HELP = f"""\
+usage: hyperlearn bench SUITE|all [options]
+
+Run the benchmark suites of the hyperlearn repository (ours and the anchors on the same data
+in one process; every time has an accuracy figure beside it).  The suites are not installed
+with the package: they run from a checkout of the repository, found as
+
+  1. the directory named by the environment variable {SOURCE_ENV}, else
+  2. the current directory or the nearest of its parents that holds benchmarks/__main__.py.
+
+The installed hyperlearn is the one measured.  Options are those of python -m benchmarks:
+  --quick, --sizes S [S ...], --json PATH, --plot PATH, --threads N (BLAS, default 1),
+  --numba-threads N, --baseline IMPL.
+Example: hyperlearn bench tagging --quick --json tagging.json
+"""
+
+
+def find_checkout(start=None, environ=None):
+    """The root of a hyperlearn checkout (a directory holding ``benchmarks/__main__.py``), or None.
+
+    ``environ[SOURCE_ENV]`` wins if set (and is None if it holds no suites); otherwise ``start``
+    (default: the current directory) and its parents are searched, nearest first.
+    """
+    from pathlib import Path
+
+    environ = os.environ if environ is None else environ
+
+    def holds_suites(path):
+        return (path / "benchmarks" / "__main__.py").is_file()
+
+    if environ.get(SOURCE_ENV):
+        root = Path(environ[SOURCE_ENV]).expanduser().resolve()
+        return root if holds_suites(root) else None
+    here = Path.cwd() if start is None else Path(start)
+    here = here.resolve()
+    return next((p for p in (here, *here.parents) if holds_suites(p)), None)
+
+
+def _no_checkout_message():
+    if os.environ.get(SOURCE_ENV):
+        return (
+            f"{SOURCE_ENV}={os.environ[SOURCE_ENV]!r} holds no benchmarks/__main__.py: point "
+            "it at a checkout of the hyperlearn repository"
+        )
+    return (
+        "no checkout of the hyperlearn repository (benchmarks/__main__.py) in the current "
+        f"directory or its parents; run from a checkout or set {SOURCE_ENV}=/path/to/checkout"
+    )
+
+
+def _run_benchmarks(root, argv):
+    import subprocess
+
+    sys.stdout.flush()  # what was printed comes before the suites' output
+    try:
+        return subprocess.run([sys.executable, "-c", _BENCH_RUNNER, str(root), *argv]).returncode
+    except KeyboardInterrupt:
+        return 130
+
+
 def _cmd_bench(argv):
-    try:
-        import benchmarks.__main__ as bench_main
-    except ImportError:
-        # An editable install of a checkout: benchmarks/ sits beside the package.
-        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        if os.path.isfile(os.path.join(root, "benchmarks", "__main__.py")):
-            sys.path.insert(0, root)
-            try:
-                import benchmarks.__main__ as bench_main
-            except ImportError as exc:
-                print(
-                    f"hyperlearn bench: error: cannot import the benchmarks: {exc}", file=sys.stderr
-                )
-                return 2
-        else:
-            print(
-                "hyperlearn bench: error: the benchmark suites are not installed with the "
-                "package; run this from a checkout of the hyperlearn repository "
-                "(python -m benchmarks ...)",
-                file=sys.stderr,
-            )
-            return 2
-    try:
-        return int(bench_main.main(argv) or 0)
-    except SystemExit as exc:  # argparse of the benchmarks (e.g. --help)
-        return int(exc.code or 0)
+    """``hyperlearn bench``: ``python -m benchmarks`` run as a subprocess from a checkout."""
+    root = find_checkout()
+    if not argv or argv[0] in ("-h", "--help"):
+        print(_BENCH_HELP)
+        if root is None:
+            print(f"Suites: none found ({_no_checkout_message()}).")
+            return 0
+        print(f"Suites from {root}:")
+        return _run_benchmarks(root, ["--help"])
+    if root is None:
+        print(f"hyperlearn bench: error: {_no_checkout_message()}", file=sys.stderr)
+        return 2
+    return _run_benchmarks(root, argv)

@@ -7,13 +7,17 @@ one-line message and exit code 2, not the quality of the tagging (tested with th
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from hyperlearn.cli import main
+import hyperlearn
+from hyperlearn.cli import SOURCE_ENV, find_checkout, main
 from hyperlearn.datasets import make_tagged_shapes
 from hyperlearn.metrics import f1_at_k, precision_at_k
 
@@ -213,7 +217,6 @@ def test_info(capsys):
         (["tag", "--json", "/nonexistent_dir_xyz/out.json"], "does not exist"),
         (["frobnicate"], "invalid choice"),
         ([], "usage"),
-        (["bench", "no_such_suite"], "unknown suite"),
     ],
 )
 def test_bad_arguments_exit_2(capsys, argv, message):
@@ -251,3 +254,111 @@ def test_bad_npz_exit_2(capsys, tmp_path, arrays, message):
     _, err = capsys.readouterr()
     assert code == 2
     assert message in err and err.count("\n") == 1
+
+
+# --- hyperlearn bench -------------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _fake_checkout(root, body):
+    (root / "benchmarks").mkdir(parents=True)
+    (root / "benchmarks" / "__init__.py").write_text("")
+    (root / "benchmarks" / "__main__.py").write_text(body)
+    return root
+
+
+def test_find_checkout_env_then_cwd_and_parents(tmp_path):
+    checkout = _fake_checkout(tmp_path / "repo", "")
+    deep = checkout / "a" / "b"
+    deep.mkdir(parents=True)
+    assert find_checkout(deep, environ={}) == checkout.resolve()
+    assert find_checkout(tmp_path, environ={}) is None
+    assert find_checkout(tmp_path, environ={SOURCE_ENV: str(checkout)}) == checkout.resolve()
+    # a variable that names no checkout is not silently replaced by the search
+    assert find_checkout(deep, environ={SOURCE_ENV: str(tmp_path)}) is None
+
+
+def test_bench_help_needs_no_checkout(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(SOURCE_ENV, raising=False)
+    code, out, _ = run(capsys, "bench", "--help")
+    assert code == 0
+    assert "usage: hyperlearn bench SUITE|all" in out and SOURCE_ENV in out
+    assert "Suites: none found" in out
+    code, _, err = run(capsys, "bench", "tagging", "--quick")
+    assert code == 2
+    assert err.startswith("hyperlearn bench: error: no checkout") and err.count("\n") == 1
+    monkeypatch.setenv(SOURCE_ENV, str(tmp_path))
+    code, _, err = run(capsys, "bench", "tagging")
+    assert code == 2 and f"{SOURCE_ENV}=" in err and "holds no benchmarks" in err
+
+
+def test_bench_runs_the_suites_in_a_subprocess_against_the_installed_package(
+    capfd, tmp_path, monkeypatch
+):
+    body = (
+        "import sys, hyperlearn\n"
+        "print('argv', sys.argv[1:])\n"
+        "print('hyperlearn', hyperlearn.__file__)\n"
+        "raise SystemExit(3)\n"
+    )
+    checkout = _fake_checkout(tmp_path / "repo", body)
+    # a decoy package in the checkout: the installed hyperlearn must be the one measured
+    (checkout / "hyperlearn").mkdir()
+    (checkout / "hyperlearn" / "__init__.py").write_text("raise ImportError('decoy')")
+    monkeypatch.chdir(checkout)
+    monkeypatch.delenv(SOURCE_ENV, raising=False)
+    code = main(["bench", "tagging", "--quick", "--json", "out.json"])
+    out = capfd.readouterr().out
+    assert code == 3
+    assert "argv ['tagging', '--quick', '--json', 'out.json']" in out
+    assert f"hyperlearn {hyperlearn.__file__}" in out
+
+
+def test_bench_passes_the_suites_errors_through(capfd, monkeypatch):
+    monkeypatch.setenv(SOURCE_ENV, str(REPO))
+    assert main(["bench", "no_such_suite"]) == 2
+    assert "unknown suite 'no_such_suite'" in capfd.readouterr().err
+    assert main(["bench", "--help"]) == 0
+    out = capfd.readouterr().out
+    assert f"Suites from {REPO}" in out and "tagging" in out and "--quick" in out
+
+
+def test_bench_help_from_a_non_editable_install(tmp_path):
+    """``pip install --target`` (no checkout on the path), then ``hyperlearn bench --help``."""
+    pytest.importorskip("setuptools")
+    source = tmp_path / "source"
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "build", "*.nbi", "*.nbc")
+    for name in ("hyperlearn", "kd"):
+        shutil.copytree(REPO / name, source / name, ignore=ignore)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source / name)
+    target = tmp_path / "site"
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation",
+         "--no-index", "--quiet", "--target", str(target), str(source)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if install.returncode != 0:
+        pytest.skip(f"pip cannot build the package here: {install.stderr[-500:]}")
+    cwd = tmp_path / "elsewhere"
+    cwd.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != SOURCE_ENV} | {"PYTHONPATH": str(target)}
+
+    def python(*args, **extra):
+        return subprocess.run(
+            [sys.executable, *args], cwd=cwd, env=env | extra, capture_output=True, text=True
+        )
+
+    where = python("-c", "import hyperlearn; print(hyperlearn.__file__)")
+    assert where.stdout.strip().startswith(str(target))
+    result = python("-m", "hyperlearn", "bench", "--help")
+    assert result.returncode == 0, result.stderr
+    assert (
+        "usage: hyperlearn bench SUITE|all" in result.stdout
+        and "Suites: none found" in result.stdout
+    )
+    result = python("-m", "hyperlearn", "bench", "--help", **{SOURCE_ENV: str(REPO)})
+    assert result.returncode == 0, result.stderr
+    assert "found: " in result.stdout and "tagging" in result.stdout
