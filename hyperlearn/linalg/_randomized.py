@@ -34,6 +34,7 @@ from ._lanczos import (
 from ._sketch import (
     NORMALIZERS,
     _as_operand,
+    _check_symmetric,
     _gaussian,
     _Products,
     _qr,
@@ -318,7 +319,7 @@ def _randomized_svd(
 ):  # fmt: skip
     """Body of :func:`randomized_svd` on validated inputs: fixed accuracy or fixed rank, then
     the finishing step (dtype, layout, signs, transposing back)."""
-    A = _Products(A, dtype)
+    A = _Products(A, dtype, name="M")
     if transpose:
         A = A.T
     if tol is not None:
@@ -374,18 +375,24 @@ def _finish_svd(U, s, Vt, dtype, transpose, flip_sign):
 # --- symmetric eigendecompositions -----------------------------------------------------------
 
 
-def _check_symmetric_sketch(A, n_components, n_oversamples):
-    """Checked ``(A as _Products, dtype, n_components, n_oversamples)`` of nystrom/eigh."""
+def _check_symmetric_sketch(A, n_components, n_oversamples, check_symmetric):
+    """Checked ``(A as _Products, dtype, n_components, n_oversamples)`` of nystrom/eigh; the
+    symmetry test (the only one that costs a pass) runs last."""
     A, dtype = _as_operand(A, "A")
     if A.shape[0] != A.shape[1]:
         raise ValueError(f"A must be square (symmetric); got shape {A.shape}.")
-    A = _Products(A, dtype)
     n_components = check_int(n_components, "n_components", low=1, high=A.shape[0])
     n_oversamples = check_int(n_oversamples, "n_oversamples", low=0)
-    return A, dtype, n_components, n_oversamples
+    if not isinstance(check_symmetric, (bool, np.bool_)):
+        raise TypeError(f"check_symmetric={check_symmetric!r} is invalid: expected True or False.")
+    if check_symmetric:
+        _check_symmetric(A, dtype)
+    return _Products(A, dtype), dtype, n_components, n_oversamples
 
 
-def nystrom(A, n_components, *, n_oversamples=10, n_iter=0, random_state=None):
+def nystrom(
+    A, n_components, *, n_oversamples=10, n_iter=0, random_state=None, check_symmetric=True
+):
     """Randomized Nyström approximation of a symmetric positive semidefinite matrix.
 
     Returns ``(w, U)`` with ``A ~ U diag(w) U^T``, ``w >= 0`` descending, ``U`` orthonormal.
@@ -403,6 +410,11 @@ def nystrom(A, n_components, *, n_oversamples=10, n_iter=0, random_state=None):
         0 gives the one-pass method.
     random_state : int, RandomState, Generator or None, default=None
         Source of the test matrix.
+    check_symmetric : bool, default=True
+        Refuse an ``A`` that is not symmetric to rounding,
+        :math:`\\|A - A^T\\|_F > c\\sqrt{n}\\,\\varepsilon\\,\\|A\\|_F` with ``c = 10`` (exact for
+        arrays and sparse matrices, one pass; for a LinearOperator estimated from one product
+        with four Gaussian vectors).  ``False`` skips the check.
 
     Returns
     -------
@@ -414,8 +426,8 @@ def nystrom(A, n_components, *, n_oversamples=10, n_iter=0, random_state=None):
     Raises
     ------
     ValueError
-        If ``A`` is not square, or the sketch shows that ``A`` is not positive semidefinite
-        (the shifted core matrix has no Cholesky factor).
+        If ``A`` is not square or not symmetric (see ``check_symmetric``), or the sketch shows
+        that ``A`` is not positive semidefinite (the shifted core matrix has no Cholesky factor).
 
     Notes
     -----
@@ -441,8 +453,10 @@ def nystrom(A, n_components, *, n_oversamples=10, n_iter=0, random_state=None):
     >>> bool(np.allclose(U * w @ U.T, G @ G.T))
     True
     """
-    A, dtype, n_components, n_oversamples = _check_symmetric_sketch(A, n_components, n_oversamples)
     n_iter = check_int(n_iter, "n_iter", low=0)
+    A, dtype, n_components, n_oversamples = _check_symmetric_sketch(
+        A, n_components, n_oversamples, check_symmetric
+    )
     return _nystrom(A, dtype, n_components, n_oversamples, n_iter, random_state)
 
 
@@ -479,7 +493,14 @@ def _nystrom(A, dtype, n_components, n_oversamples, n_iter, random_state):
 
 
 def randomized_eigh(
-    A, n_components, *, method="subspace", n_oversamples=10, n_iter="auto", random_state=None
+    A,
+    n_components,
+    *,
+    method="subspace",
+    n_oversamples=10,
+    n_iter="auto",
+    random_state=None,
+    check_symmetric=True,
 ):
     """Top eigenpairs of a symmetric matrix or operator, eigenvalues descending.
 
@@ -508,6 +529,11 @@ def randomized_eigh(
         'nystrom': power steps before the sketch ('auto' = 0, the one-pass method).
     random_state : int, RandomState, Generator or None, default=None
         Source of the test matrix.
+    check_symmetric : bool, default=True
+        Refuse an ``A`` that is not symmetric to rounding,
+        :math:`\\|A - A^T\\|_F > c\\sqrt{n}\\,\\varepsilon\\,\\|A\\|_F` with ``c = 10`` (exact for
+        arrays and sparse matrices, one pass; for a LinearOperator estimated from one product
+        with four Gaussian vectors).  ``False`` skips the check.
 
     Returns
     -------
@@ -519,11 +545,16 @@ def randomized_eigh(
     Raises
     ------
     ValueError
-        For a non-square ``A``, invalid parameters, or (nystrom) an ``A`` that is not PSD.
+        For a non-square or non-symmetric ``A`` (see ``check_symmetric``), invalid parameters,
+        or (nystrom) an ``A`` that is not PSD.
 
     Notes
     -----
-    Symmetry is assumed, not checked (checking would cost a pass).  For PSD ``A`` the
+    Only the symmetric part of ``A`` is seen by the method, so a non-symmetric ``A`` would
+    give the eigenvalues of neither ``A`` nor :math:`(A + A^T)/2`: hence ``check_symmetric``.
+    The tolerance is that of rounding: each entry of a computed matrix carries an error of
+    about :math:`\\sqrt{n}\\,\\varepsilon` relative (probabilistic rounding analysis, Higham &
+    Mary 2019), and ``c = 10`` covers the few operations that produced it.  For PSD ``A`` the
     eigenvalues largest in magnitude are the largest.  Rayleigh-Ritz values are lower bounds of
     the true top eigenvalues of a PSD matrix (Cauchy interlacing).
 
@@ -538,7 +569,8 @@ def randomized_eigh(
 
     References
     ----------
-    HMT 2011, Alg. 5.3 and 5.5; Musco & Musco, NeurIPS 2015.
+    HMT 2011, Alg. 5.3 and 5.5; Musco & Musco, NeurIPS 2015.  N. J. Higham, T. Mary, "A new
+    approach to probabilistic rounding error analysis", SIAM J. Sci. Comput. 41(5), 2019.
 
     Examples
     --------
@@ -553,9 +585,16 @@ def randomized_eigh(
     if method == "nystrom":
         q = 0 if n_iter == "auto" else check_int(n_iter, "n_iter", low=0)
         return nystrom(
-            A, n_components, n_oversamples=n_oversamples, n_iter=q, random_state=random_state
+            A,
+            n_components,
+            n_oversamples=n_oversamples,
+            n_iter=q,
+            random_state=random_state,
+            check_symmetric=check_symmetric,
         )
-    A, dtype, n_components, n_oversamples = _check_symmetric_sketch(A, n_components, n_oversamples)
+    A, dtype, n_components, n_oversamples = _check_symmetric_sketch(
+        A, n_components, n_oversamples, check_symmetric
+    )
     n_iter = check_int(n_iter, "n_iter", low=0, allow=("auto",))
     return _randomized_eigh(A, dtype, n_components, n_oversamples, n_iter, random_state)
 

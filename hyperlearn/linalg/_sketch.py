@@ -30,6 +30,15 @@ _RANK_DEFICIENT_EPS_POWER = 0.5  # threshold = eps**0.5
 
 NORMALIZERS = ("auto", "QR", "LU", "none")
 
+# c in the symmetry test ||A - A^T||_F <= c sqrt(n) eps ||A||_F (see _check_symmetric); computed
+# matrices sit far below it.  See benchmarks/TUNING.md
+SYMMETRY_RTOL_FACTOR = 10.0
+# pairs of Gaussian vectors of the LinearOperator probe (one product of 2 * this columns)
+SYMMETRY_PROBES = 2
+_SYMMETRY_PROBE_SEED = 0
+# tile side of the dense test (two tiles fit in cache)
+_SYMMETRY_TILE = 256
+
 
 # --- operands --------------------------------------------------------------------------------
 
@@ -77,6 +86,75 @@ def _as_operand(M, name="M"):
     if min(A.shape) < 1:
         raise ValueError(f"{name}={describe(A)} is empty: expected at least one row and column.")
     return A, dtype
+
+
+# --- symmetry --------------------------------------------------------------------------------
+
+
+def _dense_symmetry_defect(A):
+    """``(||A - A^T||_F, ||A||_F)`` of a square array in one pass over square tiles (each pair
+    of mirrored tiles read once, cache-friendly in either memory order, no n x n temporary)."""
+    n, t = A.shape[0], _SYMMETRY_TILE
+    defect = total = 0.0
+    for i in range(0, n, t):
+        for j in range(i, n, t):
+            upper, lower = A[i : i + t, j : j + t], A[j : j + t, i : i + t]
+            D = upper - lower.T
+            weight = 1.0 if i == j else 2.0  # a mirrored pair stands for both tiles
+            defect += weight * float(np.einsum("ij,ij->", D, D, dtype=np.float64))
+            total += float(np.einsum("ij,ij->", upper, upper, dtype=np.float64))
+            if i != j:
+                total += float(np.einsum("ij,ij->", lower, lower, dtype=np.float64))
+    return math.sqrt(defect), math.sqrt(total)
+
+
+def _symmetry_defect(A, dtype):
+    """``(||A - A^T||_F, ||A||_F, how)`` of a square operand: exact for arrays and sparse
+    matrices; for a LinearOperator estimated from one product with
+    SYMMETRY_PROBES pairs of Gaussian vectors, since ``E (y^T K x)^2 = ||K||_F^2`` and
+    ``E ||A x||^2 = ||A||_F^2``: ``K = A - A^T`` is probed by ``y^T A x - x^T A y``."""
+    n = A.shape[0]
+    if isinstance(A, np.ndarray):
+        return (*_dense_symmetry_defect(A), "exact")
+    if sp.issparse(A):
+        K = sp.csr_matrix(A - A.T)
+        norm_a = float(np.linalg.norm(sp.csr_matrix(A).data))
+        return float(np.linalg.norm(K.data)), norm_a, "exact"
+    probe = np.random.default_rng(_SYMMETRY_PROBE_SEED).standard_normal((n, 2 * SYMMETRY_PROBES))
+    AP = _Products(A, dtype).mm(probe.astype(dtype)).astype(np.float64)
+    X, Y = probe[:, :SYMMETRY_PROBES], probe[:, SYMMETRY_PROBES:]
+    ax, ay = AP[:, :SYMMETRY_PROBES], AP[:, SYMMETRY_PROBES:]
+    defect = np.einsum("ij,ij->j", Y, ax) - np.einsum("ij,ij->j", X, ay)
+    norm_k = float(np.sqrt(np.mean(defect**2)))
+    norm_a = float(np.sqrt(np.mean(np.sum(AP**2, axis=0))))
+    return (
+        norm_k,
+        norm_a,
+        f"estimated by a random probe |y^T A x - x^T A y| ({SYMMETRY_PROBES} pairs)",
+    )
+
+
+def _check_symmetric(A, dtype, name="A"):
+    """Refuse a square operand that is not symmetric to rounding:
+    ``||A - A^T||_F <= SYMMETRY_RTOL_FACTOR * sqrt(n) * eps * ||A||_F``.
+
+    Each entry of a computed matrix (a sum of at most n rounded terms) carries a rounding error
+    of about ``sqrt(n) eps`` relative (probabilistic rounding analysis, Higham & Mary 2019);
+    SYMMETRY_RTOL_FACTOR covers the few operations that produced ``A``.
+    """
+    n = A.shape[0]
+    norm_k, norm_a, how = _symmetry_defect(A, dtype)
+    eps = float(np.finfo(dtype).eps)
+    tolerance = SYMMETRY_RTOL_FACTOR * math.sqrt(n) * eps * norm_a
+    if not norm_k <= tolerance:
+        relative = norm_k / norm_a if norm_a > 0 else math.inf
+        raise ValueError(
+            f"{name}={describe(A)} is not symmetric: ||{name} - {name}^T||_F = {norm_k:.3g} "
+            f"({how}) is {relative:.3g} * ||{name}||_F, above the rounding tolerance "
+            f"{SYMMETRY_RTOL_FACTOR:g} * sqrt(n) * eps = {tolerance / max(norm_a, 1e-300):.3g} "
+            f"for n = {n} in {np.dtype(dtype).name}.  Pass ({name} + {name}.T) / 2, or "
+            "check_symmetric=False to skip this check."
+        )
 
 
 # --- randomness ------------------------------------------------------------------------------
@@ -263,8 +341,8 @@ class _Products:
     ``matmat``/``rmatmat``.  ``.T`` swaps the two products without touching ``A``.
     """
 
-    def __init__(self, A, dtype, transposed=False):
-        self.A, self.dtype, self.transposed = A, np.dtype(dtype), transposed
+    def __init__(self, A, dtype, transposed=False, name="A"):
+        self.A, self.dtype, self.transposed, self.name = A, np.dtype(dtype), transposed, name
         self.shape = A.shape[::-1] if transposed else A.shape
         if isinstance(A, np.ndarray) and A.flags.c_contiguous:
             self._kind = "C"
@@ -279,7 +357,7 @@ class _Products:
 
     @property
     def T(self):
-        return _Products(self.A, self.dtype, not self.transposed)
+        return _Products(self.A, self.dtype, not self.transposed, self.name)
 
     def _forward(self, X):
         A, kind = self.A, self._kind
@@ -305,16 +383,15 @@ class _Products:
             return self._operator_call(A.rmatmat, "rmatvec/rmatmat", Y, A.shape[1])
         except (NotImplementedError, TypeError) as exc:  # scipy: TypeError if rmatvec is None
             raise TypeError(
-                f"the LinearOperator {describe(A)} defines no rmatvec/"
+                f"the LinearOperator {self.name}={describe(A)} defines no rmatvec/"
                 "rmatmat, but products with its transpose are needed here: give it rmatvec or "
                 "rmatmat (for a symmetric operator, the same function as matvec/matmat)."
             ) from exc
 
-    @staticmethod
-    def _operator_call(fn, what, X, rows):
+    def _operator_call(self, fn, what, X, rows):
         """``fn(X)`` of a user's LinearOperator, checked: ``rows`` rows, one column per column
         of ``X``, finite (one pass over the result, cheap beside the product)."""
-        op = describe(fn.__self__)
+        op = f"{self.name}={describe(self.A)}"
         try:
             out = fn(X)
         except ValueError as exc:  # e.g. scipy reshaping a matvec result of the wrong length

@@ -33,7 +33,7 @@ from scipy.sparse.linalg import LinearOperator
 
 from ..utils._validation import check_choice, check_int, check_real
 from ._randomized import randomized_eigh
-from ._sketch import _as_operand, _sign_flip_columns
+from ._sketch import _as_operand, _check_symmetric, _sign_flip_columns
 
 __all__ = ["Block", "BlockLowRank", "tessellate"]
 
@@ -261,7 +261,9 @@ def _spectral_order(A, n_blocks, rng_seed, dtype):
 
     n = A.shape[0]
     dim = int(min(max(n_blocks, 2), SPECTRAL_MAX_DIM, n - 1))
-    _, V = randomized_eigh(A, dim, random_state=np.random.RandomState(rng_seed))
+    _, V = randomized_eigh(
+        A, dim, random_state=np.random.RandomState(rng_seed), check_symmetric=False
+    )
     norms = np.linalg.norm(V, axis=1, keepdims=True)
     E = np.divide(V, norms, out=np.zeros_like(V), where=norms > 0).astype(np.float64)
     labels = KMeans(n_clusters=n_blocks, n_init=3, random_state=rng_seed).fit_predict(E)
@@ -337,8 +339,15 @@ def _factor_block(A, original, job, *, rank, method, n_oversamples, n_iter, dtyp
         return Block(idx, w, V)
     rs = np.random.RandomState(seed)
     eig_method = "nystrom" if method == "nystrom" else "subspace"
+    # a principal block of the symmetric A (checked once in tessellate) is symmetric
     w, V = randomized_eigh(
-        block, r, method=eig_method, n_oversamples=n_oversamples, n_iter=n_iter, random_state=rs
+        block,
+        r,
+        method=eig_method,
+        n_oversamples=n_oversamples,
+        n_iter=n_iter,
+        random_state=rs,
+        check_symmetric=False,
     )
     return Block(idx, w.astype(dtype, copy=False), V.astype(dtype, copy=False))
 
@@ -392,6 +401,7 @@ def tessellate(
     n_oversamples=10,
     n_iter="auto",
     n_jobs=None,
+    check_symmetric=True,
 ):
     """Block-diagonal low-rank approximation of a symmetric PSD matrix, with Woodbury inverses.
 
@@ -424,6 +434,11 @@ def tessellate(
     n_jobs : int or None, default=None
         Threads factoring blocks in parallel (None: all CPUs, capped at ``n_blocks``).  BLAS and
         Numba are limited to one thread per worker while they run.
+    check_symmetric : bool, default=True
+        Refuse an ``A`` that is not symmetric to rounding, the test of
+        :func:`randomized_eigh`:
+        :math:`\\|A - A^T\\|_F \\le 10\\sqrt{n}\\,\\varepsilon\\,\\|A\\|_F` (exact for arrays and
+        sparse matrices, a random probe for operators).  ``False`` skips it.
 
     Returns
     -------
@@ -432,8 +447,9 @@ def tessellate(
     Raises
     ------
     ValueError, TypeError
-        For a non-square ``A``, bad ``n_blocks``/``rank``/``ordering``/``method``, or 'rcm' on a
-        dense array without a usable pattern.
+        For a non-square or non-symmetric ``A``, bad ``n_blocks``/``rank``/``ordering``/
+        ``method``/``n_jobs``/``check_symmetric``, or 'rcm' on a dense array without a usable
+        pattern.
 
     Notes
     -----
@@ -467,6 +483,10 @@ def tessellate(
     check_choice(ordering, "ordering", ("rcm", "spectral", None))
     check_choice(method, "method", ("nystrom", "svd"))
     n_jobs = check_int(n_jobs, "n_jobs", low=1, allow=(None,))
+    if not isinstance(check_symmetric, (bool, np.bool_)):
+        raise TypeError(f"check_symmetric={check_symmetric!r} is invalid: expected True or False.")
+    if check_symmetric:
+        _check_symmetric(A, dtype)
     if sp.issparse(A):
         A = sp.csr_matrix(A)
 
