@@ -495,6 +495,8 @@ DENSE_CALLS = {
     "f1_at_k": (_f1, SCORES),
     "mean_average_precision": (_map, Y),
     "tagger fit": (_tagger_scores, X),
+    "operator product": (lambda x: hg().normalized_adjacency() @ x, RNG.standard_normal((6, 2))),
+    "retrieval_map": (lambda q: metrics.retrieval_map(q, X, Y, Y), X),
 }
 
 
