@@ -170,7 +170,7 @@ def _tagger(solver, **params):
 
 def _warm_up(solvers, X, Y, **params):
     """Fit each solver on a few images: compiles (or loads) every kernel before timing."""
-    from hyperlearn.utils import warm_up
+    from hyperlearn import warm_up
 
     idx = np.flatnonzero(Y.any(axis=1))[:WARMUP_IMAGES]
     for solver in solvers:
