@@ -11,6 +11,9 @@ Conventions
 * The predicted tag set of image ``i`` is the ``k`` tags of largest score. **Ties are broken by the
   tag index: among equal scores the tag with the smaller column index is taken first.** This makes
   every top-k metric a deterministic function of ``(Y_true, scores)``.
+* ``k`` is an integer in ``[1, n]`` with ``n`` the number of items ranked (tags, or database
+  items in retrieval): a ``k`` beyond them raises a ``ValueError`` in every metric, it is never
+  clipped.
 * Average precision groups tied scores, exactly as :func:`sklearn.metrics.average_precision_score`
   does (precision is evaluated only at distinct score thresholds), so it does not depend on any
   tie-breaking order.
@@ -18,10 +21,10 @@ Conventions
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 import scipy.sparse as sp
+
+from .utils._validation import check_choice, check_int
 
 __all__ = [
     "average_precision_columns",
@@ -75,17 +78,22 @@ def _check_scores(scores, shape, name="scores"):
     return scores
 
 
-def _check_k(k, n_tags):
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
-        raise ValueError(f"k must be a positive integer; got {k!r}.")
-    if k > n_tags:
-        raise ValueError(f"k={k} exceeds the number of tags n_tags={n_tags}.")
-    return int(k)
+def _check_k(k, n_items, items="tags"):
+    """``k`` as an int in ``[1, n_items]``: the one rule of every top-k metric here.
+
+    A ``k`` beyond the number of items to rank (tags, or database items in retrieval) is an
+    error, never clipped: a precision over fewer than ``k`` items would not be precision@k.
+    """
+    k = check_int(k, "k", low=1)
+    if k > n_items:
+        raise ValueError(
+            f"k={k} exceeds the number of {items} ({n_items}): expected k <= {n_items}."
+        )
+    return k
 
 
 def _check_average(average):
-    if average not in _AVERAGES:
-        raise ValueError(f"average must be one of {_AVERAGES}; got {average!r}.")
+    check_choice(average, "average", _AVERAGES)
 
 
 # --------------------------------------------------------------------------------------------
@@ -205,9 +213,11 @@ def precision_at_k(Y_true, scores, k=5, *, average="samples", zero_division=0.0)
 
     Raises
     ------
+    TypeError
+        If ``k`` is not an integer, or ``Y_true`` / ``scores`` are not real numbers.
     ValueError
-        If ``Y_true`` is not 0/1, the shapes differ, ``scores`` is not finite, ``k`` is out of
-        range or ``average`` unknown.
+        If ``Y_true`` is not 0/1, the shapes differ, ``scores`` is not finite, ``k`` is not in
+        ``[1, n_tags]`` or ``average`` unknown.
 
     Notes
     -----
@@ -406,8 +416,7 @@ def _check_embeddings(query, database, y_query, y_database, metric):
             "y_query and y_database must both be class vectors or both 0/1 matrices with the same "
             f"number of columns; got shapes {y_query.shape} and {y_database.shape}."
         )
-    if metric not in ("cosine", "euclidean"):
-        raise ValueError(f"metric must be 'cosine' or 'euclidean'; got {metric!r}.")
+    check_choice(metric, "metric", ("cosine", "euclidean"))
     return query.astype(np.float64), database.astype(np.float64), y_query, y_database
 
 
@@ -478,7 +487,8 @@ def retrieval_scores(
     metric : {"cosine", "euclidean"}, default="cosine"
         Similarity used to rank the database for each query.
     k : int, default=100
-        Cut-off of the precision (clipped to the database size).
+        Cut-off of the precision, ``1 <= k <= n_database`` (``n_database - 1`` with
+        ``exclude_self``): as for the tag metrics, a ``k`` beyond the items ranked is an error.
     exclude_self : bool, default=False
         If True, ``query`` and ``database`` are the same set and item ``i`` is removed from the
         ranking of query ``i`` (leave-one-out retrieval).
@@ -505,13 +515,12 @@ def retrieval_scores(
             "exclude_self=True requires query and database to be the same set; got "
             f"{query.shape[0]} and {database.shape[0]} rows."
         )
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
-        raise ValueError(f"k must be a positive integer; got {k!r}.")
     n_db = database.shape[0] - (1 if exclude_self else 0)
-    k_eff = max(1, min(int(k), n_db))
+    k_eff = _check_k(k, n_db, "database items" + (" (itself excluded)" if exclude_self else ""))
+    block_size = check_int(block_size, "block_size", low=1)
     ap_all, prec_all = [], []
     for sim, rel in _similarity_blocks(
-        query, database, y_query, y_database, metric, exclude_self, int(block_size)
+        query, database, y_query, y_database, metric, exclude_self, block_size
     ):
         ap_all.append(average_precision_columns(rel.T, sim.T))
         top = np.argsort(-sim, axis=1, kind="stable")[:, :k_eff]
@@ -581,7 +590,7 @@ def retrieval_precision_at_k(
     query, database, y_query, y_database, metric, exclude_self
         As in :func:`retrieval_map`.
     k : int, default=100
-        Cut-off (clipped to the database size).
+        Cut-off, at most the number of database items ranked (see :func:`retrieval_scores`).
 
     Returns
     -------

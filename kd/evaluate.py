@@ -118,6 +118,8 @@ def retrieval_evaluation(
         As in :func:`extract_representations`.
     metrics : sequence of {"cosine", "euclidean"}
     k : int, default=100
+        Cut-off of the precision; capped at the database size (a smaller database reports its
+        precision over all of its items under the same key).
 
     Returns
     -------
@@ -130,7 +132,7 @@ def retrieval_evaluation(
     X_q, y_q = extract_representations(model, query_loader, layer=layer, device=device)
     out = {}
     for metric in metrics:
-        scores = retrieval_scores(X_q, X_db, y_q, y_db, metric=metric, k=k)
+        scores = retrieval_scores(X_q, X_db, y_q, y_db, metric=metric, k=min(k, len(X_db)))
         out[f"map_{metric}"] = scores["map"]
         out[f"precision@{k}_{metric}"] = scores["precision_at_k"]
     return out

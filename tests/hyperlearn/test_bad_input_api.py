@@ -372,8 +372,6 @@ KNOWN_FAILURES = {
     "with 0 sample(s)', which does not name X",
     "tagger fit X complex": "HypergraphTagger.fit(complex X) warns ComplexWarning and raises "
     "ValueError 'Complex data not supported' (scikit-learn); expected TypeError naming X",
-    "f1_at_k k float": "f1_at_k(k=2.0) raises ValueError 'k must be a positive integer'; "
-    "expected TypeError (the one validation layer's rule)",
 }
 
 

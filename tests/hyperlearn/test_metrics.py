@@ -130,7 +130,7 @@ def test_retrieval_exclude_self_and_multilabel():
         (lambda: f1_at_k([[0, 1]], [[0.1, 0.2, 0.3]], 1), "same shape"),
         (lambda: f1_at_k([[0, 1]], [[np.nan, 0.2]], 1), "NaN"),
         (lambda: f1_at_k([[0, 1]], [[0.1, 0.2]], 3), "exceeds"),
-        (lambda: f1_at_k([[0, 1]], [[0.1, 0.2]], 0), "positive integer"),
+        (lambda: f1_at_k([[0, 1]], [[0.1, 0.2]], 0), "k=0 is out of range: expected an integer"),
         (lambda: f1_at_k([[0, 1]], [[0.1, 0.2]], 1, average="weighted"), "average"),
         (lambda: f1_at_k([0, 1], [0.1, 0.2], 1), "2-D"),
         (lambda: retrieval_map([[0.0, 1.0]], [[1.0]], [0], [0]), "number of features"),
@@ -141,6 +141,44 @@ def test_retrieval_exclude_self_and_multilabel():
 def test_bad_inputs_raise_clear_errors(call, match):
     with pytest.raises((ValueError, TypeError), match=match):
         call()
+
+
+def test_k_beyond_the_items_ranked_is_an_error_in_every_metric():
+    """One rule: k in [1, n] for n the tags (tag metrics) or database items (retrieval)."""
+    Y, S = [[0, 1]], [[0.1, 0.2]]
+    for metric in (precision_at_k, recall_at_k, f1_at_k):
+        with pytest.raises(ValueError, match=r"k=3 exceeds the number of tags \(2\)"):
+            metric(Y, S, 3)
+        with pytest.raises(TypeError, match=r"k=2\.0 is not valid: expected an integer"):
+            metric(Y, S, 2.0)
+    with pytest.raises(ValueError, match=r"k=3 exceeds the number of tags \(2\)"):
+        top_k_indicator(S, 3)
+    q, db, yq, ydb = [[1.0, 0.0]], [[1.0, 0.1], [0.0, 1.0], [0.9, 0.0]], [0], [0, 1, 0]
+    with pytest.raises(ValueError, match=r"k=4 exceeds the number of database items \(3\)"):
+        retrieval_precision_at_k(q, db, yq, ydb, k=4)
+    with pytest.raises(ValueError, match=r"k=4 exceeds the number of database items"):
+        retrieval_scores(q, db, yq, ydb, k=4)
+    with pytest.raises(TypeError, match=r"k=2\.5 is not valid"):
+        retrieval_precision_at_k(q, db, yq, ydb, k=2.5)
+    X = np.array(db)
+    with pytest.raises(ValueError, match=r"k=3 exceeds .* \(itself excluded\) \(2\)"):
+        retrieval_scores(X, X, ydb, ydb, k=3, exclude_self=True)
+    # at the boundary: precision@n is the fraction of relevant items, @n-1 on leave-one-out too
+    assert retrieval_precision_at_k(q, db, yq, ydb, k=3) == pytest.approx(2 / 3, abs=ROUNDING)
+    assert f1_at_k(Y, S, 2) == pytest.approx(2 * 0.5 * 1.0 / 1.5, abs=ROUNDING)
+    loo = retrieval_scores(X, X, ydb, ydb, k=2, exclude_self=True)
+    # items 0 and 2 share a class: each finds one relevant of two; item 1 finds none
+    assert loo["precision_at_k"] == pytest.approx((0.5 + 0.0 + 0.5) / 3, abs=ROUNDING)
+
+
+def test_retrieval_options_are_checked():
+    q, db = [[1.0, 0.0]], [[1.0, 0.1], [0.0, 1.0]]
+    with pytest.raises(ValueError, match="metric='l1' is not valid: expected one of 'cosine'"):
+        retrieval_scores(q, db, [0], [0, 1], k=1, metric="l1")
+    with pytest.raises(ValueError, match="block_size=0 is out of range"):
+        retrieval_scores(q, db, [0], [0, 1], k=1, block_size=0)
+    with pytest.raises(ValueError, match="average='weighted' is not valid: expected one of"):
+        f1_at_k([[0, 1]], [[0.1, 0.2]], 1, average="weighted")
 
 
 @st.composite
