@@ -159,3 +159,123 @@ def test_degree_term_gives_the_exact_gradient(hg, T, seed):
     assert np.all(np.abs((c - b) - expected) <= tol)
     euler = ROUNDING_SLACK * K * EPS * (w @ scale + np.sum(np.abs(F) * (theta @ np.abs(F))))
     assert abs(w @ (c - b)) <= euler
+
+
+# --- the centred, size-weighted model --------------------------------------------------------
+
+positive = st.floats(0.01, 100, allow_nan=False, allow_infinity=False)
+
+
+@given(
+    st.integers(1, 30).flatmap(
+        lambda m: st.tuples(
+            arrays(np.float64, m, elements=finite), arrays(np.float64, m, elements=positive)
+        )
+    ),
+    st.floats(0.1, 10),
+)
+def test_weighted_projection_satisfies_the_kkt_conditions(va, total):
+    """w = argmin Σ a (w − v)² on the simplex iff 2a(v − w) = τ on the support, ≤ τ off it."""
+    from hyperlearn.tagging import project_weighted_simplex
+
+    v, a = va
+    w = project_weighted_simplex(v, a, total)
+    scale = max(1.0, np.abs(v).max()) * a.max() / a.min()
+    assert_on_simplex(w, total, scale)
+    support = w > 0
+    g = 2 * a * (v - w)  # the multiplier τ on the support
+    tol = ROUNDING_SLACK * v.size * EPS * scale * 2 * a.max()
+    assert np.ptp(g[support]) <= tol
+    assert np.all(g[~support] <= g[support][0] + tol)
+
+
+@given(arrays(np.float64, st.integers(1, 30), elements=finite), st.floats(0.01, 10))
+def test_weighted_projection_with_equal_weights_is_the_plain_projection(v, a):
+    from hyperlearn.tagging import project_weighted_simplex
+
+    scale = max(1.0, np.abs(v).max())
+    np.testing.assert_allclose(
+        project_weighted_simplex(v, np.full(v.size, a)),
+        project_simplex(v),
+        atol=ROUNDING_SLACK * v.size * EPS * scale,
+    )
+
+
+def test_weighted_projection_errors():
+    from hyperlearn.tagging import project_weighted_simplex
+
+    with pytest.raises(ValueError, match="shape of v"):
+        project_weighted_simplex(np.ones(3), np.ones(2))
+    with pytest.raises(ValueError, match="> 0"):
+        project_weighted_simplex(np.ones(2), np.array([1.0, 0.0]))
+    with pytest.raises(ValueError, match="finite"):
+        project_weighted_simplex(np.ones(2), np.array([1.0, np.inf]))
+
+
+@given(
+    arrays(np.float64, 12, elements=st.floats(0, 1e2)),
+    arrays(np.float64, 12, elements=st.floats(0.01, 1)),
+    arrays(np.float64, 12, elements=st.floats(1, 50)),
+    st.floats(0.01, 100),
+)
+def test_centred_update_minimises_its_quadratic_programme(c, w0, s, mu):
+    """No simplex point does better on μ Σ s (w − w0)² − cᵀw than the centred update."""
+    from hyperlearn.tagging import centred_weights
+
+    w0 = w0 / w0.sum()
+    w = centred_weights(c, w0, s, mu)
+    assert_on_simplex(w, 1.0, 1.0 + c.max() / mu)
+
+    def q(x):
+        return mu * np.sum(s * (x - w0) ** 2, axis=-1) - x @ c
+
+    others = np.random.default_rng(1).dirichlet(np.ones(12), size=300)
+    assert np.all(q(others) >= q(w) - 1e-9 * (1 + abs(q(w))))
+
+
+def test_centred_update_at_infinite_mu_is_the_start():
+    from hyperlearn.tagging import centred_closed_form, centred_weights
+
+    w0 = np.array([0.5, 0.3, 0.2])
+    c = np.array([5.0, 0.0, 1.0])
+    np.testing.assert_array_equal(centred_weights(c, w0, np.ones(3), np.inf), w0)
+    np.testing.assert_array_equal(centred_closed_form(c, w0, np.ones(3), np.inf), w0)
+    # finite μ: the closed form is the stationary point on Σ w = Σ w0
+    mu, s = 2.0, np.array([1.0, 2.0, 3.0])
+    w = centred_closed_form(c, w0, s, mu)
+    assert w.sum() == pytest.approx(1.0)
+    g = 2 * mu * s * (w - w0) - c
+    np.testing.assert_allclose(g, g[0])
+
+
+def test_natural_mu_is_scale_free():
+    """Scaling F (so c by t²) or w0 leaves the relative step (c − τ)/(2 μ_abs s w0) unchanged."""
+    from hyperlearn.tagging import natural_mu
+
+    rng = np.random.default_rng(0)
+    c, w0, s = rng.random(20), rng.dirichlet(np.ones(20)), 1 + rng.random(20)
+    base = natural_mu(1.5, c, w0, s)
+    assert natural_mu(1.5, 9.0 * c, w0, s) == pytest.approx(9.0 * base)
+    assert natural_mu(1.5, c, 3.0 * w0, s) == pytest.approx(base / 3.0)
+    # one family of equal hyperedges: relative step = (c_e − c̄) / (mu · c̄)
+    c = np.array([1.0, 2.0, 3.0])
+    w0, s = np.full(3, 1 / 3), np.full(3, 4.0)
+    mu_abs = natural_mu(2.0, c, w0, s)
+    step = (c - c.mean()) / (2 * mu_abs * s)
+    np.testing.assert_allclose(step / w0, (c - c.mean()) / (2.0 * c.mean()))
+
+
+def test_centred_objective_adds_the_weighted_penalty():
+    F, Y = np.array([[1.0], [0.5]]), np.array([[1.0], [0.0]])
+    c, w, w0, s = (
+        np.array([0.3, 0.2]),
+        np.array([0.6, 0.4]),
+        np.array([0.5, 0.5]),
+        np.array([2.0, 3.0]),
+    )
+    base = objective(F, Y, c, w, alpha=0.5, mu=0.0)
+    J = objective(F, Y, c, w, alpha=0.5, mu=1.5, w0=w0, scales=s)
+    assert J == pytest.approx(base + 1.5 * (2.0 * 0.01 + 3.0 * 0.01))
+    assert objective(F, Y, c, w0, alpha=0.5, mu=np.inf, w0=w0, scales=s) == pytest.approx(
+        objective(F, Y, c, w0, alpha=0.5, mu=0.0)
+    )
