@@ -61,7 +61,6 @@ def describe(value, limit=60):
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-
 def check_float_dtype(dtype, name="dtype"):
     """Return ``np.float32`` or ``np.float64`` for ``dtype``; refuse anything else.
 
