@@ -59,6 +59,8 @@ import numpy as np
 import scipy.linalg  # noqa: F401
 
 from ._harness import Record, skipped
+from ._tagging_quality import DATA as QUALITY_DATA
+from ._tagging_quality import run_case as run_quality_case
 
 SUITE = "tagging"
 SIZES = [
@@ -68,8 +70,13 @@ SIZES = [
     "scale200000",
     "baselines-shapes3000",
     "baselines-digits",
+    "completion-shapes3000",
+    "completion-digits",
+    "completion-tabular2000",
+    "refinement-shapes3000",
+    "refinement-digits",
 ]
-QUICK_SIZES = ["solvers1000", "fit4000", "baselines-digits"]
+QUICK_SIZES = ["solvers1000", "fit4000", "baselines-digits", "completion-digits"]
 SOLVERS = ("block_cg", "cg", "tessellated", "exact")
 SCALE_SOLVERS = ("block_cg", "tessellated")
 #: Target of issue 5: fast solvers' F1@5 within this of the exact solver's.
@@ -501,6 +508,12 @@ def _case_baselines(kind, n):
 
 def _parse(size):
     text = str(size)
+    for task in ("completion", "refinement"):
+        for data in QUALITY_DATA:
+            prefix = f"{task}-{data}"
+            rest = text[len(prefix) :]
+            if text.startswith(prefix) and (rest == "" or rest.isdigit()):
+                return prefix, int(rest) if rest else None
     for prefix in ("solvers", "fit", "scale", "baselines-shapes"):
         if text.startswith(prefix) and text[len(prefix) :].isdigit():
             return prefix, int(text[len(prefix) :])
@@ -510,7 +523,8 @@ def _parse(size):
         return "solvers", size
     raise ValueError(
         f"unknown tagging size {size!r}: expected solvers<n>, fit<n>, scale<n>, "
-        "baselines-shapes<n> or baselines-digits"
+        "baselines-shapes<n>, baselines-digits, or completion-<data>[<n>] / "
+        f"refinement-<data>[<n>] with <data> one of {QUALITY_DATA}"
     )
 
 
@@ -527,6 +541,9 @@ def run(sizes, *, quick=False):
             records += _case_scale(n)
         elif kind == "baselines-shapes":
             records += _case_baselines("shapes", n)
-        else:
+        elif kind == "baselines-digits":
             records += _case_baselines("digits", None)
+        else:
+            task, data = kind.split("-", 1)
+            records += run_quality_case(task, data, n)
     return records

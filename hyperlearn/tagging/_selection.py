@@ -24,14 +24,18 @@ __all__ = [
     "validation_scores",
 ]
 
-#: Candidate propagation strengths of ``alpha="auto"``; it holds the default alpha.
-ALPHA_GRID = (0.2, 0.35, 0.5, 0.7, 0.9, 0.97)
+#: Candidate propagation strengths of ``alpha="auto"`` (increasing: each solve is warm-started
+#: from the previous one); it holds the default alpha.  See benchmarks/TUNING.md.
+ALPHA_GRID = (0.2, 0.35, 0.5, 0.7, 0.9)
 #: The default alpha, kept by ``alpha="auto"`` unless another one is clearly better.
 #: See benchmarks/TUNING.md.
 DEFAULT_ALPHA = 0.2
 #: Finite candidates of ``mu="auto"`` (scale-free units); the default is ``inf`` (fixed
 #: weights), left only for a clearly better held-out F1.  See benchmarks/TUNING.md.
 MU_GRID = (1.0,)
+#: choose_standardization works on at most this many images (an evenly spaced subset beyond):
+#: its two exact searches grow as n², and a comparison of two F1 means needs far fewer votes.
+STANDARDIZATION_MAX_IMAGES = 50_000
 #: A candidate replaces the default only if its mean per-image F1 gain exceeds this many
 #: standard errors of that paired gain: held-out F1 of close candidates is within noise.
 #: See benchmarks/TUNING.md.
@@ -171,11 +175,15 @@ def validation_scores(families, Y, Y_train, validation, grid, rtol):
     """
     hg = families.hypergraph
     scores, per_image = {}, {}
+    F, previous = None, None
     for a in grid:
         rhs = (1.0 - a) * Y_train
+        # F_α = (1 − α)(I − αΘ)⁻¹Y: the previous alpha's solution, rescaled, is a close start
+        F0 = rhs.copy() if F is None else F * ((1.0 - a) / (1.0 - previous))
         F, _, info = solve_f_step(
-            "block_cg", hg, a, rhs, rhs.copy(), rtol=rtol, n_blocks=1, rank=1, random_state=0
+            "block_cg", hg, a, rhs, F0, rtol=rtol, n_blocks=1, rank=1, random_state=0
         )
+        previous = a
         if info < 0:
             raise RuntimeError(
                 f"block CG broke down (info={info}) during the held-out "
@@ -210,7 +218,9 @@ def choose_standardization(X, Y, validation, n_neighbors, *, metric="euclidean",
     :func:`~hyperlearn.tagging._families.standardize_features` ``(X)``; the standardised
     features are chosen only if their per-image F1 is clearly better
     (:func:`choose_candidate` with the raw features as the default).  Only the hidden images
-    are queried, so this costs two searches of ``|validation|`` queries.
+    are queried, so this costs two searches of ``|validation|`` queries.  Beyond
+    :data:`STANDARDIZATION_MAX_IMAGES` images the choice is made on an evenly spaced subset of
+    that many (the held-out images among them as queries).
 
     Returns
     -------
@@ -220,6 +230,14 @@ def choose_standardization(X, Y, validation, n_neighbors, *, metric="euclidean",
     """
     from ..hypergraph import kneighbors
 
+    n = X.shape[0]
+    if n > STANDARDIZATION_MAX_IMAGES:
+        # an evenly spaced subset (queries and database): the exact searches grow as n²
+        subset = np.linspace(0, n - 1, STANDARDIZATION_MAX_IMAGES).round().astype(np.int64)
+        inside = np.flatnonzero(np.isin(subset, validation))
+        return choose_standardization(
+            X[subset], Y[subset], inside, n_neighbors, metric=metric, n_jobs=n_jobs
+        )
     Y_train = Y.copy()
     Y_train[validation] = 0
     k = min(n_neighbors + 1, X.shape[0])
