@@ -181,8 +181,8 @@ class Hypergraph:
         Raises
         ------
         ValueError
-            Vertex ids negative or ``>= n_vertices``; non-integer ids; empty hyperedges;
-            bad weights (wrong length, negative, NaN/inf); malformed ``indptr``.
+            Vertex ids negative or ``>= n_vertices``; empty hyperedges; bad weights (wrong
+            length, negative, NaN/inf); malformed ``indptr``.
         TypeError
             Vertex ids that are not integers.
 
@@ -305,17 +305,17 @@ class Hypergraph:
         block_size=None,
         dtype=None,
         progress=False,
+        method="auto",
+        random_state=None,
     ):
         """One hyperedge per vertex: the vertex and its ``n_neighbors`` nearest neighbours.
 
-        Hyperedge ``v`` (column ``v`` of ``H``) is ``{v} ∪ kNN(v)``, where ``kNN(v)`` are the
-        ``n_neighbors`` points closest to ``v`` OTHER than ``v`` itself, so every hyperedge has
-        ``n_neighbors + 1`` members (a duplicate point of ``v`` counts as a neighbour).  The
-        search is exact and blockwise (see :func:`kneighbors`, which screens candidates in
-        float32 and certifies every row in float64): memory is
-        ``O((n_threads + 1)·n·k' + block_size²)`` with ``k'`` a few more than ``n_neighbors``,
-        plus a float32 copy of ``X``; no ``n × n`` matrix is formed.  Ties are broken by the
-        smaller vertex index.
+        Hyperedge ``v`` (column ``v`` of ``H``) is ``{v} ∪ kNN(v)``, ``kNN(v)`` the
+        ``n_neighbors`` points closest to ``v`` OTHER than ``v`` (a duplicate of ``v`` counts),
+        so every hyperedge has ``n_neighbors + 1`` members.  The search is :func:`kneighbors`:
+        exact (ties broken by the smaller index) below ``ANN_MIN_SAMPLES`` points, approximate
+        (NN-descent, ``O(n k)`` memory, recall below 1) from there when pynndescent is
+        installed.  No ``n × n`` matrix is formed either way.
 
         Parameters
         ----------
@@ -329,11 +329,16 @@ class Hypergraph:
         n_jobs : int, default=None
             Threads for the search (see :func:`hyperlearn.utils.thread_limits`).
         block_size : int, default=None
-            Database points per distance block; ``None`` picks 1024.
+            Database points per distance block of the exact search; ``None`` picks 1024.
         dtype : {None, numpy.float32, numpy.float64}, default=None
             ``None`` follows ``X``.
         progress : bool, default=False
-            Show a tqdm progress bar.
+            Show a tqdm progress bar (exact search).
+        method : {"auto", "exact", "approximate"}, default="auto"
+            The neighbour search, as in :func:`kneighbors` (``"auto"``: approximate from
+            ``ANN_MIN_SAMPLES`` points when pynndescent is installed).
+        random_state : None, int or numpy.random.Generator, default=None
+            Seed of the approximate search: the same seed gives the same hypergraph.
 
         Returns
         -------
@@ -343,7 +348,10 @@ class Hypergraph:
         Raises
         ------
         ValueError
-            ``X`` not 2-D, empty, or with NaN/inf; ``n_neighbors`` out of range; unknown metric.
+            ``X`` not 2-D, empty, or with NaN/inf; ``n_neighbors`` out of range; unknown metric
+            or method.
+        ImportError
+            ``method="approximate"`` without pynndescent.
 
         Examples
         --------
@@ -365,6 +373,8 @@ class Hypergraph:
             block_size=block_size,
             dtype=dtype,
             progress=progress,
+            method=method,
+            random_state=random_state,
         )
 
     @classmethod
@@ -707,7 +717,3 @@ class Hypergraph:
         csr = _freeze(state["csr"], idx)
         csc = _freeze(state["csc"], idx)
         self._init_from(csr, csc, _readonly(state["weights"]))
-
-    def __ne__(self, other):
-        result = self.__eq__(other)
-        return result if result is NotImplemented else not result

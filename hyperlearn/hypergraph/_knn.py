@@ -20,6 +20,14 @@ from ..utils._validation import (
     check_matrix,
     float_dtype_of,
 )
+from ._ann import KNN_METHODS, approximate_kneighbors, resolve_method
+from ._knn_screen import (
+    SCREEN_MAX_NORM,
+    certify,
+    inflated_norms,
+    screen_extra,
+    screen_prepare,
+)
 
 __all__ = ["from_knn", "kneighbors"]
 
@@ -40,8 +48,10 @@ def kneighbors(
     n_jobs=None,
     progress=False,
     screen="auto",
+    method="exact",
+    random_state=None,
 ):
-    """Exact k nearest neighbours, blockwise, without an ``n × n`` matrix.
+    """Exact (or, on request, approximate) k nearest neighbours, without an ``n × n`` matrix.
 
     Gram blocks of at most ``256 × block_size`` go through single-threaded BLAS
     (``‖q‖² + ‖x‖² − 2 qᵀx``) and a Numba kernel merges each into per-query sorted top-k lists;
@@ -88,6 +98,15 @@ def kneighbors(
         float32 GEMM saves little besides the re-ranking and merging.  Screening is skipped
         anyway when ``n_database`` (minus the query itself) is at most ``n_neighbors + extra``
         candidates or when row norms exceed ``2⁶⁰`` (float32 overflow).
+    method : {"exact", "approximate", "auto"}, default="exact"
+        ``"approximate"`` (self-search only, ``database=None``): NN-descent through pynndescent
+        (the optional ``ann`` extra), its candidates re-ranked with exact distances; the
+        neighbour SETS may miss true neighbours (recall below 1), and ``block_size``,
+        ``progress`` and ``screen`` do not apply.  ``"auto"``: approximate for a self-search
+        of at least :data:`~hyperlearn.hypergraph._ann.ANN_MIN_SAMPLES` points when
+        pynndescent is installed, else exact.
+    random_state : None, int or numpy.random.Generator, default=None
+        Seed of the approximate search (the exact search is deterministic).
 
     Returns
     -------
@@ -99,7 +118,10 @@ def kneighbors(
     ------
     ValueError
         Empty or non-2-D inputs, NaN/inf, mismatched feature counts, ``n_neighbors`` out of
-        range, unknown metric or ``screen``, values so large that squared norms overflow.
+        range, unknown metric, ``screen`` or ``method``, values so large that squared norms
+        overflow; ``method="approximate"`` with a ``database``.
+    ImportError
+        ``method="approximate"`` without pynndescent.
 
     Notes
     -----
@@ -183,21 +205,13 @@ def kneighbors(
         n_jobs=n_jobs,
         progress=progress,
         screen=screen,
+        method=method,
+        random_state=random_state,
     )
     return dist, ind
 
 
 KNN_SCREEN_MODES = ("auto", "float32", None)
-#: Unit roundoffs and the underflow thresholds of the screening bound (see kneighbors' Notes).
-_U32 = 2.0**-24
-_U64 = 2.0**-53
-_TAU32 = 2.0**-126  # smallest normal float32
-_TAU64 = 2.0**-1022  # smallest normal float64
-#: Relative inflation of every computed bound (and deflation of every lower bound): covers the
-#: few float64 roundings made while evaluating δ and L themselves (each ≤ 2⁻⁵³ relative).
-SCREEN_BOUND_INFLATION = 64 * _U64
-#: Above this row norm a float32 Gram entry could overflow (|ĝ| ≤ N_q·R ≤ 2¹²⁰ < 2¹²⁸).
-SCREEN_MAX_NORM = 2.0**60
 #: Screening stops (and the float64 search answers every row) when more than this fraction of
 #: the first block's rows fail the certificate: rejected rows are searched again in float64, so
 #: beyond about half of them screening costs more than it saves.  See benchmarks/TUNING.md.
@@ -206,78 +220,6 @@ SCREEN_ABORT_FAILURES = 0.5
 #: features: below them the merges, not the GEMMs, dominate.  See benchmarks/TUNING.md.
 SCREEN_MIN_WORK = 2**24
 SCREEN_MIN_FEATURES = 16
-
-
-def screen_extra(n_neighbors):
-    """Extra candidates screened per query: ``k' = k + max(4, k // 4)``.
-
-    A few extra candidates keep a margin for data with close gaps at the k-th place; each costs
-    one float64 row read in the re-ranking.  See benchmarks/TUNING.md.
-    """
-    return max(4, n_neighbors // 4)
-
-
-def _gamma(n, u):
-    return n * u / (1.0 - n * u)
-
-
-def _screen_prepare(A, center, chunk=4096):
-    """float32 copy of ``fl(A − center)`` (or of ``A``) and the float64 squared norms of the
-    float64 rows it was cast from, one pass in row chunks (no full float64 temporary)."""
-    out = np.empty(A.shape, dtype=np.float32)
-    sq = np.empty(A.shape[0])
-    for i in range(0, A.shape[0], chunk):
-        c = A[i : i + chunk]
-        if center is not None:
-            c = c - center
-        # a value beyond float32's range shows in the norms (> SCREEN_MAX_NORM): no screening
-        with np.errstate(over="ignore"):
-            out[i : i + chunk] = c
-            sq[i : i + chunk] = np.einsum("ij,ij->i", c, c)
-    return out, sq
-
-
-def _inflated_norms(sq, n_features):
-    return np.sqrt(sq) * (1.0 + 2 * (n_features + 4) * _U64)
-
-
-def screen_error_bound(q_norms, db_norm_max, n_features):
-    """δ(q): bound on ``|s(x) − ‖c_q − c_x‖²|`` for every database point (kneighbors' Notes).
-
-    ``q_norms`` (array) and ``db_norm_max`` are upper bounds on the float64 row norms of the
-    centred (or normalised) rows.
-    """
-    d = n_features
-    g32 = _gamma(d, _U32)
-    rel = g32 * (1 + _U32) ** 2 + 2 * _U32 + _U32**2
-    E = rel * q_norms * db_norm_max + 4 * (1 + g32) * _TAU32 * (
-        np.sqrt(d) * (q_norms + db_norm_max) + d
-    )
-    F = 1.01 * (_gamma(d, _U64) + 6 * _U64) * (q_norms + db_norm_max) ** 2
-    return (2 * E + F) * (1 + SCREEN_BOUND_INFLATION)
-
-
-def _certify(s_kp, kth_raw, q_norms, db_norm_max, n_features, cosine):
-    """Boolean mask of rows whose screened candidates provably contain the exact answer."""
-    d = n_features
-    delta = screen_error_bound(q_norms, db_norm_max, d)
-    if cosine:
-        lower = (
-            1.0
-            + 0.5 * (s_kp - delta)
-            - _gamma(d, _U64) * q_norms * db_norm_max
-            - 3 * _U64
-            - 2 * d * _TAU64
-        )
-        lower -= 8 * SCREEN_BOUND_INFLATION  # values are O(1): absolute evaluation slack
-        return (kth_raw < lower) & (kth_raw < 2.0)
-    e = 1.01 * _U64 * (q_norms + db_norm_max)
-    rho = np.maximum(np.sqrt(np.maximum(s_kp - delta, 0.0)) - e, 0.0)
-    lower = rho**2 * (1.0 - _gamma(d + 2, _U64)) - 2 * d * _TAU64
-    lower *= 1.0 - SCREEN_BOUND_INFLATION
-    return kth_raw * (1.0 + 8 * _U64) < lower
-
-
 #: Square blocks of the screened searches (at most).  See benchmarks/TUNING.md.
 SCREEN_BLOCK = 512
 
@@ -460,14 +402,25 @@ def _kneighbors(
     n_jobs=None,
     progress=False,
     screen="auto",
+    method="exact",
+    random_state=None,
 ):
-    """:func:`kneighbors` plus a dict of statistics: ``screened`` (bool: the screening answered,
-    possibly with rejected rows), ``aborted`` (screening stopped after its first block),
-    ``n_certified`` and ``n_fallback`` (rows searched in float64), and when screened
-    ``certified`` (boolean mask of the rows answered by the certified screening)."""
+    """:func:`kneighbors` plus a dict of statistics: ``method`` ("exact" or "approximate"),
+    ``screened`` (bool: the screening answered, possibly with rejected rows), ``aborted``
+    (screening stopped after its first block), ``n_certified`` and ``n_fallback`` (rows
+    searched in float64), and when screened ``certified`` (boolean mask of the rows answered
+    by the certified screening)."""
     # imported here: tqdm.auto alone costs ~80 ms of `import hyperlearn` time
     from tqdm.auto import tqdm
 
+    check_choice(method, "method", KNN_METHODS)
+    if database is not None and method == "approximate":
+        raise ValueError(
+            "method='approximate' searches the points of X among themselves: expected "
+            "database=None (pass method='exact' to search a database)."
+        )
+    if database is None and resolve_method(method, _n_rows(X)) == "approximate":
+        return _approximate_search(X, n_neighbors, metric, n_jobs, random_state)
     Q, D, k, block = _search_inputs(X, n_neighbors, database, metric, block_size, screen)
     exclude_self = database is None
     cosine = metric == "cosine"
@@ -481,7 +434,13 @@ def _kneighbors(
             and n_q * n_db * n_features >= SCREEN_MIN_WORK
             and n_features >= SCREEN_MIN_FEATURES
         )
-    stats = {"screened": False, "aborted": False, "n_certified": 0, "n_fallback": n_q}
+    stats = {
+        "method": "exact",
+        "screened": False,
+        "aborted": False,
+        "n_certified": 0,
+        "n_fallback": n_q,
+    }
 
     with thread_limits(n_jobs) as n_threads:
         bar = tqdm(total=0, desc="kNN", unit="block", disable=not progress)
@@ -510,12 +469,38 @@ def _kneighbors(
     return distances, indices, stats
 
 
-def _search_inputs(X, n_neighbors, database, metric, block_size, screen):
-    """Validated ``(Q, D, n_neighbors, block)``: float64 queries and database (the same array
-    for a self-search; rows normalised for the cosine metric)."""
+def _n_rows(X):
+    """Rows of ``X`` if it has a shape, else 0 (``X`` is validated later)."""
+    try:
+        shape = np.shape(X)
+    except (TypeError, ValueError):  # ragged lists and the like
+        return 0
+    return int(shape[0]) if shape else 0
+
+
+def _approximate_search(X, n_neighbors, metric, n_jobs, random_state):
+    """The approximate self-search of :func:`_kneighbors` (float32 input stays float32)."""
+    Q, _, k, _ = _search_inputs(X, n_neighbors, None, metric, None, "auto", dtype=None)
+    with thread_limits(n_jobs) as n_threads:
+        distances, indices = approximate_kneighbors(
+            Q, k, cosine=metric == "cosine", random_state=random_state, n_threads=n_threads
+        )
+    stats = {
+        "method": "approximate",
+        "screened": False,
+        "aborted": False,
+        "n_certified": 0,
+        "n_fallback": 0,
+    }
+    return distances, indices, stats
+
+
+def _search_inputs(X, n_neighbors, database, metric, block_size, screen, dtype=np.float64):
+    """Validated ``(Q, D, n_neighbors, block)``: queries and database in ``dtype`` (None: as
+    given; the same array for a self-search; rows normalised for the cosine metric)."""
     check_choice(metric, "metric", KNN_METRICS)
     check_choice(screen, "screen", KNN_SCREEN_MODES)
-    Q = check_matrix(X, "X", dtype=np.float64)
+    Q = check_matrix(X, "X", dtype=dtype)
     if database is None:
         D = Q
         if Q.shape[0] < 2:
@@ -549,10 +534,10 @@ def _screened_search(Q, D, exclude_self, cosine, k, k_screen, block, n_threads, 
     n_q, n_features = Q.shape
     n_db = D.shape[0]
     center = None if cosine else D.mean(axis=0)
-    q32, q_sq = _screen_prepare(Q, center)
-    db32, d_sq = (q32, q_sq) if exclude_self else _screen_prepare(D, center)
-    q_norms = _inflated_norms(q_sq, n_features)
-    db_norm_max = float(_inflated_norms(d_sq, n_features).max())
+    q32, q_sq = screen_prepare(Q, center)
+    db32, d_sq = (q32, q_sq) if exclude_self else screen_prepare(D, center)
+    q_norms = inflated_norms(q_sq, n_features)
+    db_norm_max = float(inflated_norms(d_sq, n_features).max())
     norm_max = float(np.max([db_norm_max, q_norms.max()]))  # NaN propagates
     # ‖x‖ ≤ ‖μ‖ + ‖c_x‖: below 2⁵⁰⁰ no squared norm overflows, so the float64 search (for rows
     # the certificate rejects) cannot raise where screening would not have; otherwise that
@@ -566,19 +551,19 @@ def _screened_search(Q, D, exclude_self, cosine, k, k_screen, block, n_threads, 
     else:
         qn, dn = q_sq, d_sq
 
-    def rerank_and_certify(rows, lists_d, lists_i):
+    def rerank_andcertify(rows, lists_d, lists_i):
         n_rows = lists_i.shape[0]
         distances = np.empty((n_rows, k))
         indices = np.empty((n_rows, k), dtype=np.int64)
         kth_raw = np.empty(n_rows)
         _knn_kernels.knn_rerank(Q[rows], D, lists_i, cosine, distances, indices, kth_raw)
-        ok = _certify(lists_d[:, -1], kth_raw, q_norms[rows], db_norm_max, n_features, cosine)
+        ok = certify(lists_d[:, -1], kth_raw, q_norms[rows], db_norm_max, n_features, cosine)
         return distances, indices, ok
 
     def probe(lists_d, lists_i, rows):
         # the first block's rows are final: if most fail the certificate, the float64 search
         # would redo most rows anyway, so stop screening now
-        ok = rerank_and_certify(rows, lists_d, lists_i)[2]
+        ok = rerank_andcertify(rows, lists_d, lists_i)[2]
         return np.count_nonzero(~ok) <= SCREEN_ABORT_FAILURES * ok.size
 
     if exclude_self:
@@ -593,7 +578,7 @@ def _screened_search(Q, D, exclude_self, cosine, k, k_screen, block, n_threads, 
     if found is None:
         stats["aborted"] = True
         return None
-    return rerank_and_certify(slice(None), *found)
+    return rerank_andcertify(slice(None), *found)
 
 
 def _normalize_rows(A):
@@ -602,7 +587,20 @@ def _normalize_rows(A):
     return A / norms[:, None]
 
 
-def from_knn(cls, X, n_neighbors, *, metric, weights, n_jobs, block_size, dtype, progress=False):
+def from_knn(
+    cls,
+    X,
+    n_neighbors,
+    *,
+    metric,
+    weights,
+    n_jobs,
+    block_size,
+    dtype,
+    progress=False,
+    method="auto",
+    random_state=None,
+):
     """See :meth:`Hypergraph.from_knn`."""
     if X is None:
         raise TypeError("X is None: expected a 2-D array of features.")
@@ -611,7 +609,14 @@ def from_knn(cls, X, n_neighbors, *, metric, weights, n_jobs, block_size, dtype,
     else:
         dtype = check_float_dtype(dtype)
     _, neighbors = kneighbors(
-        X, n_neighbors, metric=metric, block_size=block_size, n_jobs=n_jobs, progress=progress
+        X,
+        n_neighbors,
+        metric=metric,
+        block_size=block_size,
+        n_jobs=n_jobs,
+        progress=progress,
+        method=method,
+        random_state=random_state,
     )
     return cls._from_canonical(knn_incidence(neighbors, dtype), weights, dtype=dtype)
 

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from sklearn.neighbors import NearestNeighbors
 
 from hyperlearn import Hypergraph
-from hyperlearn.hypergraph import _knn, kneighbors
+from hyperlearn.hypergraph import _knn, _knn_screen, kneighbors
 from hyperlearn.hypergraph import _reference as ref
 from hyperlearn.hypergraph._knn import _kneighbors
 from hyperlearn.utils import thread_limits
@@ -382,12 +382,12 @@ def test_screen_error_bound_holds(d, scale, centered):
     rng = np.random.default_rng(d)
     A = _adversarial_rows(rng, 10, d, scale)
     center = A.mean(axis=0) if centered else None
-    a32, sq = _knn._screen_prepare(A, center)
+    a32, sq = _knn_screen.screen_prepare(A, center)
     C = A - center if centered else A
     G = (a32 @ a32.T).astype(np.float64)  # float32 GEMM, as in the search
     s = (sq[:, None] + sq[None, :]) - 2.0 * G
-    norms = _knn._inflated_norms(sq, d)
-    delta = _knn.screen_error_bound(norms, norms.max(), d)
+    norms = _knn_screen.inflated_norms(sq, d)
+    delta = _knn_screen.screen_error_bound(norms, norms.max(), d)
     worst = 0.0
     for i in range(A.shape[0]):
         ci = [Fraction(v) for v in C[i].tolist()]
