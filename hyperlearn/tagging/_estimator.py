@@ -439,6 +439,7 @@ class HypergraphTagger(BaseEstimator):
                 metric=self.metric,
                 n_jobs=self.n_jobs,
                 dtype=X.dtype,
+                random_state=self.random_state,
             )
             extra = None if extra is None else extra.astype(X.dtype)
             families = assemble_families(visual, Y, extra, settings.tag_weight)

@@ -111,7 +111,14 @@ def knn_incidence(indices, distances, k, *, incidence="binary", dtype=np.float64
 
 
 def visual_families(
-    views, scales, *, incidence="binary", metric="euclidean", n_jobs=None, dtype=np.float64
+    views,
+    scales,
+    *,
+    incidence="binary",
+    metric="euclidean",
+    n_jobs=None,
+    dtype=np.float64,
+    random_state=None,
 ):
     """One kNN family per (view, scale), one neighbour search per view.
 
@@ -126,6 +133,9 @@ def visual_families(
     n_jobs : int or None
     dtype : numpy float dtype
         Of the hypergraphs.
+    random_state : None, int or numpy.random.RandomState
+        Seed of the neighbour search when it is approximate (``kneighbors(method="auto")``:
+        many images and pynndescent installed).
 
     Returns
     -------
@@ -137,7 +147,9 @@ def visual_families(
     k_max = max(scales)
     families = []
     for j, X in enumerate(views):
-        distances, indices = kneighbors(X, k_max, metric=metric, n_jobs=n_jobs)
+        distances, indices = kneighbors(
+            X, k_max, metric=metric, n_jobs=n_jobs, method="auto", random_state=random_state
+        )
         for k in scales:
             H = knn_incidence(indices, distances, k, incidence=incidence, dtype=dtype)
             hg = Hypergraph.from_incidence(H, dtype=dtype)

@@ -295,3 +295,17 @@ def test_per_image_f1_averages_to_f1_at_k(data):
     values = per_image_f1(Y_true, scores, 5)
     assert values.mean() == pytest.approx(hyperlearn.metrics.f1_at_k(Y_true, scores, 5), rel=1e-12)
     np.testing.assert_allclose(values, top5_f1(Y_true, scores)[1], rtol=1e-12)
+
+
+def test_choose_standardization_uses_an_evenly_spaced_subset_beyond_the_cap(monkeypatch):
+    from hyperlearn.tagging import _selection
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 5)) * np.array([1.0, 10.0, 100.0, 1.0, 1.0])
+    Y = (rng.random((300, 4)) < 0.3).astype(np.float64)
+    validation = np.arange(0, 300, 7)
+    subset = np.linspace(0, 299, 100).round().astype(np.int64)
+    inside = np.flatnonzero(np.isin(subset, validation))
+    expected = _selection.choose_standardization(X[subset], Y[subset], inside, 5)
+    monkeypatch.setattr(_selection, "STANDARDIZATION_MAX_IMAGES", 100)
+    assert _selection.choose_standardization(X, Y, validation, 5) == expected
