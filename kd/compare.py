@@ -12,12 +12,17 @@ warm-up before KD) and SRM. The table gives, as mean ± standard deviation over 
   representation (the protocol of the information-flow KD and InDistill papers);
 - ``train s``: training time (all stages, e.g. the auxiliary teacher and the dictionary).
 
-Every method uses its papers' defaults (Adam, lr 1e-3). One choice was made, on the validation
-split and for all methods alike: the student batch size is 32, not the papers' 128. The papers
-train on 50 000 CIFAR images (≈ 390 steps per epoch); on 1 440 training images a batch of 128
-gives 12 steps per epoch, and the label-free PKT stage that trains the auxiliary teacher reached
-only 0.21 validation mAP after 10 epochs (0.52 with batch 32). A validation split carved from
-the training images gives the per-epoch learning curves; the test split is only used at the end.
+The recipe follows the papers' code, scaled to a small data set: Adam (lr 1e-3) with a final
+drop of the learning rate to a tenth (``--lr-drop``, the last fifth of each stage); the
+auxiliary teacher of information-flow KD and InDistill is trained on the labels like the
+teacher (and cached beside it), then adapted to the teacher by PKT; those two methods build a
+new Adam optimizer every epoch of their transfer stage; preparation stages (auxiliary
+teacher, SRM's dictionary and initialisation) come on top of ``--epochs``, so every method's
+student trains ``--epochs`` epochs after them. One choice differs, made on the validation split
+and for all methods alike: the student batch size is 32, not the papers' 128 (on about 1 400
+training images a batch of 128 gives too few steps per epoch; see README). A validation split
+carved from the training images gives the per-epoch learning curves; the test split is only
+used at the end.
 """
 
 from __future__ import annotations
@@ -34,10 +39,11 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["METHODS", "main", "summarise"]
+from .methods import METHODS
+from .methods.srm_dictionary import DICTIONARY_INITS
 
-METHODS = ("baseline", "kd", "pkt", "infoflow", "indistill", "indistill_kd", "srm")
-LABEL_FREE = ("infoflow", "indistill")
+__all__ = ["main", "summarise"]
+
 TEACHERS = ("resnet18_w16", "resnet18_w8", "cnn32")
 
 
@@ -45,6 +51,13 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text}")
     return value
 
 
@@ -57,11 +70,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=_positive_int, default=30, help="student epochs per method")
     p.add_argument("--teacher-epochs", type=_positive_int, default=None, help="default: --epochs")
     p.add_argument("--teacher", choices=TEACHERS, default="resnet18_w16")
-    p.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    p.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS))
     p.add_argument("--n-images", type=_positive_int, default=2000, help="size of 'shapes'")
     p.add_argument("--batch-size", type=_positive_int, default=32, help="student batch size")
     p.add_argument("--teacher-batch-size", type=_positive_int, default=128)
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    p.add_argument(
+        "--lr-drop",
+        type=_fraction,
+        default=0.2,
+        help="fraction of each stage's epochs, at its end, run at lr/10 (0: no drop)",
+    )
+    p.add_argument(
+        "--srm-init", choices=DICTIONARY_INITS, default=None, help="SRM dictionary start"
+    )
     p.add_argument("--val-fraction", type=float, default=0.1)
     p.add_argument("--cache-dir", default="kd_runs/compare-cache", help="teacher cache folder")
     p.add_argument("--threads", type=_positive_int, default=1, help="torch CPU threads")
@@ -72,8 +94,8 @@ def _parser() -> argparse.ArgumentParser:
         type=_positive_int,
         default=None,
         metavar="EPOCHS",
-        help="also train SRM dictionaries for EPOCHS epochs from SVD and from random atoms and "
-        "report the relative reconstruction error on the validation split",
+        help="also train SRM dictionaries for EPOCHS epochs from every initialisation and "
+        "report the entropy of the pixel labels and the reconstruction error (validation split)",
     )
     p.add_argument("--no-progress", action="store_true")
     return p
@@ -142,6 +164,7 @@ def _build(kind: str, data, seed: int, offset: int):
 
 
 def _trainer(distiller, loader, args, epochs, seed, val_loader, checkpoint_dir=None):
+    """A Trainer with the comparison's optimizer, learning-rate drop and teacher cache."""
     import torch
 
     from .trainer import Trainer
@@ -156,84 +179,72 @@ def _trainer(distiller, loader, args, epochs, seed, val_loader, checkpoint_dir=N
         seed=seed,
         progress=not args.no_progress,
         cache_teacher=True,  # no augmentation: teacher outputs are exact per sample
+        lr_drop=args.lr_drop,
     )
 
 
-def _teacher(args, d) -> tuple:
-    """Train the teacher once, or load it from the cache (keyed by everything that matters)."""
+def _cached(kind: str, args, d) -> tuple:
+    """Train a labelled model once (teacher or auxiliary teacher), or load it from the cache.
+
+    The cache key holds everything that changes the training (data, model, epochs, batch
+    size, learning rate and its drop).
+    """
     import torch
 
     from .methods import Baseline
 
     epochs = args.teacher_epochs or args.epochs
+    model_name = args.teacher if kind == "teacher" else "aux"
     recipe = {
         "dataset": args.dataset,
         "n_images": args.n_images if args.dataset == "shapes" else None,
-        "teacher": args.teacher,
+        "model": model_name,
         "epochs": epochs,
         "batch_size": args.teacher_batch_size,
         "lr": args.lr,
+        "lr_drop": args.lr_drop,
         "val_fraction": args.val_fraction,
         "data": d["fingerprint"],
-        "format": 1,
+        "format": 2,
     }
     key = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
-    folder = Path(args.cache_dir) / f"teacher-{args.dataset}-{args.teacher}-{key}"
-    weights = folder / "teacher.pt"
-    teacher = _build(args.teacher, d["data"], 0, 1)
+    folder = Path(args.cache_dir) / f"{kind}-{args.dataset}-{model_name}-{key}"
+    weights = folder / "model.pt"
+    model = _build(model_name, d["data"], 0, 1 if kind == "teacher" else 3)
     if weights.exists():
-        teacher.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+        model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
         meta = json.loads((folder / "meta.json").read_text())
-        print(f"teacher loaded from the cache {folder}", file=sys.stderr)
-        return teacher, meta
-    print(f"training the teacher {args.teacher} for {epochs} epochs ({folder})", file=sys.stderr)
+        print(f"{kind} loaded from the cache {folder}", file=sys.stderr)
+        return model, meta
+    print(f"training the {kind} {model_name} for {epochs} epochs ({folder})", file=sys.stderr)
     folder.mkdir(parents=True, exist_ok=True)
     loader = d["train_loader"](0, args.teacher_batch_size)
-    trainer = _trainer(Baseline(teacher), loader, args, epochs, 0, d["val"], folder)
+    trainer = _trainer(Baseline(model), loader, args, epochs, 0, d["val"], folder)
     history = trainer.fit(resume=True)
     meta = {
         "recipe": recipe,
         "train_time_s": sum(r["time_s"] for r in history),
         "history": history,
     }
-    tmp = folder / "teacher.pt.tmp"
-    torch.save(teacher.state_dict(), tmp)
+    tmp = folder / "model.pt.tmp"
+    torch.save(model.state_dict(), tmp)
     os.replace(tmp, weights)
     (folder / "meta.json").write_text(json.dumps(meta))
-    return teacher, meta
+    return model, meta
 
 
-def _method(name: str, student, teacher, aux, epochs: int):
-    from .methods import KD, PKT, SRM, Baseline, InDistill, InformationFlowKD
+def _method(name: str, student, teacher, aux_state, args, seed: int):
+    """The registered method, with a fresh copy of the cached (labelled) auxiliary teacher."""
+    from .methods import build_method
 
-    if name == "baseline":
-        return Baseline(student)
-    if name == "kd":
-        return KD(student, teacher)
-    if name == "pkt":
-        return PKT(student, teacher)
-    if name == "infoflow":
-        return InformationFlowKD(student, teacher, aux, aux_epochs=epochs)
-    if name == "indistill":
-        return InDistill(student, teacher, aux, aux_epochs=epochs)
-    if name == "indistill_kd":
-        return InDistill(student, teacher, aux, aux_epochs=epochs, then=KD(student, teacher))
-    if name == "srm":
-        init = max(1, epochs // 3)
-        return SRM(student, teacher, dict_epochs=max(1, epochs // 2), init_epochs=init)
-    raise ValueError(f"unknown method {name!r}")
-
-
-def _student_epochs(distiller, epochs: int) -> int:
-    """Total trainer epochs so that the student itself trains about ``epochs`` epochs.
-
-    Stages that do not train the student (auxiliary teacher, dictionary) come on top; the last
-    (open-ended) stage gets at least one epoch.
-    """
-    stages = distiller.stages()
-    extra = sum(s.epochs for s in stages if s.name in ("aux", "dictionary"))
-    fixed = sum(s.epochs for s in stages if s.epochs is not None)
-    return max(epochs + extra, fixed + 1)
+    aux = None
+    if METHODS[name].needs_aux:
+        aux = _build("aux", aux_state["data"], 0, 3)
+        aux.load_state_dict(aux_state["state"])
+    options = {"epochs": args.epochs, "aux_warmup_epochs": 0, "seed": seed}
+    if args.srm_init is not None:
+        options["srm_init"] = args.srm_init
+    return build_method(name, student, teacher, aux, **options)
 
 
 # ------------------------------------------------------------------------------------------
@@ -288,7 +299,8 @@ def summarise(results: dict) -> dict:
     return out
 
 
-def _format(summary: dict, teacher_row: dict | None) -> str:
+def _format(summary: dict, reference_rows: dict) -> str:
+    """The table: reference models (single runs), then every method as mean ± std."""
     cols = [
         ("head_accuracy", "head acc", 100.0),
         ("probe_accuracy", "probe acc", 100.0),
@@ -297,21 +309,16 @@ def _format(summary: dict, teacher_row: dict | None) -> str:
         ("train_time_s", "train s", 1.0),
     ]
     rows = [["method", *[c[1] for c in cols]]]
-    if teacher_row is not None:
-        rows.append(
-            [
-                "teacher",
-                *[
-                    "-" if teacher_row.get(k) is None else f"{teacher_row[k] * s:.2f}"
-                    for k, _, s in cols
-                ],
-            ]
-        )
+    for label, ref in reference_rows.items():
+        if ref is not None:
+            rows.append(
+                [label, *["–" if ref.get(k) is None else f"{ref[k] * f:.2f}" for k, _, f in cols]]
+            )
     for method, stats in summary.items():
-        cells = [method]
+        cells = [METHODS[method].title if method in METHODS else method]
         for key, _, scale in cols:
             v = stats.get(key)
-            cells.append("-" if v is None else f"{v['mean'] * scale:.2f} ± {v['std'] * scale:.2f}")
+            cells.append("–" if v is None else f"{v['mean'] * scale:.2f} ± {v['std'] * scale:.2f}")
         rows.append(cells)
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
@@ -342,7 +349,7 @@ def _plot(path, histories: dict) -> None:
         for history in runs:
             curves.append([r["val_accuracy"] for r in history if r["val_accuracy"] is not None])
         n = min(len(c) for c in curves)
-        if n and method not in LABEL_FREE:
+        if n and not METHODS[method].label_free:
             acc = np.mean([c[:n] for c in curves], axis=0)
             axes[0].plot(np.arange(1, n + 1), acc, label=method)
         # each stage optimises a different loss: normalise it by its own first epoch and break
@@ -371,10 +378,11 @@ def _plot(path, histories: dict) -> None:
 
 
 def srm_init_check(teacher, d, args) -> dict:
-    """Dictionary learning from SVD atoms vs random atoms, same epochs, per seed.
+    """Every SRM dictionary initialisation, trained for ``--srm-init-check`` epochs, per seed.
 
-    Returns ``{init: [per-seed {"train_loss": [...], "val_rel_error": {layer: value}}]}`` with the
-    relative reconstruction error ``Σ‖C ŝ − t‖² / Σ‖t‖²`` of the validation pixels per layer.
+    Returns ``{init: [per seed {"labels": [per layer {"bits", "labels", "atoms"}],
+    "val_rel_error": {layer: value}}]}``: the entropy and number of distinct pixel labels on the
+    validation split, and the relative reconstruction error ``Σ‖C ŝ − t‖² / Σ‖t‖²``.
     """
     import torch
 
@@ -389,9 +397,9 @@ def srm_init_check(teacher, d, args) -> dict:
         def stages(self):
             return self.srm.stages()[:1]
 
-    out = {"svd": [], "random": []}
+    out = {init: [] for init in DICTIONARY_INITS}
     for seed in range(args.seeds):
-        for init in ("svd", "random"):
+        for init in DICTIONARY_INITS:
             srm = SRM(
                 _build("student", d["data"], seed, 2),
                 teacher,
@@ -399,9 +407,7 @@ def srm_init_check(teacher, d, args) -> dict:
                 init=init,
                 random_state=seed,
             )
-            history = _trainer(
-                _DictionaryOnly(srm), d["train_loader"](seed), args, None, seed, None
-            ).fit()
+            _trainer(_DictionaryOnly(srm), d["train_loader"](seed), args, None, seed, None).fit()
             err, energy = {}, {}
             srm.eval()
             with torch.no_grad():
@@ -412,18 +418,54 @@ def srm_init_check(teacher, d, args) -> dict:
                         _, recon = coder(t)
                         err[name] = err.get(name, 0.0) + float(((recon - t) ** 2).sum())
                         energy[name] = energy.get(name, 0.0) + float((t**2).sum())
-            out[init].append(
-                {
-                    "seed": seed,
-                    "train_loss": [r["loss"] for r in history],
-                    "val_rel_error": {n: err[n] / energy[n] for n in err},
-                }
-            )
-            print(f"srm init check seed {seed} {init}: {out[init][-1]}", file=sys.stderr)
+            row = {
+                "seed": seed,
+                "labels": srm.label_statistics(d["val"]),
+                "val_rel_error": {n: err[n] / energy[n] for n in err},
+            }
+            out[init].append(row)
+            print(f"srm init check seed {seed} {init}: {row}", file=sys.stderr)
     return out
 
 
-# ------------------------------------------------------------------------------------------
+def _format_init_check(check: dict, epochs: int) -> str:
+    lines = [
+        f"SRM dictionary after {epochs} epochs, per tapped layer (mean over seeds, validation "
+        "split): pixel-label entropy in bits / distinct labels / relative reconstruction error"
+    ]
+    for init, runs in check.items():
+        cells = []
+        for i, layer in enumerate(runs[0]["labels"]):
+            bits = np.mean([r["labels"][i]["bits"] for r in runs])
+            used = np.mean([r["labels"][i]["labels"] for r in runs])
+            rel = np.mean([r["val_rel_error"][layer["layer"]] for r in runs])
+            cells.append(f"{bits:.2f} / {used:.0f} of {layer['atoms']} / {rel:.3f}")
+        lines.append(f"  {init:12s} " + "  |  ".join(cells))
+    return "\n".join(lines)
+
+
+def _run_seed(seed: int, teacher, aux_state, d, args, results, histories) -> None:
+    for name in args.methods:
+        student = _build("student", d["data"], seed, 2)
+        distiller = _method(name, student, teacher, aux_state, args, seed)
+        from .methods import stage_plan
+
+        plan = stage_plan(distiller, args.epochs)
+        total = sum(n for _, n in plan)
+        print(f"seed {seed}: {name} {plan}", file=sys.stderr)
+        trainer = _trainer(distiller, d["train_loader"](seed), args, total, seed, d["val"])
+        history = trainer.fit()
+        row = _evaluate(student, d, head=not METHODS[name].label_free)
+        row["train_time_s"] = sum(r["time_s"] for r in history)
+        row["seed"] = seed
+        row["stages"] = plan
+        if name == "srm":
+            row["labels"] = distiller.label_statistics(d["val"])
+        results[name].append(row)
+        histories[name].append(history)
+        print(f"  {row}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the comparison; print the table; return 0."""
     args = _parser().parse_args(argv)
@@ -437,46 +479,25 @@ def main(argv: list[str] | None = None) -> int:
     t_start = time.perf_counter()
     d = _data(args)
     print(f"{args.dataset}: {d['sizes']}", file=sys.stderr)
-    teacher, teacher_meta = _teacher(args, d)
+    teacher, teacher_meta = _cached("teacher", args, d)
     teacher.eval()
     teacher_row = {**_evaluate(teacher, d, head=True), "train_time_s": teacher_meta["train_time_s"]}
     print(f"teacher: {teacher_row}", file=sys.stderr)
+    aux_state, aux_row = None, None
+    if any(METHODS[m].needs_aux for m in args.methods):
+        aux, aux_meta = _cached("aux", args, d)
+        aux_state = {"data": d["data"], "state": aux.state_dict()}
+        aux_row = {**_evaluate(aux.eval(), d, head=True), "train_time_s": aux_meta["train_time_s"]}
+        print(f"auxiliary teacher (labelled): {aux_row}", file=sys.stderr)
     init_check = srm_init_check(teacher, d, args) if args.srm_init_check else None
     results = {m: [] for m in args.methods}
     histories = {m: [] for m in args.methods}
     for seed in range(args.seeds):
-        for name in args.methods:
-            student = _build("student", d["data"], seed, 2)
-            aux = _build("aux", d["data"], seed, 3)
-            distiller = _method(name, student, teacher, aux, args.epochs)
-            total = _student_epochs(distiller, args.epochs)
-            print(f"seed {seed}: {name} ({total} epochs)", file=sys.stderr)
-            trainer = _trainer(distiller, d["train_loader"](seed), args, total, seed, d["val"])
-            history = trainer.fit()
-            row = _evaluate(student, d, head=name not in LABEL_FREE)
-            row["train_time_s"] = sum(r["time_s"] for r in history)
-            row["seed"] = seed
-            if name == "srm":
-                row["dictionary_loss"] = [r["loss"] for r in history if r["stage"] == "dictionary"]
-            results[name].append(row)
-            histories[name].append(history)
-            print(f"  {row}", file=sys.stderr)
+        _run_seed(seed, teacher, aux_state, d, args, results, histories)
     summary = summarise(results)
-    table = _format(summary, teacher_row)
+    table = _format(summary, {"teacher": teacher_row, "auxiliary teacher": aux_row})
     if init_check is not None:
-        lines = [
-            f"SRM dictionary, {args.srm_init_check} epochs: validation relative "
-            "reconstruction error per tapped layer (mean ± std over seeds)"
-        ]
-        for init, runs in init_check.items():
-            layers = sorted(runs[0]["val_rel_error"])
-            cells = []
-            for layer in layers:
-                v = np.asarray([r["val_rel_error"][layer] for r in runs])
-                std = v.std(ddof=1) if v.size > 1 else 0.0
-                cells.append(f"{v.mean():.4f} ± {std:.4f}")
-            lines.append(f"  {init:6s} " + "  ".join(cells))
-        table += "\n\n" + "\n".join(lines)
+        table += "\n\n" + _format_init_check(init_check, args.srm_init_check)
     print(table)
     elapsed = time.perf_counter() - t_start
     print(f"total wall time {elapsed:.0f} s", file=sys.stderr)
@@ -489,6 +510,7 @@ def main(argv: list[str] | None = None) -> int:
             "sizes": d["sizes"],
             "data_fingerprint": d["fingerprint"],
             "teacher": {**teacher_row, "history": teacher_meta.get("history")},
+            "aux": aux_row,
             "results": results,
             "summary": summary,
             "srm_init_check": init_check,

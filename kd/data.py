@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
+from hyperlearn.utils._validation import check_real
+
 __all__ = [
     "DATASETS",
     "ImageData",
@@ -92,6 +94,11 @@ class TensorImageDataset(Dataset):
     def __len__(self) -> int:
         return self.images.shape[0]
 
+    @property
+    def random_augmentation(self) -> bool:
+        """True when a (random) transform changes the images from one epoch to the next."""
+        return self.transform is not None
+
     def __getitem__(self, index):
         x = self.images[index]
         if self.transform is not None:
@@ -122,6 +129,35 @@ class ImageData:
     num_classes: int
     in_channels: int
     image_size: int
+
+    def split_validation(self, fraction: float, *, random_state: int = 0) -> ImageData:
+        """A copy whose training split loses a stratified ``fraction`` to a validation split.
+
+        Returns an :class:`ImageData` with ``train`` (augmented as before, with indices) and
+        ``database`` restricted to the remaining images, ``test`` unchanged, and a new
+        attribute ``val`` (the held-out images, never augmented). Per-epoch learning curves
+        are measured on ``val``, so the test split stays unseen until the end.
+        """
+        from torch.utils.data import Subset
+
+        check_real(fraction, "val_fraction", low=0, high=0.5, low_open=True, high_open=True)
+        base = self.train.dataset if isinstance(self.train, WithIndex) else self.train
+        targets = getattr(base, "targets", None)
+        if targets is None:
+            targets = [int(base[i][1]) for i in range(len(base))]
+        targets = np.asarray(targets)
+        keep, held = _split(len(targets), targets, fraction, random_state)
+        split = ImageData(
+            self.name,
+            WithIndex(Subset(base, keep.tolist())),
+            self.test,
+            Subset(self.database, keep.tolist()),
+            self.num_classes,
+            self.in_channels,
+            self.image_size,
+        )
+        split.val = Subset(self.database, held.tolist())
+        return split
 
     def loaders(self, batch_size: int = 128, *, seed: int = 0, num_workers: int = 0):
         """``(train_loader, test_loader, database_loader)``.

@@ -27,6 +27,8 @@ from torch import nn
 # iterator per epoch (an extra draw from its generator, and extra workers): use the plain one.
 from tqdm import tqdm
 
+from hyperlearn.utils._validation import check_int, check_real
+
 from .evaluate import accuracy
 from .methods.base import Batch, Distiller, Stage
 
@@ -147,6 +149,23 @@ def _optimizer_factory(optimizer) -> Callable[[list], torch.optim.Optimizer]:
     )
 
 
+def _random_augmentation(loader) -> bool:
+    """True when the loader's dataset (or a dataset it wraps) declares random augmentation."""
+    dataset = getattr(loader, "dataset", None)
+    for _ in range(8):  # WithIndex / Subset wrappers
+        if dataset is None:
+            return False
+        if getattr(dataset, "random_augmentation", False):
+            return True
+        dataset = getattr(dataset, "dataset", None)
+    return False
+
+
+def _lr_factor(local: int, n: int, lr_drop: float) -> float:
+    """Learning-rate factor at stage-local epoch ``local`` of ``n``: 0.1 in the final drop."""
+    return 0.1 if local >= n - round(lr_drop * n) else 1.0
+
+
 class Trainer:
     """Train a :class:`~kd.methods.Distiller` stage by stage, with checkpoints and resume.
 
@@ -177,13 +196,19 @@ class Trainer:
     progress : bool, default=True
         Show a tqdm bar per epoch.
     reset_optimizer_each_epoch : bool, default=False
-        Re-create the optimizer at every epoch (the information-flow KD and InDistill code do
-        this, resetting Adam's moments), for faithful reproduction.
+        Re-create the optimizer at every epoch of every stage (resetting Adam's moments). A
+        stage can ask for this itself (``Stage.reset_optimizer_each_epoch``): information-flow
+        KD and InDistill do, as the authors' code does.
+    lr_drop : float, default=0.0
+        Fraction of each stage's epochs, at its end, run with the learning rate divided by 10
+        (the papers' final drop, e.g. 1e-3 then 1e-4): the last ``round(lr_drop * n)`` of the
+        ``n`` epochs of a stage. Must be in [0, 1).
     cache_teacher : bool, default=False
         Compute each stage's ``teacher_outputs`` once per sample and reuse it in later epochs.
-        Needs batches with indices (:class:`kd.data.WithIndex`). Exact when the inputs of a
-        sample do not change between epochs (no random augmentation); with augmentation the
-        cache holds the teacher's view of the first epoch's augmented sample.
+        Needs batches with indices (:class:`kd.data.WithIndex`) and inputs that do not change
+        between epochs: a training set with random augmentation (one whose dataset has a true
+        ``random_augmentation`` attribute, as :func:`kd.data.load_dataset` gives with
+        ``augment``) is refused, since cached targets would belong to another view.
     max_grad_norm : float, optional
         Clip the total gradient norm before each step.
 
@@ -234,19 +259,22 @@ class Trainer:
         reset_optimizer_each_epoch: bool = False,
         cache_teacher: bool = False,
         max_grad_norm: float | None = None,
+        lr_drop: float = 0.0,
     ) -> None:
         if not isinstance(distiller, Distiller):
             raise TypeError(
                 f"distiller must be a kd.methods.Distiller, got {type(distiller).__name__}"
             )
-        if epochs is not None and (
-            isinstance(epochs, bool) or not isinstance(epochs, int) or epochs <= 0
-        ):
-            raise ValueError(f"epochs must be a positive int or None, got {epochs!r}")
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise ValueError(f"seed must be an int, got {seed!r}")
-        if max_grad_norm is not None and not (max_grad_norm > 0):
-            raise ValueError(f"max_grad_norm must be positive or None, got {max_grad_norm!r}")
+        check_int(epochs, "epochs", low=1, allow=(None,))
+        check_int(seed, "seed")
+        check_real(max_grad_norm, "max_grad_norm", low=0, low_open=True, allow=(None,))
+        self.lr_drop = check_real(lr_drop, "lr_drop", low=0, high=1, high_open=True)
+        if cache_teacher and _random_augmentation(train_loader):
+            raise ValueError(
+                "cache_teacher=True with a randomly augmented training set: the cache would "
+                "keep the teacher's outputs for one augmented view of each image and reuse them "
+                "for other views (stale targets); turn augmentation off or cache_teacher off"
+            )
         self.distiller = distiller
         self.train_loader = train_loader
         self.val_loader = val_loader
@@ -373,6 +401,13 @@ class Trainer:
             cache.put(batch.index, outputs)
         return outputs
 
+    def _teacher_batches(self, stage: Stage):
+        """The stage's teacher outputs for the training batches, in loader order (no grad)."""
+        self.distiller.eval()
+        for raw in self.train_loader:
+            batch = self._split(raw)
+            yield self._teacher(stage, batch, None)
+
     def _checkpoint_path(self) -> Path | None:
         return self.checkpoint_dir / CHECKPOINT_NAME if self.checkpoint_dir else None
 
@@ -451,10 +486,15 @@ class Trainer:
             if start <= first:
                 if stage.on_start is not None:
                     stage.on_start()
+                if stage.initialise is not None:
+                    self.distiller.to(self.device)
+                    stage.initialise(self._teacher_batches(stage))
             self.distiller.to(self.device)
             params = self._set_trainable(stage)
+            reset = self.reset_optimizer_each_epoch or stage.reset_optimizer_each_epoch
             self.optimizer = self._make_optimizer(stage, params)
-            if resume_opt is not None and start > first and not self.reset_optimizer_each_epoch:
+            base_lr = [group["lr"] for group in self.optimizer.param_groups]
+            if resume_opt is not None and start > first and not reset:
                 self.optimizer.load_state_dict(resume_opt)
             resume_opt = None
             cache = None
@@ -468,8 +508,11 @@ class Trainer:
                 cache = _TeacherCache(len(dataset))
             for local in range(max(0, start - first), n):
                 g = first + local
-                if self.reset_optimizer_each_epoch and local > 0:
+                if reset and local > 0:
                     self.optimizer = self._make_optimizer(stage, params)
+                factor = _lr_factor(local, n, self.lr_drop)
+                for group, lr in zip(self.optimizer.param_groups, base_lr, strict=True):
+                    group["lr"] = lr * factor
                 record = self._epoch(stage, local, g, total, cache)
                 self.history.append(record)
                 self._save(names, g + 1)

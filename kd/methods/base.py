@@ -179,6 +179,14 @@ class Stage:
     evaluate : bool, default=True
         Whether to measure the student's validation accuracy after each epoch of this stage
         (``False`` for stages that do not train the student).
+    initialise : callable (iterable of dict) -> None, optional
+        Data-dependent initialisation, run once when the stage begins (after ``on_start``):
+        it receives an iterable over the training batches' ``teacher_outputs`` (computed
+        without gradient) and may stop reading early; e.g. SRM starts its dictionaries from
+        teacher pixel vectors.
+    reset_optimizer_each_epoch : bool, default=False
+        Build a new optimizer (fresh Adam moments) at every epoch of this stage, as the
+        information-flow KD and InDistill code do; otherwise one optimizer per stage.
     """
 
     name: str
@@ -192,6 +200,8 @@ class Stage:
     on_start: Callable[[], None] | None = None
     on_epoch_start: Callable[[int], None] | None = None
     evaluate: bool = True
+    initialise: Callable[[Iterable[dict[str, torch.Tensor]]], None] | None = None
+    reset_optimizer_each_epoch: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:

@@ -12,8 +12,11 @@ The information-flow path of the teacher is preserved (no pruned layer feeds ano
 compared directly (MSE). A curriculum trains one layer at a time, layer :math:`l` for
 :math:`a + 1 + l` epochs, then transfers the representation layer with PKT.
 
-Deliberate differences from the released code (see ``distillation.md`` §1.1): the side branches
-copy the conv bias and the batch-norm bias and running statistics and run in eval mode.
+As in the authors' code, an auxiliary teacher is first trained on the labels, then adapted to
+the teacher with PKT, and the curriculum stage builds a new Adam optimizer every epoch.
+Deliberate differences from the released code: the side branches copy the conv bias and the
+batch-norm bias and running statistics and run in eval mode (the released code keeps a freshly
+initialised conv bias and runs the pruned layers with batch statistics).
 """
 
 from __future__ import annotations
@@ -24,19 +27,14 @@ import dataclasses
 import torch
 from torch import nn
 
+from hyperlearn.utils._validation import check_choice, check_int, check_real
+
 from ..features import FeatureExtractor, flatten_features
 from ..losses import check_pkt_options, mse_feature_loss, pkt_loss
 from ..pruning import prune_channels, select_channels
 from ..schedules import Constant, Curriculum
 from .base import Batch, Distiller, Stage, class_cross_entropy, freeze
-from .infoflow import (
-    aux_stage,
-    check_aux,
-    check_positive_int,
-    check_weight,
-    checked_layer_pairs,
-    resolve_tap,
-)
+from .infoflow import aux_stages, check_aux, checked_layer_pairs, resolve_tap
 
 __all__ = ["InDistill", "build_side_branch", "curriculum_schedule"]
 
@@ -172,8 +170,8 @@ def curriculum_schedule(n_layers: int, *, a: int = 2, order=None, final_weight=N
     ['feat_0', 'feat_0', 'feat_0', 'feat_1', 'feat_1', 'feat_1', 'feat_1',
      'feat_2', 'feat_2', 'feat_2', 'feat_2', 'feat_2', 'final']
     """
-    check_positive_int(n_layers, "n_layers", allow_zero=True)
-    check_positive_int(a, "a", allow_zero=True)
+    check_int(n_layers, "n_layers", low=0)
+    check_int(a, "a", low=0)
     order = list(range(n_layers)) if order is None else [int(i) for i in order]
     if sorted(order) != list(range(n_layers)):
         raise ValueError(f"order must be a permutation of range({n_layers}), got {order!r}")
@@ -195,11 +193,14 @@ class InDistill(Distiller):
     teacher : torch.nn.Module
         The trained teacher (frozen). Without ``aux`` its tapped blocks are pruned directly.
     aux : torch.nn.Module, optional
-        Auxiliary teacher (student topology, wider), trained from the teacher's representation
-        with PKT for ``aux_epochs`` epochs in a first stage, then pruned into the side branches
-        (InDistill v1 and the information-flow KD setting). ``None``: prune the teacher.
+        Auxiliary teacher (student topology, wider): trained on the labels for
+        ``aux_warmup_epochs`` epochs, adapted to the teacher's representation with PKT for
+        ``aux_epochs`` epochs, then pruned into the side branches (InDistill v1 and the
+        information-flow KD setting). ``None``: prune the teacher.
     aux_epochs : int, default=10
-        Length of the auxiliary stage.
+        Length of the PKT adaptation of the auxiliary teacher.
+    aux_warmup_epochs : int, default=10
+        Length of its labelled warm-up; 0 for an auxiliary teacher trained beforehand.
     layers : sequence of (str, str), optional
         Intermediate pairs ``(source_block_path, student_block_path)``; each source block holds
         one convolution (+ batch norm, ReLU, pooling). ``None``: the models' ``feature_layers``
@@ -223,10 +224,14 @@ class InDistill(Distiller):
         (``Σ_l (a+1+l)`` epochs) and is followed by the stages of ``then`` (e.g.
         ``kd.methods.KD(student, teacher)``), which must train the same ``student`` object.
         Their stage names get the prefix ``"then."``.
+    reset_optimizer : bool, default=True
+        New optimizer (fresh Adam moments) at every epoch of the curriculum stage, as the
+        authors' code does; ``False`` keeps one optimizer for the stage.
 
     Notes
     -----
-    Stages: ``aux`` (only with ``aux``), ``curriculum`` (loss names ``"feat_<l>"``,
+    Stages: ``aux_warmup`` and ``aux`` (only with ``aux``; the first only with
+    ``aux_warmup_epochs > 0``), ``curriculum`` (loss names ``"feat_<l>"``,
     ``"final"``, ``"ce"``), then the stages of ``then``. The side branches are frozen sub-modules
     of the method (built in ``__init__`` and rebuilt from the trained source when the curriculum
     stage starts), computed in :meth:`teacher_outputs`, so ``Trainer(cache_teacher=True)`` caches
@@ -257,6 +262,7 @@ class InDistill(Distiller):
         aux: nn.Module | None = None,
         *,
         aux_epochs: int = 10,
+        aux_warmup_epochs: int = 10,
         layers=None,
         source_layer=None,
         student_layer=None,
@@ -269,13 +275,13 @@ class InDistill(Distiller):
         divergence: str = "jeffreys",
         ce_weight: float = 0.0,
         then: Distiller | None = None,
+        reset_optimizer: bool = True,
     ) -> None:
         if teacher is None:
             raise ValueError("InDistill needs a teacher, got None")
         super().__init__(student, teacher)
         check_aux(aux)
-        if feature_loss not in ("mse", "pkt"):
-            raise ValueError(f"feature_loss must be 'mse' or 'pkt', got {feature_loss!r}")
+        check_choice(feature_loss, "feature_loss", ("mse", "pkt"))
         check_pkt_options(kernel, divergence)
         if then is not None:
             if not isinstance(then, Distiller):
@@ -284,10 +290,12 @@ class InDistill(Distiller):
                 raise ValueError("then must train the same student object as InDistill")
         self.aux = aux
         self.then = then
-        self.aux_epochs = check_positive_int(aux_epochs, "aux_epochs")
+        self.aux_epochs = check_int(aux_epochs, "aux_epochs", low=1)
+        self.aux_warmup_epochs = check_int(aux_warmup_epochs, "aux_warmup_epochs", low=0)
+        self.reset_optimizer = bool(reset_optimizer)
         self.feature_loss, self.kernel, self.divergence = feature_loss, kernel, divergence
-        self.final_weight = check_weight(final_weight, "final_weight")
-        self.ce_weight = check_weight(ce_weight, "ce_weight")
+        self.final_weight = check_real(final_weight, "final_weight", low=0)
+        self.ce_weight = check_real(ce_weight, "ce_weight", low=0)
         self.teacher_layer, self.source_layer = teacher_layer, source_layer
         source = aux if aux is not None else teacher
         self.layer_pairs = checked_layer_pairs(source, student, layers, non_empty=True)
@@ -385,17 +393,7 @@ class InDistill(Distiller):
     def stages(self) -> list[Stage]:
         stages = []
         if self.aux is not None:
-            stages.append(
-                aux_stage(
-                    self.aux,
-                    self.teacher,
-                    epochs=self.aux_epochs,
-                    teacher_layer=self.teacher_layer,
-                    aux_layer=self.source_layer,
-                    kernel=self.kernel,
-                    divergence=self.divergence,
-                )
-            )
+            stages += aux_stages(self, self.aux_epochs, self.aux_warmup_epochs)
         eval_modules = (self.side_branches,) + ((self.aux,) if self.aux is not None else ())
         stages.append(
             Stage(
@@ -407,6 +405,7 @@ class InDistill(Distiller):
                 teacher_outputs=self.teacher_outputs,
                 eval_modules=eval_modules,
                 on_start=self.rebuild_side_branches,
+                reset_optimizer_each_epoch=self.reset_optimizer,
             )
         )
         if self.then is not None:

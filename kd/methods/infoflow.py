@@ -11,7 +11,14 @@ Two stages:
    :math:`k` (defaults 100 and 0.7, strong during the "critical period" of the first ≈ 10 epochs
    and below 0.01 from epoch 26 on), and PKT with weight 1 on the representation layer.
 
-This module also holds the pieces InDistill reuses (:func:`resolve_tap`, :func:`aux_stage`).
+As in the authors' code, the auxiliary teacher is first trained on its own with the labels
+(stage ``aux_warmup``; skipped with ``aux_warmup_epochs=0`` for an auxiliary teacher trained
+beforehand) and only then adapted to the teacher, and the transfer stage builds a new Adam
+optimizer every epoch (``reset_optimizer=True``), so that the large early gradients of the
+intermediate layers do not leave Adam's second moments inflated once their weight has decayed.
+
+This module also holds the pieces InDistill reuses (:func:`resolve_tap`, :func:`aux_stage`,
+:func:`aux_warmup_stage`).
 """
 
 from __future__ import annotations
@@ -19,13 +26,21 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from hyperlearn.utils._validation import check_int, check_real
+
 from ..features import FeatureExtractor, flatten_features
 from ..losses import check_pkt_options, pkt_loss
 from ..models import representation_layer
 from ..schedules import Constant, ExponentialDecay
 from .base import Batch, Distiller, Stage, class_cross_entropy
 
-__all__ = ["InformationFlowKD", "aux_stage", "default_layer_pairs", "resolve_tap"]
+__all__ = [
+    "InformationFlowKD",
+    "aux_stage",
+    "aux_warmup_stage",
+    "default_layer_pairs",
+    "resolve_tap",
+]
 
 
 def resolve_tap(model: nn.Module, layer, name: str = "layer") -> tuple[str, str]:
@@ -79,17 +94,56 @@ def checked_layer_pairs(source, student, layers, *, non_empty: bool = False):
     return [(str(a), str(b)) for a, b in pairs]
 
 
-def check_positive_int(value, name: str, *, allow_zero: bool = False) -> int:
-    low = 0 if allow_zero else 1
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-    return value
+def aux_warmup_stage(aux: nn.Module, *, epochs: int, name: str = "aux_warmup") -> Stage:
+    """A stage training the auxiliary teacher alone on the labels (cross-entropy of its logits).
+
+    This is the authors' first step for the auxiliary (proxy) teacher: it is trained as a
+    classifier before the PKT adaptation to the teacher (:func:`aux_stage`).
+
+    Parameters
+    ----------
+    aux : torch.nn.Module
+        The auxiliary network; ``aux(inputs)`` must return class logits.
+    epochs : int
+        Length of the stage (>= 1).
+    name : str, default="aux_warmup"
+        Stage name.
+
+    Returns
+    -------
+    Stage
+        Loss ``"ce_aux"`` (weight 1), parameters of ``aux`` only, no student evaluation.
+    """
+    check_int(epochs, "aux_warmup_epochs", low=1)
+
+    def losses(batch: Batch, epoch: int):
+        return {"ce_aux": class_cross_entropy(aux(batch.inputs), batch, "the aux_warmup stage")}
+
+    return Stage(
+        name,
+        losses=losses,
+        weights=Constant({"ce_aux": 1.0}),
+        parameters=aux.parameters,
+        epochs=epochs,
+        evaluate=False,
+    )
 
 
-def check_weight(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-        raise ValueError(f"{name} must be a number >= 0, got {value!r}")
-    return float(value)
+def aux_stages(method, aux_epochs: int, warmup_epochs: int) -> list[Stage]:
+    """The auxiliary teacher's stages of ``method``: labelled warm-up (if any), PKT adaptation."""
+    stages = [aux_warmup_stage(method.aux, epochs=warmup_epochs)] if warmup_epochs else []
+    stages.append(
+        aux_stage(
+            method.aux,
+            method.teacher,
+            epochs=aux_epochs,
+            teacher_layer=method.teacher_layer,
+            aux_layer=method.source_layer,
+            kernel=method.kernel,
+            divergence=method.divergence,
+        )
+    )
+    return stages
 
 
 def aux_stage(
@@ -159,12 +213,19 @@ class InformationFlowKD(Distiller):
         The trained (frozen) teacher; only its representation layer is used.
     aux : torch.nn.Module, optional
         Auxiliary teacher: the student's topology, wider (e.g. :func:`kd.models.paper_teacher`
-        for :func:`kd.models.paper_student`), usually freshly initialised. It is trained in the
-        first stage (``aux_epochs`` epochs) and then frozen. ``None``: no auxiliary stage; the
-        teacher itself is the source of the multi-layer transfer (its layers must then match the
-        student's one to one).
+        for :func:`kd.models.paper_student`). It is trained on the labels
+        (``aux_warmup_epochs`` epochs), then adapted to the teacher's representation with PKT
+        (``aux_epochs`` epochs), then frozen. ``None``: no auxiliary stages; the teacher itself
+        is the source of the multi-layer transfer (its layers must then match the student's one
+        to one).
     aux_epochs : int, default=10
-        Epochs of the auxiliary stage (ignored when ``aux`` is None).
+        Epochs of the PKT adaptation of the auxiliary teacher (ignored when ``aux`` is None).
+    aux_warmup_epochs : int, default=10
+        Epochs of the labelled warm-up of the auxiliary teacher; 0 for an auxiliary teacher
+        that was trained beforehand (e.g. loaded from a cache).
+    reset_optimizer : bool, default=True
+        New optimizer (fresh Adam moments) at every epoch of the transfer stage, as the authors'
+        code does; ``False`` keeps one optimizer for the whole stage.
     layers : sequence of (str, str), optional
         Intermediate pairs ``(source_path, student_path)`` (source = aux, or teacher). ``None``:
         the models' ``feature_layers`` without the representation (the three conv blocks of the
@@ -191,8 +252,8 @@ class InformationFlowKD(Distiller):
               + \mathrm{init}\,\gamma^k \sum_l \mathrm{PKT}(a_l, s_l),
 
     on flattened features (PKT compares batch similarity matrices, so widths may differ).
-    Unlike the authors' scripts, the trainer keeps Adam's moments across epochs unless
-    ``Trainer(reset_optimizer_each_epoch=True)``.
+    Stages: ``aux_warmup`` (loss ``"ce_aux"``), ``aux`` (``"pkt_aux"``), ``transfer``; the two
+    auxiliary stages only with ``aux``, the first only with ``aux_warmup_epochs > 0``.
 
     References
     ----------
@@ -204,7 +265,7 @@ class InformationFlowKD(Distiller):
     >>> from kd.models import paper_student, paper_teacher
     >>> d = InformationFlowKD(paper_student(), paper_teacher(), aux=paper_teacher())
     >>> [s.name for s in d.stages()]
-    ['aux', 'transfer']
+    ['aux_warmup', 'aux', 'transfer']
     >>> w = d.transfer_weights(2)
     >>> w["pkt_final"], round(w["pkt_0"], 6)
     (1.0, 49.0)
@@ -217,6 +278,7 @@ class InformationFlowKD(Distiller):
         aux: nn.Module | None = None,
         *,
         aux_epochs: int = 10,
+        aux_warmup_epochs: int = 10,
         layers=None,
         source_layer=None,
         student_layer=None,
@@ -226,6 +288,7 @@ class InformationFlowKD(Distiller):
         kernel: str = "combined",
         divergence: str = "jeffreys",
         ce_weight: float = 0.0,
+        reset_optimizer: bool = True,
     ) -> None:
         if teacher is None:
             raise ValueError("InformationFlowKD needs a teacher, got None")
@@ -233,9 +296,11 @@ class InformationFlowKD(Distiller):
         check_aux(aux)
         check_pkt_options(kernel, divergence)
         self.aux = aux
-        self.aux_epochs = check_positive_int(aux_epochs, "aux_epochs")
+        self.aux_epochs = check_int(aux_epochs, "aux_epochs", low=1)
+        self.aux_warmup_epochs = check_int(aux_warmup_epochs, "aux_warmup_epochs", low=0)
+        self.reset_optimizer = bool(reset_optimizer)
         self.kernel, self.divergence = kernel, divergence
-        self.ce_weight = check_weight(ce_weight, "ce_weight")
+        self.ce_weight = check_real(ce_weight, "ce_weight", low=0)
         self.teacher_layer, self.source_layer = teacher_layer, source_layer
         source = aux if aux is not None else teacher
         self.layer_pairs = checked_layer_pairs(source, student, layers)
@@ -296,18 +361,8 @@ class InformationFlowKD(Distiller):
             epochs=None,
             teacher_outputs=self.teacher_outputs,
             eval_modules=(self.aux,) if self.aux is not None else (),
+            reset_optimizer_each_epoch=self.reset_optimizer,
         )
         if self.aux is None:
             return [transfer]
-        return [
-            aux_stage(
-                self.aux,
-                self.teacher,
-                epochs=self.aux_epochs,
-                teacher_layer=self.teacher_layer,
-                aux_layer=self.source_layer,
-                kernel=self.kernel,
-                divergence=self.divergence,
-            ),
-            transfer,
-        ]
+        return [*aux_stages(self, self.aux_epochs, self.aux_warmup_epochs), transfer]

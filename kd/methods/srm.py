@@ -13,16 +13,20 @@ Three stages:
    maps, so only the spatial sizes of the matched layers must agree, not the channel counts.
 3. **kd** — Hinton KD from the SRM-initialised student.
 
-Choices that differ from the released code (``distillation.md`` §1.2), on purpose:
+Choices that differ from the released code, on purpose:
 
 - one bias per atom (the code has a single scalar);
 - the pixel-label cross-entropy takes the head's *logits* (the code feeds sigmoid outputs to
   ``CrossEntropyLoss``, which caps the logits in (0, 1) and flattens the gradient);
-- optional initialisation of the first atoms from the top right singular vectors of a sample of
-  teacher pixel features (:func:`hyperlearn.linalg.randomized_svd`) — ``init="svd"``; the code
-  uses Kaiming-uniform atoms (``init="random"``);
-- ``spatial="pool"`` average-pools a teacher map to the student's spatial size when they
-  differ (the paper requires equal sizes; ``spatial="error"`` enforces it).
+- the dictionary starts from the :math:`k`-means centres of a sample of teacher pixel vectors
+  (``init="kmeans"``, :mod:`kd.methods.srm_dictionary`), so that the pixel labels spread over
+  many atoms; the code uses Kaiming-uniform atoms (``init="random"``);
+- the top-:math:`\lambda` selection and the pixel labels are taken on the pre-activations
+  :math:`C^	op t + b` (the same order as the sigmoid's, without ties where it saturates);
+- by default each student layer is paired with the teacher layer of nearest spatial size
+  (:func:`nearest_size_layers`), and ``spatial="pool"`` average-pools a teacher map to the
+  student's size when they still differ (the paper requires equal sizes; ``spatial="error"``
+  enforces it).
 """
 
 from __future__ import annotations
@@ -34,48 +38,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hyperlearn.utils._validation import check_choice, check_int, check_real
+
 from ..features import FeatureExtractor, pixel_vectors
-from ..losses import keep_top, srm_labels, srm_losses
+from ..losses import keep_top, srm_losses
 from ..schedules import Constant
 from .base import Batch, Distiller, Stage
-from .infoflow import check_positive_int
 from .kd import hinton_terms
+from .srm_dictionary import DICTIONARY_INITS, initial_atoms, label_entropy, svd_atoms
 
-__all__ = ["SRM", "SparseCoder", "svd_atoms"]
-
-
-def svd_atoms(X, n_atoms: int, *, random_state=None) -> np.ndarray:
-    r"""Dictionary atoms from the top right singular vectors of pixel features.
-
-    Parameters
-    ----------
-    X : array of shape (n_samples, D)
-        Teacher pixel vectors.
-    n_atoms : int
-        Number of atoms wanted (``K``).
-    random_state : int, numpy Generator or None
-        Passed to :func:`hyperlearn.linalg.randomized_svd`.
-
-    Returns
-    -------
-    atoms : ndarray of shape (D, m), m = min(n_atoms, 2·r)
-        Pairs :math:`\pm\rho_j v_j` for the top ``r = min(D, n_atoms // 2, n_samples - 1)``
-        right singular vectors :math:`v_j`, scaled by the RMS projection
-        :math:`\rho_j = s_j/\sqrt{n}`. Codes are non-negative (sigmoid), so both signs of a
-        direction are needed to reconstruct along it.
-    """
-    from hyperlearn.linalg import randomized_svd
-
-    X = np.asarray(X, dtype=np.float64)
-    n, d = X.shape
-    r = min(d, n_atoms // 2, n - 1)
-    if r < 1:
-        return np.zeros((d, 0))
-    _, s, Vt = randomized_svd(X, r, random_state=random_state)
-    scaled = Vt.T * (s / math.sqrt(n))
-    atoms = np.empty((d, 2 * r))
-    atoms[:, 0::2], atoms[:, 1::2] = scaled, -scaled
-    return atoms[:, :n_atoms]
+__all__ = ["SRM", "SparseCoder", "nearest_size_layers", "svd_atoms"]
 
 
 class SparseCoder(nn.Module):
@@ -110,36 +82,48 @@ class SparseCoder(nn.Module):
 
     def __init__(self, in_dim: int, n_atoms: int, n_nonzero: int, *, generator=None) -> None:
         super().__init__()
-        check_positive_int(in_dim, "in_dim")
-        check_positive_int(n_atoms, "n_atoms")
-        check_positive_int(n_nonzero, "n_nonzero")
-        if n_nonzero > n_atoms:
-            raise ValueError(f"n_nonzero must be in [1, n_atoms={n_atoms}], got {n_nonzero}")
+        check_int(in_dim, "in_dim", low=1)
+        check_int(n_atoms, "n_atoms", low=1)
+        check_int(n_nonzero, "n_nonzero", low=1, high=n_atoms)
         self.in_dim, self.n_atoms, self.n_nonzero = in_dim, n_atoms, n_nonzero
         bound = 1.0 / math.sqrt(in_dim)
         C = (torch.rand(in_dim, n_atoms, generator=generator) * 2 - 1) * bound
         self.C = nn.Parameter(C)
         self.bias = nn.Parameter(torch.zeros(n_atoms))
 
+    def pre_activations(self, x: torch.Tensor) -> torch.Tensor:
+        """:math:`C^\\top t + b` for each row ``t`` of ``x``."""
+        return x @ self.C + self.bias
+
     def dense_codes(self, x: torch.Tensor) -> torch.Tensor:
         """:math:`\\sigma(C^\\top t + b)` for each row ``t`` of ``x``."""
-        return torch.sigmoid(x @ self.C + self.bias)
+        return torch.sigmoid(self.pre_activations(x))
 
     def sparsify(self, s: torch.Tensor) -> torch.Tensor:
         """Keep the ``n_nonzero`` largest entries of each row of ``s`` (others set to 0)."""
         return keep_top(s, self.n_nonzero)
 
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Sparse codes ``(M, K)`` and pixel labels ``(M,)`` (atom of largest code)."""
+        pre = self.pre_activations(x)
+        # the order of the pre-activations is the sigmoid's, without its float ties at 1
+        keep = torch.zeros_like(pre).scatter_(-1, pre.topk(self.n_nonzero, dim=-1).indices, 1.0)
+        return torch.sigmoid(pre) * keep, pre.argmax(dim=-1)
+
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Sparse codes ``(M, K)`` and reconstruction ``(M, D)`` of rows ``x`` ``(M, D)``."""
-        codes = self.sparsify(self.dense_codes(x))
+        codes, _ = self.encode(x)
         return codes, codes @ self.C.T
 
-    def reset_from_atoms(self, atoms: torch.Tensor) -> None:
-        """Overwrite the first ``atoms.shape[1]`` atoms (and zero their biases), in place."""
+    def reset_from_atoms(self, atoms: torch.Tensor, biases: torch.Tensor | None = None) -> None:
+        """Overwrite the first ``atoms.shape[1]`` atoms and their biases (default 0), in place."""
         m = atoms.shape[1]
         with torch.no_grad():
             self.C[:, :m].copy_(atoms.to(self.C))
-            self.bias[:m].zero_()
+            if biases is None:
+                self.bias[:m].zero_()
+            else:
+                self.bias[:m].copy_(biases.to(self.bias))
 
 
 def _default_taps(model: nn.Module, name: str):
@@ -153,6 +137,61 @@ def _default_taps(model: nn.Module, name: str):
     return [p for p in layers if p != rep]
 
 
+def _map_sizes(model: nn.Module, paths, probe: torch.Tensor) -> dict[str, tuple[int, ...]]:
+    """Spatial sizes of the 4-D outputs of ``paths`` for one probe input (eval mode)."""
+    fe = FeatureExtractor(model, {p: p for p in paths})
+    was = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            _, feats = fe.extract(probe)
+    finally:
+        model.train(was)
+    return {p: tuple(v.shape[2:]) for p, v in feats.items() if v.dim() == 4}
+
+
+def nearest_size_layers(teacher: nn.Module, student_sizes, candidates, probe) -> list[str]:
+    """For each student map size, the teacher layer whose map size is nearest.
+
+    Parameters
+    ----------
+    teacher : torch.nn.Module
+    student_sizes : sequence of (int, int)
+        Spatial sizes of the student's tapped maps, shallow to deep.
+    candidates : sequence of str
+        Teacher module paths to choose from (those with 4-D outputs count).
+    probe : torch.Tensor
+        One input batch (its first sample is used) to read the teacher's map sizes.
+
+    Returns
+    -------
+    list of str
+        One teacher path per student size: the one minimising ``|log(h_t / h_s)|`` (ties to
+        the larger map), never earlier than the previous choice, so the depth order is kept.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from kd.models import PreActResNet18
+    >>> t = PreActResNet18(width=4)
+    >>> nearest_size_layers(t, [(15, 15), (6, 6), (2, 2)],
+    ...                     ["layer1", "layer2", "layer3", "layer4"], torch.zeros(1, 3, 32, 32))
+    ['layer2', 'layer3', 'layer4']
+    """
+    sizes = _map_sizes(teacher, candidates, probe[:1])
+    order = [p for p in candidates if p in sizes]
+    if not order:
+        raise ValueError(f"none of the teacher layers {list(candidates)} gives a 4-D feature map")
+    chosen, start = [], 0
+    for size in student_sizes:
+        costs = [abs(math.log(sizes[p][0] / size[0])) for p in order[start:]] or [0.0]
+        best = start + min(range(len(costs)), key=lambda i: (costs[i], i))
+        best = min(best, len(order) - 1)
+        chosen.append(order[best])
+        start = best
+    return chosen
+
+
 class SRM(Distiller):
     r"""Sparse representation matching: dictionary, SRM initialisation, then Hinton KD.
 
@@ -161,8 +200,13 @@ class SRM(Distiller):
     student, teacher : torch.nn.Module
         Classifiers with the same number of classes; the teacher is trained and frozen.
     teacher_layers, student_layers : sequence of str, optional
-        Matched module paths giving 4-D feature maps ``(N, C, H, W)``. ``None``: the models'
-        ``feature_layers`` without the representation layer (the conv blocks of the paper CNNs).
+        Matched module paths giving 4-D feature maps ``(N, C, H, W)``. ``student_layers=None``:
+        the student's ``feature_layers`` without the representation layer (the conv blocks of
+        the paper CNNs). ``teacher_layers=None``: for each student layer, the teacher's
+        top-level block (a child module holding a convolution) of nearest spatial size
+        (:func:`nearest_size_layers`; read with one probe input when the student has an
+        ``image_size`` attribute, as :class:`kd.models.PaperCNN`), else the teacher's
+        ``feature_layers`` without the representation.
     multiplier : float, default=2.0
         ``K = max(1, int(multiplier·D))`` atoms for a teacher layer of ``D`` channels.
     sparsity : float, default=0.02
@@ -170,10 +214,12 @@ class SRM(Distiller):
         the floor at 1 matters for narrow layers).
     dict_epochs, init_epochs : int, default=5, 10
         Lengths of the dictionary and SRM-initialisation stages; the KD stage takes the rest.
-    init : {"svd", "random"}, default="svd"
-        Dictionary initialisation (see :func:`svd_atoms`); done on the first batch of the
-        dictionary stage, from at most ``svd_samples`` pixel vectors of each tapped layer.
+    init : {"kmeans", "centred_svd", "svd", "random"}, default="kmeans"
+        Dictionary initialisation (:mod:`kd.methods.srm_dictionary`), when the dictionary
+        stage begins, from ``svd_samples`` pixel vectors of each tapped layer taken from the
+        first training batches (all of them if fewer).
     svd_samples : int, default=4096
+        Pixel vectors per layer for the initialisation.
     target : {"global-local", "global", "local"}, default="global-local"
         Which SRM labels the student learns: image-level (BCE), pixel-level (CE), or both.
     spatial : {"pool", "error"}, default="pool"
@@ -220,7 +266,7 @@ class SRM(Distiller):
         sparsity: float = 0.02,
         dict_epochs: int = 5,
         init_epochs: int = 10,
-        init: str = "svd",
+        init: str = "kmeans",
         svd_samples: int = 4096,
         target: str = "global-local",
         spatial: str = "pool",
@@ -231,38 +277,32 @@ class SRM(Distiller):
         if teacher is None:
             raise ValueError("SRM needs a teacher, got None")
         super().__init__(student, teacher)
-        t_layers = (
-            _default_taps(teacher, "teacher_layers")
-            if teacher_layers is None
-            else list(teacher_layers)
-        )
+        check_choice(init, "init", DICTIONARY_INITS)
+        check_choice(target, "target", ("global-local", "global", "local"))
+        check_choice(spatial, "spatial", ("pool", "error"))
+        multiplier = check_real(multiplier, "multiplier", low=0, low_open=True)
+        sparsity = check_real(sparsity, "sparsity", low=0, low_open=True)
+        T = check_real(T, "T", low=0, low_open=True)
+        alpha = check_real(alpha, "alpha", low=0, high=1)
+        self.dict_epochs = check_int(dict_epochs, "dict_epochs", low=1)
+        self.init_epochs = check_int(init_epochs, "init_epochs", low=1)
+        self.svd_samples = check_int(svd_samples, "svd_samples", low=1)
+        check_int(random_state, "random_state", low=0)
         s_layers = (
             _default_taps(student, "student_layers")
             if student_layers is None
             else list(student_layers)
+        )
+        t_layers = (
+            self._default_teacher_layers(teacher, student, s_layers)
+            if teacher_layers is None
+            else list(teacher_layers)
         )
         if len(t_layers) != len(s_layers) or not t_layers:
             raise ValueError(
                 "teacher_layers and student_layers must be non-empty and of equal length, got "
                 f"{t_layers} and {s_layers}"
             )
-        if init not in ("svd", "random"):
-            raise ValueError(f"init must be 'svd' or 'random', got {init!r}")
-        if target not in ("global-local", "global", "local"):
-            raise ValueError(f"target must be 'global-local', 'global' or 'local', got {target!r}")
-        if spatial not in ("pool", "error"):
-            raise ValueError(f"spatial must be 'pool' or 'error', got {spatial!r}")
-        for name, value in (("multiplier", multiplier), ("sparsity", sparsity)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-                raise ValueError(f"{name} must be a positive number, got {value!r}")
-        if not (isinstance(T, (int, float)) and T > 0):
-            raise ValueError(f"T must be a positive number, got {T!r}")
-        if not (isinstance(alpha, (int, float)) and 0.0 <= alpha <= 1.0):
-            raise ValueError(f"alpha must be in [0, 1], got {alpha!r}")
-        self.dict_epochs = check_positive_int(dict_epochs, "dict_epochs")
-        self.init_epochs = check_positive_int(init_epochs, "init_epochs")
-        self.svd_samples = check_positive_int(svd_samples, "svd_samples")
-        check_positive_int(random_state, "random_state", allow_zero=True)
         self.init, self.target, self.spatial = init, target, spatial
         self.T, self.alpha = float(T), float(alpha)
         self.random_state = random_state
@@ -285,14 +325,28 @@ class SRM(Distiller):
             heads.append(head)
         self.coders = nn.ModuleList(coders)
         self.heads = nn.ModuleList(heads)
-        # 1 once the dictionaries were initialised (SVD); a buffer so that resume knows.
+        # 1 once the dictionaries were initialised; a buffer so that resume knows.
         self.register_buffer("dictionary_initialised", torch.zeros((), dtype=torch.long))
         self._teacher_fe = FeatureExtractor(
             teacher, {**dict(zip(self.names, t_layers, strict=True)), "logits": ""}
         )
         self._student_fe = FeatureExtractor(student, dict(zip(self.names, s_layers, strict=True)))
         self._student_sizes: list[tuple[int, int]] | None = None
-        self.init_log: list[dict] = []
+
+    @staticmethod
+    def _default_teacher_layers(teacher, student, s_layers) -> list[str]:
+        size = getattr(student, "image_size", None)
+        convs = [m for m in student.modules() if isinstance(m, nn.modules.conv._ConvNd)]
+        if not isinstance(size, int) or not convs:
+            return _default_taps(teacher, "teacher_layers")
+        probe = torch.zeros(1, convs[0].in_channels, size, size)
+        s_sizes = _map_sizes(student, s_layers, probe)
+        candidates = [
+            name
+            for name, child in teacher.named_children()
+            if any(isinstance(m, nn.modules.conv._ConvNd) for m in child.modules())
+        ]
+        return nearest_size_layers(teacher, [s_sizes[p] for p in s_layers], candidates, probe)
 
     @staticmethod
     def _channels(model: nn.Module, path: str, name: str) -> int:
@@ -342,15 +396,67 @@ class SRM(Distiller):
         return maps, logits
 
     def initialise_dictionaries(self, maps: dict[str, torch.Tensor]) -> None:
-        """SVD initialisation of every dictionary from teacher maps (see :func:`svd_atoms`)."""
+        """Initialise every dictionary (``init``) from teacher maps or pixel-vector samples.
+
+        ``maps[name]`` is a 4-D teacher map ``(N, D, H, W)`` or already a matrix of pixel
+        vectors ``(M, D)``; at most ``svd_samples`` rows are used. Nothing to do for
+        ``init="random"`` but to mark the dictionaries initialised.
+        """
         rng = np.random.default_rng(self.random_state)
         for name, coder in zip(self.names, self.coders, strict=True):
-            X = pixel_vectors(maps[name]).detach().cpu().double().numpy()
+            t = maps[name]
+            X = (pixel_vectors(t) if t.dim() == 4 else t).detach().cpu().double().numpy()
             if X.shape[0] > self.svd_samples:
                 X = X[rng.choice(X.shape[0], self.svd_samples, replace=False)]
-            atoms = svd_atoms(X, coder.n_atoms, random_state=self.random_state)
-            coder.reset_from_atoms(torch.from_numpy(atoms))
+            start = initial_atoms(
+                self.init,
+                X,
+                coder.n_atoms,
+                n_nonzero=coder.n_nonzero,
+                random_state=self.random_state,
+            )
+            if start is not None:
+                atoms, biases = (torch.from_numpy(np.asarray(a)) for a in start)
+                coder.reset_from_atoms(atoms, biases)
         self.dictionary_initialised.fill_(1)
+
+    def _initialise_from(self, batches) -> None:
+        """Initialise from the pixel vectors of the first batches (``svd_samples`` per layer)."""
+        if int(self.dictionary_initialised):
+            return
+        pool: dict[str, list[torch.Tensor]] = {n: [] for n in self.names}
+        count = dict.fromkeys(self.names, 0)
+        for maps in batches:
+            for name in self.names:
+                pool[name].append(pixel_vectors(maps[name]).cpu())
+                count[name] += pool[name][-1].shape[0]
+            if min(count.values()) >= self.svd_samples:
+                break
+        if all(pool.values()):
+            self.initialise_dictionaries({n: torch.cat(v) for n, v in pool.items()})
+
+    def label_statistics(self, loader) -> list[dict]:
+        """Entropy (bits) and number of distinct pixel labels per layer over ``loader``.
+
+        The labels the SRM stage would train on (see
+        :func:`kd.methods.srm_dictionary.label_entropy`); ``loader`` yields ``(inputs, ...)``.
+        """
+        labels = {n: [] for n in self.names}
+        was = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                for raw in loader:
+                    out = self._srm_teacher(raw[0])
+                    for n in self.names:
+                        labels[n].append(out[f"pixel_{n}"].reshape(-1))
+        finally:
+            self.train(was)
+        stats = []
+        for n, coder in zip(self.names, self.coders, strict=True):
+            bits, distinct = label_entropy(torch.cat(labels[n]).numpy(), coder.n_atoms)
+            stats.append({"layer": n, "atoms": coder.n_atoms, "bits": bits, "labels": distinct})
+        return stats
 
     # -- stage 1: dictionary --------------------------------------------------------------
     def _dict_teacher(self, inputs):
@@ -358,8 +464,6 @@ class SRM(Distiller):
         return maps
 
     def _dict_losses(self, batch: Batch, epoch: int):
-        if self.init == "svd" and int(self.dictionary_initialised) == 0:
-            self.initialise_dictionaries(batch.teacher)
         out = {}
         for name, coder in zip(self.names, self.coders, strict=True):
             x = pixel_vectors(batch.teacher[name])
@@ -374,8 +478,9 @@ class SRM(Distiller):
         for name, coder in zip(self.names, self.coders, strict=True):
             t = maps[name]
             n, _, h, w = t.shape
-            codes, _ = coder(pixel_vectors(t))
-            out[f"pixel_{name}"], out[f"image_{name}"] = srm_labels(codes.reshape(n, h, w, -1))
+            codes, pixel = coder.encode(pixel_vectors(t))
+            out[f"pixel_{name}"] = pixel.reshape(n, h, w)
+            out[f"image_{name}"] = codes.reshape(n, h, w, -1).mean(dim=(1, 2))
         return out
 
     def _srm_losses(self, batch: Batch, epoch: int):
@@ -424,6 +529,7 @@ class SRM(Distiller):
                 epochs=self.dict_epochs,
                 teacher_outputs=self._dict_teacher,
                 evaluate=False,
+                initialise=self._initialise_from,
             ),
             Stage(
                 "srm_init",

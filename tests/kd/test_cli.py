@@ -35,26 +35,86 @@ def test_tiny_kd_run_prints_table_and_resumes(tmp_path, capsys):
     assert [r["epoch"] for r in log["history"]] == [1, 2]
 
 
-def test_too_few_epochs_for_a_multistage_method_fails_before_training(tmp_path, capsys):
-    argv = ["run", "--method", "srm", "--dataset", "digits", "--epochs", "2", "--no-progress"]
-    assert main([*argv, "--out", str(tmp_path)]) == 2
+def _tiny(tmp_path, *extra):
+    return [
+        "run", "--dataset", "shapes", "--n-images", "120", "--teacher-epochs", "1",
+        "--batch-size", "32", "--out", str(tmp_path / "runs"), "--json",
+        str(tmp_path / "table.json"), "--no-progress", "--threads", "1", *extra,
+    ]  # fmt: skip
+
+
+def test_srm_runs_with_one_student_epoch_and_stage_lengths_on_top(tmp_path, capsys):
+    layers = ["--teacher-layers", "block1", "block2", "--student-layers", "block1", "block2"]
+    argv = _tiny(tmp_path, "--method", "srm", "--epochs", "1", "--stage-epochs", "dictionary=2",
+                 *layers)  # fmt: skip
+    assert main(argv) == 0
+    payload = json.loads((tmp_path / "table.json").read_text())
+    # --epochs counts the student's (KD) epochs; the preparation stages come on top
+    assert payload["stages"] == [["dictionary", 2], ["srm_init", 1], ["kd", 1]]
+    assert payload["rows"][-1]["epochs"] == 1
+    log = json.loads((tmp_path / "runs" / "shapes" / "srm-cnn32_small-s0" / "log.json").read_text())
+    assert [r["stage"] for r in log["history"]] == ["dictionary", "dictionary", "srm_init", "kd"]
+    # the validation accuracy of the last epoch is measured on the validation split, not test
+    assert log["history"][-1]["val_accuracy"] is not None
+    assert "86 train / 10 validation / 24 test" in capsys.readouterr().err
+
+
+def test_label_free_method_prints_a_dash_for_head_accuracy_and_trains_the_aux(tmp_path, capsys):
+    assert main(_tiny(tmp_path, "--method", "infoflow", "--epochs", "1")) == 0
+    out, err = capsys.readouterr()
+    student_line = next(line for line in out.splitlines() if "(infoflow)" in line)
+    assert "–" in student_line
+    assert "training the auxiliary teacher cnn32" in err
+    rows = json.loads((tmp_path / "table.json").read_text())["rows"]
+    assert rows[-1]["test_accuracy"] is None
+    assert rows[1]["model"] == "auxiliary teacher cnn32" and rows[1]["test_accuracy"] is not None
+
+
+def test_too_few_epochs_for_a_curriculum_fails_before_training(tmp_path, capsys):
+    argv = ["run", "--method", "indistill_kd", "--dataset", "digits", "--epochs", "5",
+            "--no-progress", "--out", str(tmp_path)]  # fmt: skip
+    assert main(argv) == 2
     err = capsys.readouterr().err
-    assert "leaves no epoch for the last stage" in err and "training the teacher" not in err
+    assert "expected epochs >= 13" in err and "training the teacher" not in err
     assert not any(tmp_path.iterdir())
 
 
-def test_compare_without_module_or_bad_args(capsys, monkeypatch):
+def test_refused_settings_fail_cleanly(tmp_path, capsys, monkeypatch):
+    base = ["run", "--method", "kd", "--out", str(tmp_path), "--no-progress"]
+    assert main([*base, "--cache-teacher", "--augment", "crop"]) == 2
+    assert "stale targets" in capsys.readouterr().err
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert main([*base, "--device", "cuda"]) == 2
+    assert "CUDA is not available" in capsys.readouterr().err
+    assert main([*base, "--teacher-layers", "block1"]) == 2
+    assert "options of --method srm" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+
+
+def test_bad_command_line_values():
     with pytest.raises(SystemExit):
         main(["run", "--method", "nonsense"])
     with pytest.raises(SystemExit):
         main(["run", "--epochs", "0"])
-    # simulate a missing kd/compare.py, also when another test imported it already
-    import kd
+    with pytest.raises(SystemExit):
+        main(["run", "--stage-epochs", "kd=3"])
+    with pytest.raises(SystemExit):
+        main(["run", "--lr-drop", "1"])
 
-    monkeypatch.delattr(kd, "compare", raising=False)
-    monkeypatch.setitem(sys.modules, "kd.compare", None)
-    assert main(["compare", "--seeds", "1"]) == 2
-    assert "kd/compare.py is not available" in capsys.readouterr().err
+
+def test_run_and_compare_share_one_registry():
+    from kd import cli, compare
+    from kd.methods import METHODS
+
+    run_choices = next(a for a in cli._build_parser()._subparsers._group_actions[0]
+                       .choices["run"]._actions if a.dest == "method").choices  # fmt: skip
+    compare_choices = next(a for a in compare._parser()._actions if a.dest == "methods").choices
+    assert list(run_choices) == list(compare_choices) == list(METHODS)
+
+
+def test_no_reference_to_a_file_the_project_does_not_ship():
+    for path in (ROOT / "kd").rglob("*.py"):
+        assert "distillation.md" not in path.read_text(), path
 
 
 def test_python_dash_m_kd_help():

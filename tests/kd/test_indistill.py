@@ -140,23 +140,37 @@ def test_rebuild_after_aux_changes():
 def test_end_to_end_each_stage_improves_its_loss():
     X, y, loader = tiny_data()
     student, teacher = _models()
-    d = InDistill(student, teacher, paper_teacher(4), aux_epochs=1)
+    d = InDistill(student, teacher, paper_teacher(4), aux_epochs=1, aux_warmup_epochs=1)
+    stages = d.stages()
+    assert [s.name for s in stages] == ["aux_warmup", "aux", "curriculum"]
+    # a fresh Adam every curriculum epoch, as the authors' code does (on by default)
+    assert stages[2].reset_optimizer_each_epoch and not stages[1].reset_optimizer_each_epoch
+    assert (
+        not InDistill(student, teacher, reset_optimizer=False)
+        .stages()[0]
+        .reset_optimizer_each_epoch
+    )
     record, history = fit_recording_stage_losses(d, loader, X, y, cache_teacher=True)
-    assert [r["stage"] for r in history] == ["aux", "curriculum"]
+    # the auxiliary teacher is trained on the labels, then adapted, then pruned and used
+    assert [r["stage"] for r in history] == ["aux_warmup", "aux", "curriculum"]
     for stage, (before, after) in record.items():
         assert after < before, (stage, before, after)
 
 
 def test_bad_arguments():
     student, teacher = _models()
-    with pytest.raises(ValueError, match="feature_loss must be"):
+    with pytest.raises(ValueError, match="feature_loss='l1' is not valid"):
         InDistill(student, teacher, feature_loss="l1")
     with pytest.raises(ValueError, match="same student"):
         InDistill(student, teacher, then=KD(paper_student(4), teacher))
     with pytest.raises(TypeError, match="then must be a Distiller"):
         InDistill(student, teacher, then="kd")
-    with pytest.raises(ValueError, match="a must be an int >= 0"):
+    with pytest.raises(ValueError, match=r"a=-1 is out of range: expected an integer >= 0"):
         InDistill(student, teacher, a=-1)
+    with pytest.raises(TypeError, match=r"a=1.5 is not valid"):
+        InDistill(student, teacher, a=1.5)
+    with pytest.raises(ValueError, match=r"aux_warmup_epochs=-1 is out of range"):
+        InDistill(student, teacher, paper_teacher(4), aux_warmup_epochs=-1)
     with pytest.raises(ValueError, match="exactly one convolution"):
         InDistill(student, PreActResNet18(4, width=4))
     # widths that do not fit a pruned teacher layer

@@ -41,10 +41,14 @@ def test_weights_per_epoch_follow_init_gamma_power():
 
 def test_stages_and_sources():
     student, teacher, aux = _models()
-    d = InformationFlowKD(student, teacher, aux, aux_epochs=3)
+    d = InformationFlowKD(student, teacher, aux, aux_epochs=3, aux_warmup_epochs=0)
     stages = d.stages()
     assert [s.name for s in stages] == ["aux", "transfer"]
     assert stages[0].epochs == 3 and stages[1].epochs is None
+    # the authors rebuild Adam every epoch of the transfer, not while adapting the aux
+    assert stages[1].reset_optimizer_each_epoch and not stages[0].reset_optimizer_each_epoch
+    off = InformationFlowKD(student, teacher, aux, aux_warmup_epochs=0, reset_optimizer=False)
+    assert not off.stages()[1].reset_optimizer_each_epoch
     assert {id(p) for p in stages[0].parameters()} == {id(p) for p in aux.parameters()}
     assert {id(p) for p in stages[1].parameters()} == {id(p) for p in student.parameters()}
     assert stages[1].eval_modules == (aux,)
@@ -66,10 +70,32 @@ def test_stages_and_sources():
     assert [s.name for s in d_noaux.stages()] == ["transfer"]
 
 
+def test_auxiliary_teacher_is_trained_on_labels_before_the_transfer():
+    X, y, loader = tiny_data()
+    student, teacher, aux = _models()
+    d = InformationFlowKD(student, teacher, aux, aux_warmup_epochs=2, aux_epochs=1)
+    warm = d.stages()[0]
+    assert warm.name == "aux_warmup" and warm.epochs == 2 and not warm.evaluate
+    assert {id(p) for p in warm.parameters()} == {id(p) for p in aux.parameters()}
+    # the warm-up loss is the cross-entropy of the aux's own logits on the labels
+    from kd.methods import Batch
+
+    with torch.no_grad():
+        ce = warm.losses(Batch(X, y), 0)["ce_aux"]
+        torch.testing.assert_close(ce, torch.nn.functional.cross_entropy(aux(X), y))
+    record, history = fit_recording_stage_losses(d, loader, X, y)
+    assert [r["stage"] for r in history] == ["aux_warmup", "aux_warmup", "aux", "transfer"]
+    # the warm-up lowered the aux's cross-entropy on the labels before the PKT adaptation began
+    assert record["aux_warmup"][1] < 0.9 * record["aux_warmup"][0]
+    # without labels the warm-up refuses to run rather than silently skipping
+    with pytest.raises(ValueError, match="needs class targets"):
+        warm.losses(Batch(X, None), 0)
+
+
 def test_end_to_end_each_stage_improves_its_loss():
     X, y, loader = tiny_data()
     student, teacher, aux = _models()
-    d = InformationFlowKD(student, teacher, aux, aux_epochs=1, ce_weight=1.0)
+    d = InformationFlowKD(student, teacher, aux, aux_epochs=1, aux_warmup_epochs=0, ce_weight=1.0)
     aux_before = [p.detach().clone() for p in aux.parameters()]
     record, history = fit_recording_stage_losses(d, loader, X, y)
     assert [r["stage"] for r in history] == ["aux", "transfer"]
@@ -87,8 +113,12 @@ def test_bad_arguments():
         InformationFlowKD(student, teacher, aux, divergence="js")
     with pytest.raises(TypeError, match="aux must be"):
         InformationFlowKD(student, teacher, aux="cnn")
-    with pytest.raises(ValueError, match="aux_epochs must be an int >= 1"):
+    with pytest.raises(ValueError, match=r"aux_epochs=0 is out of range: expected an integer >= 1"):
         InformationFlowKD(student, teacher, aux, aux_epochs=0)
+    with pytest.raises(TypeError, match=r"aux_warmup_epochs=2.0 is not valid"):
+        InformationFlowKD(student, teacher, aux, aux_warmup_epochs=2.0)
+    with pytest.raises(ValueError, match=r"ce_weight=-1.0 is out of range"):
+        InformationFlowKD(student, teacher, aux, ce_weight=-1)
     with pytest.raises(ValueError, match="needs a teacher"):
         InformationFlowKD(student, None)
     with pytest.raises(ValueError, match="gamma must be in"):

@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kd.methods.srm import SRM, SparseCoder, svd_atoms
-from kd.models import paper_student, paper_teacher
+from kd.methods.srm_dictionary import kmeans_atoms, label_entropy
+from kd.models import PreActResNet18, paper_student, paper_teacher
 
 from ._method_helpers import fit_recording_stage_losses, tiny_data
 
@@ -92,7 +93,6 @@ def test_random_init_reconstruction_decreases():
     d = SRM(student, teacher, dict_epochs=1, init_epochs=1, init="random")
     C_before = [c.C.detach().clone() for c in d.coders]
     record, _ = fit_recording_stage_losses(d, loader, X, y, cache_teacher=True)
-    assert int(d.dictionary_initialised) == 0
     assert record["dictionary"][1] < record["dictionary"][0]
     assert all(not torch.equal(a, c.C) for a, c in zip(C_before, d.coders, strict=True))
 
@@ -140,17 +140,100 @@ def test_sizes_from_multiplier_and_sparsity():
 
 def test_bad_arguments():
     student, teacher = _models()
-    with pytest.raises(ValueError, match="init must be"):
-        SRM(student, teacher, init="kmeans")
-    with pytest.raises(ValueError, match="target must be"):
+    with pytest.raises(ValueError, match="init='pca' is not valid"):
+        SRM(student, teacher, init="pca")
+    with pytest.raises(ValueError, match="target='both' is not valid"):
         SRM(student, teacher, target="both")
-    with pytest.raises(ValueError, match="spatial must be"):
+    with pytest.raises(ValueError, match="spatial='resize' is not valid"):
         SRM(student, teacher, spatial="resize")
-    with pytest.raises(ValueError, match="multiplier must be a positive number"):
+    with pytest.raises(ValueError, match=r"multiplier=0.0 is out of range: expected a finite"):
         SRM(student, teacher, multiplier=0)
+    with pytest.raises(TypeError, match=r"dict_epochs=1.5 is not valid"):
+        SRM(student, teacher, dict_epochs=1.5)
     with pytest.raises(ValueError, match="equal length"):
         SRM(student, teacher, teacher_layers=["block1"], student_layers=["block1", "block2"])
-    with pytest.raises(ValueError, match="n_nonzero must be in"):
+    with pytest.raises(
+        ValueError, match=r"n_nonzero=5 is out of range: expected an integer in \[1, 3\]"
+    ):
         SparseCoder(4, 3, 5)
     with pytest.raises(ValueError, match="not a module path"):
         SRM(student, teacher, teacher_layers=["nope"], student_layers=["block1"])
+
+
+@given(
+    n=st.integers(2, 40),
+    d=st.integers(1, 6),
+    k=st.integers(1, 8),
+    lam=st.integers(1, 3),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_kmeans_start_labels_each_pixel_with_its_nearest_centre(n, d, k, lam, seed):
+    # oracle: (c_j·t − ‖c_j‖²/2)/λ = (‖t‖² − ‖t − c_j‖²)/(2λ), so the largest pre-activation is
+    # the nearest centre; compare with the distances computed directly
+    X = np.random.default_rng(seed).normal(size=(n, d)) * 3.0
+    atoms, biases = kmeans_atoms(X, k, n_nonzero=lam, random_state=0)
+    assert atoms.shape == (d, min(k, n)) and biases.shape == (min(k, n),)
+    centres = atoms * lam
+    dist = ((X[:, None, :] - centres.T[None, :, :]) ** 2).sum(axis=2)
+    pre = (X @ atoms + biases) * lam
+    # equal up to rounding of the two formulas (a few ulps of ‖t‖² + ‖c‖²)
+    tol = 64 * np.finfo(float).eps * (1 + (X**2).sum(1, keepdims=True) + (centres**2).sum(0))
+    np.testing.assert_allclose(pre, 0.5 * ((X**2).sum(1, keepdims=True) - dist), atol=tol.max())
+    chosen = dist[np.arange(n), pre.argmax(axis=1)]
+    np.testing.assert_allclose(chosen, dist.min(axis=1), atol=2 * tol.max())
+
+
+def test_label_entropy_matches_scipy():
+    from scipy.stats import entropy
+
+    labels = np.array([0, 0, 1, 3, 3, 3, 7])
+    bits, used = label_entropy(labels, 8)
+    assert used == 4
+    assert bits == pytest.approx(entropy(np.bincount(labels), base=2), rel=1e-12)
+    assert label_entropy(np.zeros(5, dtype=int), 4) == (0.0, 1)
+
+
+def test_pixel_labels_from_pre_activations_do_not_tie_when_the_sigmoid_saturates():
+    coder = SparseCoder(2, 3, 1)
+    with torch.no_grad():
+        coder.C.copy_(torch.tensor([[100.0, 200.0, 0.0], [0.0, 0.0, 300.0]]))
+        coder.bias.zero_()
+    x = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    codes, labels = coder.encode(x)
+    # sigmoid(100) == sigmoid(200) == 1 in float32: argmax of the codes would say atom 0
+    assert labels.tolist() == [1, 2]
+    assert [int(c.nonzero()[0]) for c in codes] == [1, 2]
+
+
+def test_srm_labels_use_more_than_one_atom():
+    # with the default (k-means) start, after the dictionary and SRM stages have trained
+    X, y, loader = tiny_data()
+    student, teacher = _models()
+    d = SRM(student, teacher, dict_epochs=1, init_epochs=1)
+    assert d.init == "kmeans"
+    fit_recording_stage_losses(d, loader, X, y, cache_teacher=True)
+    stats = d.label_statistics(loader)
+    assert [s["atoms"] for s in stats] == [c.n_atoms for c in d.coders]
+    for s in stats:
+        assert s["labels"] > 1 and s["bits"] > 1.0, s
+
+
+def test_uncentred_svd_start_collapses_the_labels_kmeans_does_not():
+    # the failure the k-means default fixes, on a fixture with non-negative (post-ReLU) pixels
+    _, _, loader = tiny_data()
+    student, teacher = _models()
+    stats = {}
+    for init in ("svd", "kmeans"):
+        d = SRM(student, teacher, init=init)
+        d.stages()[0].initialise(d._dict_teacher(xb) for xb, *_ in loader)
+        stats[init] = d.label_statistics(loader)
+    for svd, km in zip(stats["svd"], stats["kmeans"], strict=True):
+        assert km["labels"] > svd["labels"] and km["bits"] > svd["bits"] + 1.0, (svd, km)
+
+
+def test_default_teacher_layers_have_the_nearest_spatial_size():
+    student = paper_student(4)  # maps 15, 6, 2
+    d = SRM(student, PreActResNet18(4, width=4))  # maps 32, 16, 8, 4
+    assert d.teacher_layers == ["layer2", "layer3", "layer4"]
+    same = SRM(student, paper_teacher(4))
+    assert same.teacher_layers == ["block1", "block2", "block3"]

@@ -1,5 +1,6 @@
 """Trainer: stages, exact resume, NaN guard, atomic checkpoints, optimizer reset, cache."""
 
+import dataclasses
 import functools
 import json
 
@@ -385,3 +386,61 @@ def test_plain_tuple_loader_and_optimizer_instance():
     ).fit()
     assert history[-1]["loss"] < history[0]["loss"]
     assert history[-1]["lr"] == 0.5
+
+
+class StageResetKD(KD):
+    """KD whose single stage asks for a new optimizer every epoch (as InDistill's does)."""
+
+    def stages(self):
+        (stage,) = super().stages()
+        return [dataclasses.replace(stage, reset_optimizer_each_epoch=True)]
+
+
+def test_stage_asks_for_a_fresh_optimizer_each_epoch():
+    student, teacher = _nets()
+    trainer = _trainer(StageResetKD(student, teacher, T=2.0, alpha=0.5), _loader(), None, 2)
+    trainer.fit()
+    assert float(next(iter(trainer.optimizer.state.values()))["step"]) == 3.0
+
+
+@pytest.mark.parametrize("reset", [False, True])
+def test_lr_drop_divides_the_final_epochs_of_each_stage_by_ten(reset):
+    kw = {"reset_optimizer_each_epoch": reset, "lr_drop": 0.4}
+    history = _trainer(_kd(), _loader(), None, 5, **kw).fit()
+    assert [r["lr"] for r in history] == pytest.approx([1e-2] * 3 + [1e-3] * 2, rel=1e-12)
+    two = _two_stage()  # stages of 2 and 3 epochs: the last round(0.4·n) of each dropped
+    history = _trainer(two, _loader(), None, 5, lr_drop=0.4).fit()
+    # (the second stage brings its own optimizer, lr 0.05)
+    assert [r["lr"] for r in history] == pytest.approx([1e-2, 1e-3, 5e-2, 5e-2, 5e-3])
+    flat = _trainer(_kd(), _loader(), None, 3).fit()
+    assert {r["lr"] for r in flat} == {1e-2}
+    with pytest.raises(ValueError, match=r"lr_drop=1.0 is out of range"):
+        _trainer(_kd(), _loader(), None, 3, lr_drop=1.0)
+
+
+def test_cache_with_random_augmentation_is_refused():
+    # the cache would hold the teacher's view of one random crop and reuse it for others
+    with pytest.raises(ValueError, match="stale targets"):
+        _trainer(_kd(), _loader("crop"), None, 2, cache_teacher=True)
+    _trainer(_kd(), _loader(None), None, 1, cache_teacher=True)  # no augmentation: accepted
+
+
+def test_initialise_hook_gets_teacher_outputs_once(tmp_path):
+    student, teacher = _nets()
+    d = KD(student, teacher, T=2.0, alpha=0.5)
+    hook_calls = []
+
+    def stages():
+        (stage,) = KD.stages(d)
+
+        def initialise(batches):
+            hook_calls.append([b["logits"].shape for b in batches])
+
+        return [dataclasses.replace(stage, initialise=initialise)]
+
+    d.stages = stages
+    _trainer(d, _loader(None), tmp_path, 2).fit()
+    assert hook_calls == [[torch.Size([BATCH, 3])] * (N_SAMPLES // BATCH)]
+    # resuming inside the stage does not initialise again
+    _trainer(d, _loader(None), tmp_path, 3).fit(resume=True)
+    assert len(hook_calls) == 1
