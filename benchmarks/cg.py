@@ -25,15 +25,21 @@ Accuracy beside every time: the largest TRUE relative residual over the columns 
 here in float64), iterations and operator products (counted by the operator itself).
 
 Sizes: an int ``n`` runs s ∈ {1, 50, 500} and α ∈ {0.9, 0.99}; a pair ``(n, s)`` (CLI
-``20000x50``) runs only that s.  Per-column anchors are run on at most
-``MAX_COLUMNS_PER_COLUMN_LOOP`` columns and their time (wall and CPU) scaled to all s columns
-(noted).  On a machine shared with other work, compare the ``cpu_s`` column with
-``--numba-threads 1``: wall times of parallel kernels there wait for a busy core.
+``20000x50``) runs only that s.  ``knn<n>x<s>`` (e.g. ``knn100000x20``) is the
+many-dimensional case: the kNN (k = 10) hypergraph of ``n`` points in 32 dimensions (float32
+features, as ``Hypergraph.from_knn`` builds it from them, no tag hyperedges), ``s``
+right-hand sides, α = 0.9, with ``block_cg`` (auto, mixed), ``cg`` and SciPy ``cg`` per
+column, each also on ONE Numba thread (``[1 thread]`` rows, the rest on the run's setting).
+Per-column anchors are run on at most ``MAX_COLUMNS_PER_COLUMN_LOOP`` columns and their time
+(wall and CPU) scaled to all s columns (noted).  On a machine shared with other work, compare
+the ``cpu_s`` column with ``--numba-threads 1``: wall times of parallel kernels there wait for
+a busy core.
 """
 
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 
 import numpy as np
 import scipy.sparse as sp
@@ -44,7 +50,7 @@ from hyperlearn.linalg._shifted import ShiftedOperator as _Shifted
 from ._harness import Record, SkipBenchmark, bench, bound, copy_bandwidth_gbs, skipped
 
 SUITE = "cg"
-SIZES = [20_000, 200_000]
+SIZES = [20_000, 200_000, "knn100000x20"]
 QUICK_SIZES = [(3_000, 1), (3_000, 50)]
 ALPHAS = (0.9, 0.99)
 N_RHS = (1, 50, 500)
@@ -67,14 +73,15 @@ VECTOR_PASSES = 9
 class ShiftedOperator(_Shifted):
     """``I − α Θ`` (the library's operator), counting the vectors it is applied to.
 
-    ``astype`` returns a counting copy too, kept as ``self.cast`` (block_cg's
-    ``precision="mixed"`` makes one per solve), so that the float32 products of a mixed solve
-    are counted apart from the float64 ones.
+    ``products`` counts every vector; ``float32_products`` those given in float32 (the inner
+    iterations of ``precision="mixed"``: on this operator's float32 copy, kept as
+    ``self.cast``, or on the operator itself when Θ is float32 already).
     """
 
     def __init__(self, theta, alpha):
         super().__init__(theta, alpha)
         self.products = 0
+        self.float32_products = 0
         self.cast = None
 
     def astype(self, dtype):
@@ -84,12 +91,17 @@ class ShiftedOperator(_Shifted):
         self.cast = ShiftedOperator(cast.theta, cast.alpha)
         return self.cast
 
+    def _count(self, X, columns):
+        self.products += columns
+        if X.dtype == np.float32:
+            self.float32_products += columns
+
     def _matvec(self, x):
-        self.products += 1
+        self._count(np.asarray(x), 1)
         return super()._matvec(x)
 
     def _matmat(self, X):
-        self.products += X.shape[1]
+        self._count(X, X.shape[1])
         return super()._matmat(X)
 
 
@@ -148,11 +160,23 @@ def _cases(sizes):
             yield n, (s,)
         elif isinstance(size, int):
             yield size, N_RHS
+        elif _knn_size(size) is not None:
+            yield size, None
         else:
             raise ValueError(
                 f"unknown cg size {size!r}: expected n (s = {', '.join(map(str, N_RHS))} "
-                "right-hand sides) or NxS, e.g. 20000 or 20000x50"
+                "right-hand sides), NxS (e.g. 20000 or 20000x50) or knnNxS (e.g. knn100000x20)"
             )
+
+
+def _knn_size(size):
+    """``"knn100000x20"`` -> (100000, 20); None for anything else."""
+    if not isinstance(size, str) or not size.startswith("knn"):
+        return None
+    parts = size[3:].split("x")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        return None
+    return int(parts[0]), int(parts[1])
 
 
 def run(sizes, *, quick=False):
@@ -160,6 +184,9 @@ def run(sizes, *, quick=False):
     max_columns = QUICK_MAX_COLUMNS_PER_COLUMN_LOOP if quick else MAX_COLUMNS_PER_COLUMN_LOOP
     bandwidth = copy_bandwidth_gbs()
     for n, rhs_counts in _cases(sizes):
+        if rhs_counts is None:
+            records += _knn_case(*_knn_size(n), max_columns, bandwidth)
+            continue
         t0 = time.perf_counter()
         hg, Y = make_tagging_hypergraph(n)
         theta = hg.normalized_adjacency()
@@ -229,6 +256,62 @@ class _Case:
             rec["extra"]["min_s"] *= self.scale
             rec["extra"]["cpu_s"] *= self.scale
             rec["note"] = self.note_scaled
+
+
+KNN_DIMENSIONS = 32
+KNN_ALPHA = 0.9
+
+
+def make_knn_system(n, s, seed=0):
+    """kNN (k = N_NEIGHBORS) hypergraph of n clustered float32 points in KNN_DIMENSIONS
+    dimensions (``Hypergraph.from_knn``, its default dtype), and s sparse 0/1 columns."""
+    from hyperlearn.hypergraph import Hypergraph
+
+    rng = np.random.default_rng(seed)
+    centres = 3 * rng.standard_normal((max(10, n // 500), KNN_DIMENSIONS))
+    labels = rng.integers(centres.shape[0], size=n)
+    X = (centres[labels] + rng.standard_normal((n, KNN_DIMENSIONS))).astype(np.float32)
+    hg = Hypergraph.from_knn(X, N_NEIGHBORS)
+    Y = (rng.random((n, s)) < 0.05).astype(np.float64)
+    return hg, Y
+
+
+def _knn_case(n, s, max_columns, bandwidth):
+    """block_cg against the per-column loops on the kNN system, on the run's Numba threads and
+    on one (the thread setting decides the ratio on a machine shared with other work)."""
+    t0 = time.perf_counter()
+    hg, Y = make_knn_system(n, s)
+    theta = hg.normalized_adjacency()
+    theta.matmat(np.ones((n, 2), dtype=theta.dtype))  # compile outside the timings
+    setup_s = time.perf_counter() - t0
+    op = ShiftedOperator(theta, KNN_ALPHA)
+    params = {"n": n, "s": s, "alpha": KNN_ALPHA, "rtol": RTOL, "d": KNN_DIMENSIONS,
+              "dtype_theta": str(theta.dtype), "nnz_H": hg.incidence.nnz}  # fmt: skip
+    case = _Case(f"knn n={n} s={s} d={KNN_DIMENSIONS} alpha={KNN_ALPHA}", params, op,
+                 MemoryError("not built"), (1 - KNN_ALPHA) * Y, min(s, max_columns), bandwidth,
+                 setup_s)  # fmt: skip
+    out = _block_cg_rows(case)
+    out.append(_mixed_row(case))
+    out.append(_column_loop_row(case, "cg per column", _ours_column(op)))
+    out.append(_column_loop_row(case, "scipy cg per column", _scipy_column(op)))
+    with _one_numba_thread():
+        rec = case.bench("block_cg [1 thread]", case.counted("block_cg1", lambda: _run_block(case)))
+        _annotate(rec, case.stats.get("block_cg1"), s)
+        out.append(rec)
+        out.append(_column_loop_row(case, "scipy cg per column [1 thread]", _scipy_column(op)))
+    return out
+
+
+@contextmanager
+def _one_numba_thread():
+    import numba
+
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
 
 
 def _run_case(case):
@@ -384,14 +467,17 @@ def _mixed_row(case):
     op, stats = case.op, {}
 
     def run():
-        op.products = 0
+        op.products = op.float32_products = 0
         history = []
         X, info = block_cg(op, case.B, rtol=RTOL, residuals=history, precision="mixed")
+        counters = [op] if op.cast is None else [op, op.cast]
+        total = sum(c.products for c in counters)
+        float32 = sum(c.float32_products for c in counters)
         stats.update(
             iterations=len(history) - 1,
             info=info,
-            products_float32=op.cast.products if op.cast is not None else 0,
-            products_float64=op.products,
+            products_float32=float32,
+            products_float64=total - float32,
         )
         return X
 

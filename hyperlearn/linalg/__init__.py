@@ -1,8 +1,9 @@
 """Solvers that know nothing about hypergraphs.
 
 Randomized SVD / eigendecompositions (``_randomized``), block tessellation with Woodbury
-inverses (``_tessellation``) and conjugate-gradient solvers (``_cg``).  Every routine accepts a
-NumPy array, a SciPy sparse matrix or a :class:`scipy.sparse.linalg.LinearOperator`.
+inverses (``_tessellation``), conjugate-gradient solvers (``_cg``) and the label-propagation
+operator ``I − αΘ`` (``shifted``).  Every routine accepts a NumPy array, a SciPy sparse matrix
+or a :class:`scipy.sparse.linalg.LinearOperator`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ _LAZY_ATTRS = {
     "cg": "_cg",
     "block_cg": "_cg",
     "jacobi_preconditioner": "_cg",
+    "shifted": "_shifted",
 }
 
 __all__ = sorted(_LAZY_ATTRS)
@@ -33,6 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
         randomized_range_finder,
         randomized_svd,
     )
+    from ._shifted import shifted  # noqa: F401
     from ._tessellation import BlockLowRank, tessellate  # noqa: F401
 
 

@@ -36,6 +36,7 @@ from ._cg_system import (
     System,
     apply,
     make_system,
+    nonfinite,
 )
 
 __all__ = [
@@ -55,11 +56,21 @@ BLOCK_CG_PRECISIONS = ("working", "mixed")
 # block CG then ends in about n / m iterations, far fewer than CG.  See benchmarks/TUNING.md.
 BLOCK_AUTO_MAX_ROWS_PER_COLUMN = 100
 
+# method="auto" runs lockstep CG only on at least this many columns, and cg's own loop column
+# by column below: a product with a narrow block costs more per column than a matvec, and the
+# fused updates do not make up for it.  See benchmarks/TUNING.md.
+LOCKSTEP_MIN_COLUMNS = 8
+
 
 def _choose_method(n, s, block_size):
-    """``method="auto"``: see :data:`BLOCK_AUTO_MAX_ROWS_PER_COLUMN`."""
+    """``method="auto"``: block CG where its Krylov space fills R^n early (see
+    :data:`BLOCK_AUTO_MAX_ROWS_PER_COLUMN`), otherwise lockstep CG on chunks of at least
+    :data:`LOCKSTEP_MIN_COLUMNS` columns, otherwise ``"columns"`` (cg's loop per column)."""
     m = min(s, DEFAULT_BLOCK_SIZE) if block_size is None else min(s, block_size)
-    return "block" if m > 1 and n <= BLOCK_AUTO_MAX_ROWS_PER_COLUMN * m else "batched"
+    if m > 1 and n <= BLOCK_AUTO_MAX_ROWS_PER_COLUMN * m:
+        return "block"
+    width = min(s, DEFAULT_BATCHED_WIDTH if block_size is None else block_size)
+    return "batched" if width >= LOCKSTEP_MIN_COLUMNS else "columns"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -108,17 +119,20 @@ def cg(A, b, x0=None, *, rtol=1e-5, atol=0.0, maxiter=None, M=None, callback=Non
         stagnated above the tolerance (the attainable accuracy is reached).
         ``-1`` (``INFO_A_NOT_POSITIVE_DEFINITE``): a direction with ``pᴴAp <= 0`` was met.
         ``-2`` (``INFO_M_NOT_POSITIVE_DEFINITE``): a residual with ``rᴴMr <= 0`` was met.
-        ``-3`` (``INFO_NONFINITE``): ``A`` or ``M`` produced NaN or infinity.
+        ``-3`` (``INFO_NONFINITE``): ``A`` or ``M`` produced NaN or infinity (with a
+        ``RuntimeWarning`` naming the operator when its product itself was not finite).
         On breakdown ``x`` is the last iterate.
 
     Raises
     ------
     ValueError
-        Incompatible shapes, negative or non-numeric ``rtol``/``atol``, ``maxiter < 1``,
-        NaN or infinity in ``b`` or ``x0``, a string ``x0`` other than ``'Mb'``.
+        Incompatible shapes, negative or non-numeric ``rtol``/``atol`` (a ValueError as in
+        SciPy), ``maxiter < 1``, NaN or infinity in ``b`` or ``x0``, a string ``x0`` other
+        than ``'Mb'``; an operator ``A`` or ``M`` whose product returns another number of
+        rows than its input has (the message names the operator and both shapes).
     TypeError
-        ``A`` or ``M`` not usable as an operator, ``callback`` not callable, ``residuals``
-        not a list, positional arguments after ``x0``.
+        ``A`` or ``M`` not usable as an operator, ``maxiter`` not an integer, ``callback``
+        not callable, ``residuals`` not a list, positional arguments after ``x0``.
 
     Notes
     -----
@@ -202,7 +216,7 @@ class _CGState:
         z = r if self.sys.M is None else self.product(self.sys.M, r, "M")
         rho = np.vdot(r, z).real  # vdot conjugates its first argument
         if not np.isfinite(rho):
-            return z, rho, INFO_NONFINITE
+            return z, rho, nonfinite(self.sys, "M", None if self.sys.M is None else z)
         if rho <= 0:  # rᴴMr <= 0 with r != 0: M is not positive definite (exact test)
             return z, rho, INFO_M_NOT_POSITIVE_DEFINITE
         return z, rho, 0
@@ -225,10 +239,10 @@ class _CGState:
         return r, rnorm, 1 if self.failed_replacements >= STAGNATION_LIMIT else None
 
 
-def _curvature_check(pq):
+def _curvature_check(pq, system, q):
     """Breakdown code of the curvature ``pᴴAp`` (0 when finite and positive)."""
     if not np.isfinite(pq):
-        return INFO_NONFINITE
+        return nonfinite(system, "A", q)
     if pq <= 0:  # pᴴAp <= 0 with p != 0: A is not positive definite (exact test)
         return INFO_A_NOT_POSITIVE_DEFINITE
     return 0
@@ -259,7 +273,7 @@ def _cg_loop(system, callback, history):
     while True:  # Step 2
         q = st.product(system.A, p)
         pq = np.vdot(p, q).real
-        info = _curvature_check(pq)
+        info = _curvature_check(pq, system, q)
         if info:
             return x, info
         alpha = rho / pq  # Step 3
@@ -361,9 +375,12 @@ def block_cg(
         ``min(s, DEFAULT_BATCHED_WIDTH)`` = 64).
     method : {"auto", "block", "batched"}, default="auto"
         ``"auto"`` takes ``"block"`` when ``n <= 100 m`` for the block width ``m`` (block CG
-        then ends in far fewer iterations than CG: at most about n / m) and ``"batched"``
-        otherwise (the rule of ``BLOCK_AUTO_MAX_ROWS_PER_COLUMN``).  With
-        ``precision="mixed"`` the lockstep method always runs ("block" is refused).
+        then ends in far fewer iterations than CG: at most about n / m; the rule of
+        ``BLOCK_AUTO_MAX_ROWS_PER_COLUMN``), otherwise ``"batched"`` when the lockstep chunks
+        have at least ``LOCKSTEP_MIN_COLUMNS`` = 8 columns, and otherwise solves the columns
+        one after another by :func:`cg`'s loop (a product with fewer columns costs more per
+        column than a matvec).  With ``precision="mixed"`` the lockstep method always runs
+        ("block" is refused).
     precision : {"working", "mixed"}, default="working"
         ``"working"``: every operation in the dtype of the solution.  ``"mixed"`` (float64
         or complex128 systems): the CG iterations run in float32 (complex64) -- products
@@ -398,10 +415,11 @@ def block_cg(
     Raises
     ------
     ValueError, TypeError
-        As :func:`cg`, for the same kinds of invalid input; also ``block_size < 1``, an
-        unknown ``method`` or ``precision``; with ``precision="mixed"`` (float64 systems):
+        As :func:`cg`, for the same kinds of invalid input (misbehaving operators included);
+        also ``block_size`` not an integer >= 1 (TypeError / ValueError), an unknown
+        ``method`` or ``precision``; with ``precision="mixed"`` (float64 systems):
         ``method="block"``, or an operator ``A`` that cannot be cast (a LinearOperator
-        without ``astype``).
+        without ``astype``: build ``I − αΘ`` with :func:`shifted`).
 
     Notes
     -----
@@ -534,8 +552,10 @@ def block_cg(
 
 
 def _working_solve(system, method, block_size, callback, history):
-    """The solve in the system's own dtype by ``method`` ("block" or "batched")."""
+    """The solve in the system's own dtype by ``method`` ("block", "batched" or "columns")."""
     s = system.b.shape[1]
+    if method == "columns":
+        return _columns_by_cg(system, callback, history)
     if method == "batched":
         width = DEFAULT_BATCHED_WIDTH if block_size is None else int(block_size)
         return BatchedCG(system, width, callback, history).run()

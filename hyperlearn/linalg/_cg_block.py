@@ -14,10 +14,10 @@ from ._cg_lockstep import check_candidates, lockstep_on_columns
 from ._cg_system import (
     INFO_A_NOT_POSITIVE_DEFINITE,
     INFO_M_NOT_POSITIVE_DEFINITE,
-    INFO_NONFINITE,
     apply,
     column_dots,
     herm,
+    nonfinite,
 )
 
 # Directions whose column-scaled Gram eigenvalue falls below eps**DEFLATION_EXPONENT times the
@@ -185,15 +185,16 @@ class BlockCG:
         Z = R if sys_.M is None else apply(sys_.M, R, dtype, name=sys_.name, param="M")  # Step 2
         rz = column_dots(R, Z)
         if not np.all(np.isfinite(rz)):
-            return INFO_NONFINITE
+            return nonfinite(sys_, "M", None if sys_.M is None else Z)
         if np.any(rz <= 0):  # threshold 0: the exact test for rᴴMr > 0 with r != 0
             return INFO_M_NOT_POSITIVE_DEFINITE
         P = self._search_block(Z)
         Q = apply(sys_.A, P, dtype, name=sys_.name)  # Step 5
-        G = herm(P) @ Q  # Step 6
-        G = (G + herm(G)) / 2
+        with np.errstate(invalid="ignore", over="ignore"):  # a non-finite Q is reported below
+            G = herm(P) @ Q  # Step 6
+            G = (G + herm(G)) / 2
         if not np.all(np.isfinite(G)):
-            return INFO_NONFINITE
+            return nonfinite(sys_, "A", Q)
         mu, U = np.linalg.eigh(G)
         if mu[0] <= 0:  # threshold 0: exact test for a direction with pᴴAp <= 0
             return INFO_A_NOT_POSITIVE_DEFINITE

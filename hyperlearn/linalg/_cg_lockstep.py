@@ -18,6 +18,7 @@ from ._cg_system import (
     STAGNATION_FACTOR,
     STAGNATION_LIMIT,
     apply,
+    nonfinite,
 )
 
 # Widest chunk of columns iterated at once: a product with a wide block costs far less per
@@ -101,10 +102,11 @@ def check_candidates(system, active, candidates, X_act, R_act, norms, state):
     return leaving, replaced
 
 
-def check_rz(rz):
-    """Breakdown code of the curvatures ``rᴴMr`` (0 when all are finite and positive)."""
+def check_rz(rz, system=None, Z=None):
+    """Breakdown code of the curvatures ``rᴴMr`` (0 when all are finite and positive); a
+    non-finite ``Z = M R`` is reported as such (see :func:`nonfinite`)."""
     if not np.all(np.isfinite(rz)):
-        return INFO_NONFINITE
+        return INFO_NONFINITE if system is None else nonfinite(system, "M", Z)
     if np.any(rz <= 0):  # rᴴMr <= 0 with r != 0: M is not positive definite (exact test)
         return INFO_M_NOT_POSITIVE_DEFINITE
     return 0
@@ -169,7 +171,7 @@ class BatchedCG:
         Z = self.R_a if M is None else np.ascontiguousarray(self._precondition(self.R_a))
         self.rz = self.ops.column_dots(self.R_a, Z) if M is not None else self.resnorm[active] ** 2
         self.P = Z.copy()
-        return check_rz(self.rz)
+        return check_rz(self.rz, sys_, None if M is None else Z)
 
     def _precondition(self, R):
         return apply(self.sys.M, R, self.sys.dtype, name=self.sys.name, param="M")
@@ -195,7 +197,7 @@ class BatchedCG:
         Q = np.ascontiguousarray(apply(sys_.A, P, dtype, name=sys_.name))
         pq = ops.column_dots(P, Q)
         if not np.all(np.isfinite(pq)):
-            return INFO_NONFINITE, 0
+            return nonfinite(sys_, "A", Q), 0
         if np.any(pq <= 0):  # pᴴAp <= 0 with p != 0: A is not positive definite (exact)
             return INFO_A_NOT_POSITIVE_DEFINITE, 0
         a = self.rz / pq
@@ -218,7 +220,7 @@ class BatchedCG:
         else:
             Z = np.ascontiguousarray(self._precondition(R_a))
             rz_next = ops.column_dots(R_a, Z)
-        info = check_rz(rz_next[~leaving])
+        info = check_rz(rz_next[~leaving], sys_, None if sys_.M is None else Z)
         if info:
             return info, 1
         # a restarted column continues from its steepest-descent direction, as in cg

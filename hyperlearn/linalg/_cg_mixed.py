@@ -16,7 +16,7 @@ from scipy.sparse import issparse
 from scipy.sparse.linalg import LinearOperator, aslinearoperator
 
 from ._cg_lockstep import DEFAULT_BATCHED_WIDTH, batched_ops, lockstep_on_columns
-from ._cg_system import INFO_NONFINITE, STAGNATION_LIMIT, apply, positive
+from ._cg_system import STAGNATION_LIMIT, apply, nonfinite, positive
 
 #: The low precision of the inner solves for each working dtype.  Other dtypes (float32,
 #: complex64: already the low precision) solve in working precision.
@@ -129,15 +129,17 @@ class MixedCG:
         s = B.shape[1]
         X[:, sys_.bnorm == 0] = 0  # A x = 0 has the unique solution 0 (A positive definite)
         self.R0 = None
+        product0 = None
         if X.any():
-            self.R0 = B - apply(sys_.A, X, sys_.dtype, name=sys_.name)
+            product0 = apply(sys_.A, X, sys_.dtype, name=sys_.name)
+            self.R0 = B - product0
             self.resnorm = np.linalg.norm(self.R0, axis=0)
         else:
             self.resnorm = sys_.bnorm.copy()
         if self.history is not None:
             self.history[:] = [self.resnorm.copy()]
         if not np.all(np.isfinite(self.resnorm)):
-            return X, INFO_NONFINITE
+            return X, nonfinite(sys_, "A", product0)
         self.converged = self.resnorm <= sys_.tol
         self.fallback = np.zeros(s, dtype=bool)
         waiting = np.flatnonzero(~self.converged)

@@ -9,6 +9,9 @@ the bottom of the import graph.
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -204,25 +207,66 @@ def make_system(name, A, b, x0, M, *, rtol, atol, maxiter, callback, residuals, 
 def apply(op, v, dtype, copy=False, *, name="cg", param="A"):
     """``op @ v`` for a vector or a block, returned in the working dtype.
 
-    The result must have as many rows as ``v``: an operator returning another shape gets an
-    error naming the solver, the operator and both shapes (not a reshape error later).
+    The result must have the shape of ``v``: an operator returning another number of rows gets
+    an error naming the solver, the operator and both shapes, instead of a reshape error from
+    inside SciPy's ``LinearOperator`` (or a wrong result further on).
     """
-    out = op.matvec(v) if v.ndim == 1 else op.matmat(v)
+    try:
+        out = op.matvec(v) if v.ndim == 1 else op.matmat(v)
+    except ValueError as exc:
+        raw = _raw_output_shape(op, v)
+        if raw is None or (len(raw) >= 1 and raw[0] == v.shape[0]):
+            raise  # not a shape problem of the operator's output
+        _wrong_shape(name, param, op, v.shape, raw, exc)
     out = np.asarray(out)
     if out.shape != v.shape:
-        if out.size != v.size or out.shape[0] != v.shape[0]:
-            _wrong_shape(name, param, op, v, out)
+        if out.size != v.size or out.ndim == 0 or out.shape[0] != v.shape[0]:
+            _wrong_shape(name, param, op, v.shape, out.shape)
         out = out.reshape(v.shape)
     out = np.asarray(out, dtype=dtype)
     return out.copy() if copy and np.shares_memory(out, v) else out
 
 
-def _wrong_shape(name, param, op, v, out):
-    product = "matvec" if v.ndim == 1 else "matmat"
+def _raw_output_shape(op, v):
+    """Shape of what the user's product returns for one column of ``v`` (error path only),
+    or None when that cannot be told."""
+    try:
+        return np.shape(op._matvec(v if v.ndim == 1 else np.ascontiguousarray(v[:, 0])))
+    except Exception:
+        return None
+
+
+def _wrong_shape(name, param, op, in_shape, out_shape, cause=None):
+    column = "" if len(in_shape) == 1 else " (one column)"
     raise ValueError(
         f"{name}: the operator `{param}` ({describe(op)}) returned an array of shape "
-        f"{out.shape} from {product} of an input of shape {v.shape}; expected shape {v.shape}."
-    )
+        f"{tuple(out_shape)}{column if cause is not None else ''} for an input of shape "
+        f"{in_shape}; expected {in_shape[0]} rows, one per row of the input."
+    ) from cause
+
+
+def nonfinite(system, param, output):
+    """``INFO_NONFINITE``, with a RuntimeWarning naming the operator ``param`` ("A" or "M")
+    when its ``output`` holds NaN or infinity (rather than a dot product overflowing)."""
+    if output is not None and not np.all(np.isfinite(output)):
+        op = system.A if param == "A" else system.M
+        warnings.warn(
+            f"{system.name}: the operator `{param}` ({describe(op)}) returned NaN or infinity "
+            f"from a product with an input of shape {output.shape} (finite); returning "
+            f"info={INFO_NONFINITE} with the last iterate.",
+            RuntimeWarning,
+            stacklevel=_caller_stacklevel(),
+        )
+    return INFO_NONFINITE
+
+
+def _caller_stacklevel():
+    """``stacklevel`` of the first frame outside this package directory (the user's call)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == here:
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def positive(values):

@@ -332,20 +332,46 @@ def test_batched_results_do_not_depend_on_the_number_of_threads(monkeypatch, dty
 
 def test_auto_picks_block_only_where_the_block_krylov_space_fills_the_space():
     from hyperlearn.linalg._cg import BLOCK_AUTO_MAX_ROWS_PER_COLUMN as ROWS
+    from hyperlearn.linalg._cg import LOCKSTEP_MIN_COLUMNS as MIN_COLUMNS
     from hyperlearn.linalg._cg import _choose_method
 
     assert _choose_method(ROWS * 16, 50, None) == "block"  # chunks of 16 columns
     assert _choose_method(ROWS * 16 + 1, 50, None) == "batched"
     assert _choose_method(ROWS * 4, 4, None) == "block"
-    assert _choose_method(ROWS * 4, 4, 2) == "batched"  # block_size narrows the block
-    assert _choose_method(10, 1, None) == "batched"  # one column: nothing to share
-    # auto computes exactly what the method it picks computes
+    # block_size narrows the block; 4 columns are too few for lockstep CG
+    assert _choose_method(ROWS * 4, 4, 2) == "columns"
+    assert _choose_method(10, 1, None) == "columns"  # one column: nothing to share
+    assert _choose_method(10**6, MIN_COLUMNS, None) == "batched"
+    assert _choose_method(10**6, MIN_COLUMNS - 1, None) == "columns"
+    assert _choose_method(10**6, 50, MIN_COLUMNS - 1) == "columns"  # user's narrow chunks
+    # auto computes exactly what the method it picks computes ("columns" is the block method
+    # with blocks of one column)
     for system in SYSTEMS:
-        B = _rhs(system.n, 3, seed=20)
-        picked = _choose_method(system.n, 3, None)
-        np.testing.assert_array_equal(
-            block_cg(system.A, B, rtol=1e-8)[0], block_cg(system.A, B, rtol=1e-8, method=picked)[0]
-        )
+        for s in (3, MIN_COLUMNS):
+            B = _rhs(system.n, s, seed=20)
+            picked = _choose_method(system.n, s, None)
+            kw = {"method": "block", "block_size": 1} if picked == "columns" else {"method": picked}
+            np.testing.assert_array_equal(
+                block_cg(system.A, B, rtol=1e-8)[0], block_cg(system.A, B, rtol=1e-8, **kw)[0]
+            )
+
+
+def test_auto_on_few_columns_runs_cg_per_column():
+    """Below LOCKSTEP_MIN_COLUMNS columns auto solves each column by cg's own loop: the same
+    iterates as cg (bitwise), with block_cg's history and info contract."""
+    from hyperlearn.linalg._cg import _choose_method
+
+    system = poisson2d(20, np.float64)  # n = 400 > 100 x 3: not block CG
+    B = _rhs(system.n, 3, seed=21)
+    assert _choose_method(system.n, 3, None) == "columns"
+    history = []
+    X, info = block_cg(system.A, B, rtol=1e-9, residuals=history)
+    assert info == 0
+    for j in range(3):
+        x, info_j = cg(system.A, B[:, j], rtol=1e-9)
+        assert info_j == 0
+        np.testing.assert_array_equal(X[:, j], x)
+    assert np.all(history[-1] <= 1e-9 * np.linalg.norm(B, axis=0))
 
 
 @pytest.mark.parametrize("method", ["Block", "", None, 3, ["batched"]])

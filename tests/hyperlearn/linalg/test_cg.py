@@ -375,7 +375,8 @@ def test_nonfinite_operator_is_reported(solver):
 
     A = LinearOperator((4, 4), matvec=bad, matmat=bad, dtype=float)
     b = np.ones(4) if solver is cg else np.ones((4, 2))
-    _, info = solver(A, b)
+    with pytest.warns(RuntimeWarning, match="`A`"):
+        _, info = solver(A, b)
     assert info == INFO_NONFINITE == -3
 
 
