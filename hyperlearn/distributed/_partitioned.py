@@ -26,7 +26,7 @@ import scipy.sparse as sp
 
 from ..utils._validation import check_choice, check_int, check_real, describe
 from ._cluster import DEFAULT_TIMEOUT, check_client, worker_addresses
-from ._rowblocks import RowBlocks, RowLayout, wait_for
+from ._rowblocks import RowBlocks, RowLayout, submit_data, wait_for
 
 __all__ = ["DistributedHypergraph", "incoming_transfer_bytes", "locality_order"]
 
@@ -93,10 +93,6 @@ def _static_blocks(H, bounds):
             blocks[p]["send"][int(q)] = positions
             blocks[q]["own_recv"][p] = np.searchsorted(owned[q], cols[p][positions])
     return blocks, cols, owned
-
-
-def _static(block):
-    return block
 
 
 def _scales_task(a, s):
@@ -215,7 +211,9 @@ class DistributedHypergraph:
         self.layout = RowLayout(bounds, [workers[p % len(workers)] for p in range(n_blocks)])
         static, self._cols, self._owned = _static_blocks(H, bounds)
         self._pairs = [sorted(b["send"]) for b in static]  # owners each block sends to
-        self._static = [self._submit(p, _static, b) for p, b in enumerate(static)]
+        self._static = [
+            submit_data(client, b, self.layout.workers[p]) for p, b in enumerate(static)
+        ]
         self.shared_rows = int(sum(c.size for c in self._cols) - sum(o.size for o in self._owned))
         self._scales = self._place_scales(self.hypergraph)
 

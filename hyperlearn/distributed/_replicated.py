@@ -292,10 +292,11 @@ class DaskBackend:
     def edge_statistics(self, hypergraph, F):
         """``hypergraph.edge_statistics(F)`` summed over column groups on the workers.
 
-        When ``F`` is the array the last :meth:`solve` returned, the workers use the column
-        groups they already hold (nothing but the weights travels); otherwise ``F`` is split
-        and sent.  Equal to the local statistics to rounding: each group's sum is the local
-        kernel's, and the client adds the groups' float64 m-vectors in a fixed order.
+        When ``F`` is the array the last :meth:`solve` returned (the same object, not
+        modified since), the workers use the column groups they already hold (nothing but
+        the weights travels); otherwise ``F`` is split and sent.  Equal to the local
+        statistics to rounding: each group's sum is the local kernel's, and the client adds
+        the groups' float64 m-vectors in a fixed order.
 
         Returns
         -------

@@ -15,7 +15,24 @@ import numpy as np
 
 from ..utils._validation import check_int, check_matrix, describe
 
-__all__ = ["RowBlocks", "RowLayout", "even_layout", "wait_for"]
+__all__ = ["RowBlocks", "RowLayout", "even_layout", "submit_data", "wait_for"]
+
+
+def submit_data(client, data, worker):
+    """A future of ``data`` produced by a task pinned (loosely) to ``worker``.
+
+    The data travel inside the task rather than by ``client.scatter``: a block whose worker
+    dies is then rebuilt by the scheduler from the task, where scattered data would be lost.
+    Dask warns about large graphs for such tasks; here the size is the point, so the warning
+    is silenced for this call only.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
+        return client.submit(
+            _identity, data, workers=[worker], allow_other_workers=True, pure=False
+        )
 
 
 def wait_for(client, futures, timeout):
@@ -205,13 +222,7 @@ class RowBlocks:
                 f"X has {X.shape[0]} rows: expected {layout.n_rows}, the rows of the layout."
             )
         futures = [
-            client.submit(
-                _identity,
-                np.ascontiguousarray(X[layout.rows(p)]),
-                workers=[w],
-                allow_other_workers=True,
-                pure=False,
-            )
+            submit_data(client, np.ascontiguousarray(X[layout.rows(p)]), w)
             for p, w in enumerate(layout.workers)
         ]
         return cls(client, futures, layout, X.shape[1])

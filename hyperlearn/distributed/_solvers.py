@@ -19,10 +19,9 @@ from ._rowblocks import RowBlocks, _sum_parts, wait_for
 
 __all__ = ["distributed_cg", "distributed_eigh", "distributed_svd", "orthonormalize"]
 
-#: Iterations between two looks of the client at the residual norms: each look is a round trip
-#: to the scheduler (milliseconds), each extra iteration a graph of cheap tasks.
-#: See benchmarks/TUNING.md.
-CHECK_EVERY = 4
+#: Iterations between two looks of the client at the residual norms: looking seldom saves round
+#: trips but runs up to CHECK_EVERY - 1 wasted iteration graphs. See benchmarks/TUNING.md.
+CHECK_EVERY = 2
 #: Residual replacements in a row without the true residual falling below half its best before
 #: a column is declared stagnated (the guard of hyperlearn.linalg.cg).
 STAGNATION_LIMIT = 3

@@ -191,3 +191,50 @@ def test_svd_exact_low_rank_and_bad_inputs(client):
         distributed_svd(A, 51)
     with pytest.raises(TypeError, match="n_iter"):
         distributed_svd(A, 2, n_iter=1.5)
+
+
+@pytest.mark.slow
+def test_cg_worker_killed_mid_solve_recovered_or_reported():
+    """Mode B: a worker process dies during CG; the answer is right, or a clear error."""
+    import os
+    import signal
+    import threading
+
+    from distributed import Client, LocalCluster
+
+    hg = knn_hypergraph(40_000, k=10)
+    B = tag_matrix(40_000, 8)
+    killed = []
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        dhg = DistributedHypergraph(hg, client, timeout=300).wait()
+        distributed_cg(dhg, B[:, :1], 0.5, rtol=1e-2)  # compile on the workers
+        victim = sorted(client.scheduler_info()["workers"])[-1]
+        pid = client.run(os.getpid, workers=[victim])[victim]
+
+        def kill():
+            os.kill(pid, signal.SIGKILL)
+            killed.append(True)
+
+        timer = threading.Timer(2.0, kill)
+        timer.start()
+        try:
+            X, info = distributed_cg(dhg, B, 0.99, rtol=1e-10)
+        except (RuntimeError, TimeoutError) as exc:
+            assert "worker" in str(exc) or "timed out" in str(exc).lower()
+            return
+        finally:
+            timer.cancel()
+        # the timer is cancelled as soon as the solve returns: a kill recorded happened during it
+        assert killed, "the solve ended before the worker was killed"
+    residual = dense_free_residual(hg, 0.99, X, B)
+    assert info == 0 and np.all(residual <= 1e-10 * np.linalg.norm(B, axis=0) * (1 + 1e-6))
+
+
+def dense_free_residual(hg, alpha, X, B):
+    """Column norms of ``B − (I − αΘ) X`` with the local operator (no dense matrix)."""
+    return np.linalg.norm(B - (X - alpha * (hg.normalized_adjacency() @ X)), axis=0)
