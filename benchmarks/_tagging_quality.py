@@ -5,6 +5,10 @@ Cases (``SIZES`` strings):
 - ``completion-<data>[<n>]``: the tags of a random ``HIDDEN_FRACTION`` of the images are all
   hidden (``DRAWS`` draws); every method sees the features of all images and the remaining
   tags, and scores the hidden images, which are compared with their true tags.
+- ``defaults-<data>[<n>]``: the completion protocol for the default tagger and one variant per
+  default it departs from (``alpha=0.9``, ``incidence="binary"``, ``standardize=False``,
+  ``n_neighbors=10``, ``mu=1`` forced, four kNN scales, scores not normalised): the evidence
+  for the defaults (benchmarks/TUNING.md).
 - ``refinement-<data>[<n>]``: no image is hidden; the observed tags are noisy and incomplete,
   and every image's scores are compared with its true tags (only for data with a noise model:
   shapes and digits).
@@ -42,6 +46,17 @@ TOP_KS = (1, 3, 5)
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_LEVEL = 0.95
 DATA = ("shapes", "digits", "tabular")
+TASKS = ("completion", "refinement", "defaults")
+#: ``defaults-<data>``: each variant changes one default of ``HypergraphTagger``.
+VARIANTS = {
+    "alpha=0.9": {"alpha": 0.9},
+    "binary incidence": {"incidence": "binary"},
+    "raw features": {"standardize": False},
+    "n_neighbors=10": {"n_neighbors": 10},
+    "mu=1": {"mu": 1.0},
+    "scales 5-40": {"scales": (5, 10, 20, 40)},
+    "not normalised": {"normalize_scores": False},
+}
 
 
 def load(data, n, seed=0):
@@ -100,6 +115,16 @@ def _label_spreading(X, Y, train, n_neighbors=10):
             model.fit(Xs, labels)
         scores[:, t] = model.label_distributions_[:, list(model.classes_).index(1)]
     return scores
+
+
+def _variants(seed):
+    """``defaults-<data>``: the default tagger and one variant per default."""
+    from hyperlearn import HypergraphTagger
+
+    def fit(**params):
+        return lambda X, Y: HypergraphTagger(random_state=seed, **params).fit(X, Y).scores_
+
+    return {"tagger": fit(), **{f"tagger {name}": fit(**p) for name, p in VARIANTS.items()}}
 
 
 def _methods(X, Y, seed):
@@ -167,7 +192,7 @@ def paired_interval(ours, base, seed=0):
 def _one_draw(task, data, X, Y_obs, Y_true, draw, ks):
     n = X.shape[0]
     rng = np.random.default_rng(1000 + draw)
-    if task == "completion":
+    if task in ("completion", "defaults"):
         evaluated = np.zeros(n, dtype=bool)
         evaluated[rng.choice(n, round(HIDDEN_FRACTION * n), replace=False)] = True
         Y_shown = np.where(evaluated[:, None], 0, Y_obs).astype(np.uint8)
@@ -175,7 +200,8 @@ def _one_draw(task, data, X, Y_obs, Y_true, draw, ks):
         evaluated = np.ones(n, dtype=bool)
         Y_shown = Y_obs
     results = {}
-    for name, method in _methods(X, Y_shown, draw).items():
+    methods = _variants(draw) if task == "defaults" else _methods(X, Y_shown, draw)
+    for name, method in methods.items():
         t0 = time.perf_counter()
         scores = np.asarray(method(X, Y_shown), dtype=np.float64)
         results[name] = (time.perf_counter() - t0, scores[evaluated])

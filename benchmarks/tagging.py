@@ -32,6 +32,12 @@ Cases (``SIZES`` entries are strings ``<kind><n>``):
   the data itself: ``block_cg alpha=auto`` (``HypergraphTagger(alpha="auto")``) and
   ``knn_voting k=auto`` (:func:`hyperlearn.tagging.select_knn_k`), selection time included.
 
+- ``completion-<data>[<n>]`` / ``refinement-<data>[<n>]`` / ``defaults-<data>[<n>]``
+  (``<data>``: ``shapes``, ``digits``, ``tabular``): tag quality of the default
+  ``HypergraphTagger()`` against baselines in the same run — held-out tag completion (all
+  tags of 30 % of the items hidden, several draws) and tag refinement — with F1@k, P@k, MAP
+  and paired bootstrap intervals; see ``benchmarks/_tagging_quality.py``.
+
 In ``solvers<n>`` the notes also give the ratio of the time spent in alternations (f-steps +
 w-steps, the part a solver changes) to exact's, and of the f-steps alone (the solves): the
 hypergraph build (kNN search, the same for every solver) is a fixed cost in each whole-fit
@@ -60,6 +66,7 @@ import scipy.linalg  # noqa: F401
 
 from ._harness import Record, skipped
 from ._tagging_quality import DATA as QUALITY_DATA
+from ._tagging_quality import TASKS as QUALITY_TASKS
 from ._tagging_quality import run_case as run_quality_case
 
 SUITE = "tagging"
@@ -508,7 +515,7 @@ def _case_baselines(kind, n):
 
 def _parse(size):
     text = str(size)
-    for task in ("completion", "refinement"):
+    for task in QUALITY_TASKS:
         for data in QUALITY_DATA:
             prefix = f"{task}-{data}"
             rest = text[len(prefix) :]
@@ -523,8 +530,8 @@ def _parse(size):
         return "solvers", size
     raise ValueError(
         f"unknown tagging size {size!r}: expected solvers<n>, fit<n>, scale<n>, "
-        "baselines-shapes<n>, baselines-digits, or completion-<data>[<n>] / "
-        f"refinement-<data>[<n>] with <data> one of {QUALITY_DATA}"
+        "baselines-shapes<n>, baselines-digits, or <task>-<data>[<n>] with <task> one of "
+        f"{QUALITY_TASKS} and <data> one of {QUALITY_DATA}"
     )
 
 
