@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.sparse import issparse
-from scipy.sparse.linalg import LinearOperator
 
 from ..utils._validation import check_choice, check_int
 from ._cg_block import DEFAULT_BLOCK_SIZE, BlockCG
@@ -34,6 +33,7 @@ from ._cg_system import (
     STAGNATION_FACTOR,
     STAGNATION_LIMIT,
     System,
+    _DiagonalInverse,
     apply,
     make_system,
     nonfinite,
@@ -621,34 +621,6 @@ def _columns_by_cg(system, callback, history):
 # ---------------------------------------------------------------------------------------------
 # Preconditioners
 # ---------------------------------------------------------------------------------------------
-class _DiagonalInverse(LinearOperator):
-    """``x -> x / d`` for a positive diagonal ``d`` (Hermitian positive definite)."""
-
-    def __init__(self, inverse_diagonal):
-        self.inverse_diagonal = inverse_diagonal
-        n = inverse_diagonal.shape[0]
-        super().__init__(dtype=inverse_diagonal.dtype, shape=(n, n))
-
-    def _matvec(self, x):
-        return self.inverse_diagonal * np.asarray(x).reshape(-1)
-
-    def _matmat(self, X):
-        return self.inverse_diagonal[:, None] * X
-
-    def _adjoint(self):
-        return self
-
-    def diagonal(self):
-        return self.inverse_diagonal.copy()
-
-    def astype(self, dtype):
-        """The same preconditioner in ``dtype`` (the diagonal in its real counterpart)."""
-        real = np.finfo(np.dtype(dtype)).dtype
-        if real == self.inverse_diagonal.dtype:
-            return self
-        return _DiagonalInverse(self.inverse_diagonal.astype(real))
-
-
 def jacobi_preconditioner(A):
     """Jacobi (diagonal) preconditioner ``M = diag(A)^-1`` as a LinearOperator.
 

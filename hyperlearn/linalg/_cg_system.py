@@ -282,3 +282,31 @@ def herm(X):
 def column_dots(X, Y):
     """``[x_jᴴ y_j for each column j]`` (real part), without an n x s temporary."""
     return np.einsum("ij,ij->j", X.conj() if np.iscomplexobj(X) else X, Y).real
+
+
+class _DiagonalInverse(LinearOperator):
+    """``x -> x / d`` for a positive diagonal ``d`` (Hermitian positive definite)."""
+
+    def __init__(self, inverse_diagonal):
+        self.inverse_diagonal = inverse_diagonal
+        n = inverse_diagonal.shape[0]
+        super().__init__(dtype=inverse_diagonal.dtype, shape=(n, n))
+
+    def _matvec(self, x):
+        return self.inverse_diagonal * np.asarray(x).reshape(-1)
+
+    def _matmat(self, X):
+        return self.inverse_diagonal[:, None] * X
+
+    def _adjoint(self):
+        return self
+
+    def diagonal(self):
+        return self.inverse_diagonal.copy()
+
+    def astype(self, dtype):
+        """The same preconditioner in ``dtype`` (the diagonal in its real counterpart)."""
+        real = np.finfo(np.dtype(dtype)).dtype
+        if real == self.inverse_diagonal.dtype:
+            return self
+        return _DiagonalInverse(self.inverse_diagonal.astype(real))
