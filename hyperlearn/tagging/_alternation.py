@@ -101,7 +101,8 @@ class Alternation:
         """Alternate from the weights ``w0`` of ``hypergraph`` until ``tol`` or ``max_iter``.
 
         The last f-step is always taken with the final weights and to ``solver_tol``, so
-        ``F``, ``weights`` and ``hypergraph`` describe one state.
+        ``F``, ``weights`` and ``hypergraph`` describe one state.  ``bar`` (a tqdm bar or None)
+        advances once per alternation and is closed at the end.
         """
         # the weights the hypergraph holds (rounded to its dtype), so that J is evaluated with
         # the weights Θ is built from
@@ -118,6 +119,8 @@ class Alternation:
         step, self.n_iter = 0.5, 0  # the first search starts at the full step 2 · 0.5
         for _ in range(n_alternations):
             self.n_iter += 1
+            if bar is not None:
+                bar.update(1)
             F, J, c = self._f_step(f_step, hg, F, w, early if adaptive else self.solver_tol)
             if not adaptive:
                 break
@@ -136,6 +139,8 @@ class Alternation:
                 break
         if adaptive:  # the scores of the final weights, to solver_tol
             F, _, _ = self._f_step(f_step, hg, F, w, self.solver_tol)
+        if bar is not None:
+            bar.close()
         self.F, self.hypergraph, self.weights = F, hg, w
         if self.mu_abs is None:
             self.mu_abs = np.inf

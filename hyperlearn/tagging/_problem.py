@@ -1,11 +1,11 @@
-"""The tagging problem: validated features and tags, and the hypergraph a fit starts from."""
+"""The tagging problem: validated features and tags (the hypergraph: ``_families``)."""
 
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["check_features", "check_tags", "initial_hypergraph"]
+__all__ = ["check_features", "check_tags"]
 
 
 def check_features(X, name="X", n_features=None):
@@ -94,38 +94,3 @@ def check_tags(Y, n_samples, dtype):
     if not np.any(Y):
         raise ValueError("Y has no observed tag at all: there is nothing to propagate.")
     return Y.astype(dtype)
-
-
-def initial_hypergraph(knn_hg, Y, extra, tag_weight):
-    """Visual hyperedges ∪ one hyperedge per tag of ``Y`` (∪ ``extra``), with initial weights.
-
-    Parameters
-    ----------
-    knn_hg : Hypergraph
-        The visual (kNN) hyperedges.
-    Y : ndarray of shape (n_images, n_tags)
-        Observed 0/1 tags: tag ``t`` gives the hyperedge of the images tagged with it.
-    extra : Hypergraph or None
-        User-supplied hyperedges on the same images, appended last.
-    tag_weight : float
-        Initial weight of a tag hyperedge relative to a visual or user one.
-
-    Returns
-    -------
-    hypergraph : Hypergraph
-        The union, weighted by ``w`` (in the dtype of ``knn_hg``).
-    w : ndarray of shape (n_edges,), float64
-        1 per visual and user hyperedge, ``tag_weight`` per tag hyperedge, divided by their
-        sum (``Σ w = 1``).
-    """
-    from ..hypergraph import Hypergraph
-
-    parts = [knn_hg, Hypergraph.from_labels(Y, dtype=knn_hg.dtype)]
-    if extra is not None:
-        parts.append(extra)
-    hg = Hypergraph.hstack(parts)
-    n = knn_hg.n_edges
-    w = np.ones(hg.n_edges)
-    w[n : n + Y.shape[1]] = tag_weight
-    w /= w.sum()
-    return hg.with_weights(w.astype(knn_hg.dtype)), w
