@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from ._ann import ANN_MIN_SAMPLES
 from ._hypergraph import Hypergraph
 from ._knn import kneighbors
 from ._operators import (
@@ -17,6 +18,7 @@ from ._operators import (
 )
 
 __all__ = [
+    "ANN_MIN_SAMPLES",
     "DEFAULT_NNZ_BUDGET",
     "Hypergraph",
     "HypergraphOperator",

@@ -15,7 +15,6 @@ References
 from __future__ import annotations
 
 import importlib.util
-import math
 
 import numpy as np
 
@@ -25,9 +24,9 @@ KNN_METHODS = ("auto", "exact", "approximate")
 #: ``method="auto"`` searches approximately from this many points (when pynndescent is
 #: installed): above it the exact search costs far more than NN-descent.  See benchmarks/TUNING.md.
 ANN_MIN_SAMPLES = 50_000
-#: NN-descent keeps ``ceil(ANN_CANDIDATE_FACTOR · (k + 1))`` neighbours per point, re-ranked
-#: exactly down to ``k``: more candidates, higher recall.  See benchmarks/TUNING.md.
-ANN_CANDIDATE_FACTOR = 1.5
+#: NN-descent keeps ``k + ANN_EXTRA_CANDIDATES`` neighbours per point (besides the point), re-ranked
+#: exactly down to ``k``: a few more candidates buy recall.  See benchmarks/TUNING.md.
+ANN_EXTRA_CANDIDATES = 5
 
 
 def has_pynndescent():
@@ -105,7 +104,7 @@ def approximate_kneighbors(X, n_neighbors, *, cosine, random_state, n_threads):
     pynndescent = _import_pynndescent()
     n = X.shape[0]
     k = n_neighbors
-    n_build = min(n - 1, math.ceil(ANN_CANDIDATE_FACTOR * (k + 1)))
+    n_build = min(n - 1, k + 1 + ANN_EXTRA_CANDIDATES)
     index = pynndescent.NNDescent(
         X,
         metric="cosine" if cosine else "euclidean",

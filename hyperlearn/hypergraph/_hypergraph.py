@@ -313,7 +313,8 @@ class Hypergraph:
         Hyperedge ``v`` (column ``v`` of ``H``) is ``{v} ∪ kNN(v)``, ``kNN(v)`` the
         ``n_neighbors`` points closest to ``v`` OTHER than ``v`` (a duplicate of ``v`` counts),
         so every hyperedge has ``n_neighbors + 1`` members.  The search is :func:`kneighbors`:
-        exact (ties broken by the smaller index) below ``ANN_MIN_SAMPLES`` points, approximate
+        exact (ties broken by the smaller index) below
+        :data:`~hyperlearn.hypergraph.ANN_MIN_SAMPLES` points, approximate
         (NN-descent, ``O(n k)`` memory, recall below 1) from there when pynndescent is
         installed.  No ``n × n`` matrix is formed either way.
 

@@ -103,7 +103,7 @@ def kneighbors(
         (the optional ``ann`` extra), its candidates re-ranked with exact distances; the
         neighbour SETS may miss true neighbours (recall below 1), and ``block_size``,
         ``progress`` and ``screen`` do not apply.  ``"auto"``: approximate for a self-search
-        of at least :data:`~hyperlearn.hypergraph._ann.ANN_MIN_SAMPLES` points when
+        of at least :data:`~hyperlearn.hypergraph.ANN_MIN_SAMPLES` points when
         pynndescent is installed, else exact.
     random_state : None, int or numpy.random.Generator, default=None
         Seed of the approximate search (the exact search is deterministic).

@@ -156,11 +156,11 @@ def test_rows_with_too_few_candidates_are_searched_exactly(monkeypatch):
     rng = np.random.default_rng(3)
     X = rng.standard_normal((40, 4))
     exact = kneighbors(X, 3, method="exact")
-    n_build = int(np.ceil(_ann.ANN_CANDIDATE_FACTOR * 4))  # 6 entries, self included
-    graph = np.full((40, n_build), -1, dtype=np.int64)
+    n_other = 3 + _ann.ANN_EXTRA_CANDIDATES  # candidates asked for, self excluded
+    graph = np.full((40, n_other + 1), -1, dtype=np.int64)
     graph[:, 0] = np.arange(40)
     graph[:, 1:4] = exact[1]  # rows >= 5 hold only 3 other candidates: too few
-    graph[:5, 1:] = kneighbors(X, 5, method="exact")[1][:5]  # rows < 5: 5 candidates, complete
+    graph[:5, 1:] = kneighbors(X, n_other, method="exact")[1][:5]  # rows < 5: complete
     _PaddedIndex.graph = graph
     monkeypatch.setattr(pynndescent, "NNDescent", _PaddedIndex)
     dist, ind = kneighbors(X, 3, method="approximate", random_state=0)
