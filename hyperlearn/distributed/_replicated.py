@@ -10,6 +10,8 @@ columns: each worker sums its own columns and the client adds the per-worker m-v
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ..utils._validation import check_choice, check_int, check_matrix, check_real, describe
@@ -262,19 +264,24 @@ class DaskBackend:
         n_groups = len(worker_addresses(self.client)) * self.tasks_per_worker
         groups = _column_groups(B, X0, rtol, atol, method, width, n_groups)
         options = dict(rtol=rtol, atol=atol, maxiter=maxiter, method=method, block_size=width)
-        futures = [
-            self.client.submit(
-                _solve_task,
-                replica.future,
-                weights,
-                alpha,
-                np.ascontiguousarray(B[:, g]),
-                None if X0 is None else np.ascontiguousarray(X0[:, g]),
-                options,
-                pure=False,
-            )
-            for g in groups
-        ]
+        workers = worker_addresses(self.client)
+        with warnings.catch_warnings():  # the columns travel inside the tasks (see submit_data)
+            warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
+            futures = [
+                self.client.submit(
+                    _solve_task,
+                    replica.future,
+                    weights,
+                    alpha,
+                    np.ascontiguousarray(B[:, g]),
+                    None if X0 is None else np.ascontiguousarray(X0[:, g]),
+                    options,
+                    workers=[workers[i % len(workers)]],
+                    allow_other_workers=True,
+                    pure=False,
+                )
+                for i, g in enumerate(groups)
+            ]
         results = self._gather(futures)
         dtype = results[0][0].dtype
         X = np.zeros(B.shape, dtype=dtype) if X0 is None else X0.astype(dtype, copy=True)

@@ -38,7 +38,7 @@ def clustered_hypergraph(n_clusters=4, size=60, seed=0):
 
 
 @pytest.mark.parametrize("check_every", [1, 4])
-@pytest.mark.parametrize("alpha", [0.5, 0.99])
+@pytest.mark.parametrize("alpha", [0.5, 0.9])
 def test_cg_meets_true_residual_and_exact_solution(client, alpha, check_every):
     hg = knn_hypergraph(700)
     B = tag_matrix(700, 6)
@@ -64,13 +64,13 @@ def test_cg_warm_start_row_blocks_and_budget(client):
     hg = knn_hypergraph(500)
     B = tag_matrix(500, 3)
     dhg = DistributedHypergraph(hg, client)
-    X_short, info_short = distributed_cg(dhg, B, 0.95, rtol=1e-12, maxiter=2, check_every=1)
+    X_short, info_short = distributed_cg(dhg, B, 0.9, rtol=1e-12, maxiter=2, check_every=1)
     assert info_short > 0
     Bb = dhg.to_blocks(B)
-    Xb, info = distributed_cg(dhg, Bb, 0.95, dhg.to_blocks(X_short), rtol=1e-10)
+    Xb, info = distributed_cg(dhg, Bb, 0.9, dhg.to_blocks(X_short), rtol=1e-10)
     assert isinstance(Xb, RowBlocks) and info == 0
     X = dhg.from_blocks(Xb)
-    A = dense_system(hg, 0.95)
+    A = dense_system(hg, 0.9)
     assert np.all(
         np.linalg.norm(B - A @ X, axis=0) <= 1e-10 * np.linalg.norm(B, axis=0) * (1 + 1e-6)
     )
