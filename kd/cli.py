@@ -75,12 +75,13 @@ def _build_parser() -> argparse.ArgumentParser:
     add(
         "--stage-epochs",
         type=_stage_epochs,
-        action="append",
+        action="extend",
+        nargs="+",
         default=[],
         metavar="STAGE=N",
         help="length of a preparation stage, on top of --epochs: aux (PKT adaptation of the "
         "auxiliary teacher; default --epochs), dictionary, srm_init (SRM; default --epochs // 2 "
-        "each); repeat the option for several",
+        "each); several may follow the option",
     )
     add("--batch-size", type=_positive_int, default=128)
     add("--lr", type=_positive_float, default=1e-3, help="Adam learning rate")

@@ -307,10 +307,12 @@ class Trainer:
                     f"the last stage {stages[-1].name!r} has epochs=None: pass epochs= to Trainer"
                 )
             rest = self.epochs - fixed
-            if rest < 1:
+            need = stages[-1].min_epochs
+            if rest < need:
                 raise ValueError(
-                    f"epochs={self.epochs} leaves no epoch for the last stage "
-                    f"{stages[-1].name!r}: the stages before it take {fixed} epochs"
+                    f"epochs={self.epochs} leaves {max(rest, 0)} epoch(s) for the last stage "
+                    f"{stages[-1].name!r}, which needs at least {need}: the stages before it "
+                    f"take {fixed} epochs"
                 )
             return [*(s.epochs for s in stages[:-1]), rest]
         if self.epochs is not None and self.epochs != fixed:

@@ -187,6 +187,9 @@ class Stage:
     reset_optimizer_each_epoch : bool, default=False
         Build a new optimizer (fresh Adam moments) at every epoch of this stage, as the
         information-flow KD and InDistill code do; otherwise one optimizer per stage.
+    min_epochs : int, default=1
+        Fewest epochs an open-ended (``epochs=None``) last stage accepts, e.g. InDistill's
+        curriculum, which reaches its final phase only after the intermediate layers.
     """
 
     name: str
@@ -202,6 +205,7 @@ class Stage:
     evaluate: bool = True
     initialise: Callable[[Iterable[dict[str, torch.Tensor]]], None] | None = None
     reset_optimizer_each_epoch: bool = False
+    min_epochs: int = 1
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:

@@ -406,6 +406,8 @@ class InDistill(Distiller):
                 eval_modules=eval_modules,
                 on_start=self.rebuild_side_branches,
                 reset_optimizer_each_epoch=self.reset_optimizer,
+                # without `then`, the curriculum must reach its final (representation) phase
+                min_epochs=self.curriculum_epochs + 1,
             )
         )
         if self.then is not None:

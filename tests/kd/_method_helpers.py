@@ -44,7 +44,7 @@ def weighted_stage_loss(distiller, stage, X, y, epoch=0):
 def fit_recording_stage_losses(distiller, loader, X, y, *, lr=1e-2, **trainer_kwargs):
     """Train with the real Trainer; return {stage: (loss before, loss after)} at stage epoch 0.
 
-    Every stage gets one epoch unless the distiller fixes more. The "before" value is taken when
+    An open-ended stage gets its minimum (usually one epoch). The "before" value is taken when
     the stage starts (after its own on_start), the "after" value when the next stage starts
     (before its on_start) or at the end.
     """
@@ -64,7 +64,7 @@ def fit_recording_stage_losses(distiller, loader, X, y, *, lr=1e-2, **trainer_kw
         for i, s in enumerate(stages)
     ]
     distiller.stages = lambda: wrapped
-    epochs = sum(s.epochs or 1 for s in stages)
+    epochs = sum(s.epochs or s.min_epochs for s in stages)
     trainer = Trainer(
         distiller,
         loader,

@@ -46,7 +46,7 @@ def _tiny(tmp_path, *extra):
 def test_srm_runs_with_one_student_epoch_and_stage_lengths_on_top(tmp_path, capsys):
     layers = ["--teacher-layers", "block1", "block2", "--student-layers", "block1", "block2"]
     argv = _tiny(tmp_path, "--method", "srm", "--epochs", "1", "--stage-epochs", "dictionary=2",
-                 *layers)  # fmt: skip
+                 "srm_init=1", *layers)  # fmt: skip
     assert main(argv) == 0
     payload = json.loads((tmp_path / "table.json").read_text())
     # --epochs counts the student's (KD) epochs; the preparation stages come on top
@@ -70,8 +70,10 @@ def test_label_free_method_prints_a_dash_for_head_accuracy_and_trains_the_aux(tm
     assert rows[1]["model"] == "auxiliary teacher cnn32" and rows[1]["test_accuracy"] is not None
 
 
-def test_too_few_epochs_for_a_curriculum_fails_before_training(tmp_path, capsys):
-    argv = ["run", "--method", "indistill_kd", "--dataset", "digits", "--epochs", "5",
+@pytest.mark.parametrize("method", ["indistill_kd", "indistill"])
+def test_too_few_epochs_for_a_curriculum_fails_before_training(tmp_path, capsys, method):
+    # the curriculum takes 3 + 4 + 5 epochs before KD (warm-up) or before the final PKT phase
+    argv = ["run", "--method", method, "--dataset", "digits", "--epochs", "5",
             "--no-progress", "--out", str(tmp_path)]  # fmt: skip
     assert main(argv) == 2
     err = capsys.readouterr().err

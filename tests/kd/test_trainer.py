@@ -177,7 +177,7 @@ def _two_stage(seed=0):
 
 
 def test_stage_plan_and_parameters(tmp_path):
-    with pytest.raises(ValueError, match="leaves no epoch"):
+    with pytest.raises(ValueError, match="leaves 0 epoch"):
         _trainer(_two_stage(), _loader(), None, 2).fit()
     d = _two_stage()
     student0 = {k: v.clone() for k, v in d.student.state_dict().items()}
