@@ -65,13 +65,20 @@ class FStep:
             random_state=seed,
             state=self.state,
         )
+        self._check_info(info)
+        return F, int(its)
+
+    def _check_info(self, info):
         if info < 0:
             raise RuntimeError(
                 f"the f-step solver '{self.solver}' broke down (info={info}; see "
                 "hyperlearn.linalg.cg): I − αΘ should be positive definite for "
                 "non-negative weights, so this indicates NaN/inf in the features."
             )
-        return F, int(its)
+
+    def edge_statistics(self, hypergraph, F):
+        """``c_e`` of every hyperedge for the scores ``F`` (where the solve ran)."""
+        return edge_statistics(hypergraph, F)
 
 
 @dataclass
@@ -115,6 +122,7 @@ class Alternation:
         early = self.solver_tol
         if adaptive and f_step.solver != "exact":
             early = max(self.solver_tol, EARLY_SOLVER_TOL)
+        self._statistics = f_step.edge_statistics
         F, hg, w = f_step.rhs.copy(), hypergraph, self.w0
         step, self.n_iter = 0.5, 0  # the first search starts at the full step 2 · 0.5
         for _ in range(n_alternations):
@@ -149,7 +157,7 @@ class Alternation:
     def _f_step(self, f_step, hg, F, w, rtol):
         t0 = time.perf_counter()
         F, its = f_step(hg, F, rtol)
-        c = edge_statistics(hg, F)
+        c = self._statistics(hg, F)
         if self.mu_abs is None and np.isfinite(self.mu):  # natural units, fixed once
             relative = self.mu_scaling == "relative"
             self.mu_abs = natural_mu(self.mu, c, self.w0, self.scales) if relative else self.mu
@@ -189,7 +197,7 @@ class Alternation:
             w_try = np.maximum(w + step * (target - w), 0.0).astype(hg.dtype)
             hg_try = hg.with_weights(w_try)
             w_try = w_try.astype(np.float64)
-            J_try = self._objective(F, edge_statistics(hg_try, F), w_try)
+            J_try = self._objective(F, self._statistics(hg_try, F), w_try)
             if J_try <= J:
                 return w_try, J_try, hg_try, step
             step *= 0.5

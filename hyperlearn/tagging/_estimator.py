@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils._validation import check_choice, check_int, check_real
 from ._alternation import Alternation, FStep
+from ._backend import BACKENDS, DaskFStep, f_step_backend
 from ._families import INCIDENCES, assemble_families, visual_families
 from ._problem import check_features, check_tags
 from ._selection import (
@@ -155,6 +156,15 @@ class HypergraphTagger(BaseEstimator):
         Divide each image's scores by their sum (a distribution over tags; all-zero rows stay
         zero).  The top-k tags of an image do not change; the scores of different images
         become comparable, which ranking the images per tag (MAP over tags) needs.
+    backend : {"local", "dask"}, default="local"
+        Where the alternation's f-steps and edge statistics run.  ``"dask"`` (the ``dask``
+        extra) replicates the hypergraph on every worker of a Dask cluster and splits the tag
+        columns across them (:class:`hyperlearn.distributed.DaskBackend`): the solves are
+        bitwise those of the local ``block_cg``; the held-out selection stays local.  Only with
+        ``solver="block_cg"``.
+    client : distributed.Client, optional
+        The cluster for ``backend="dask"`` (never closed by the tagger).  ``None`` starts a
+        ``LocalCluster`` of worker threads for the duration of :meth:`fit`.
 
     Attributes
     ----------
@@ -265,6 +275,8 @@ class HypergraphTagger(BaseEstimator):
         incidence="probabilistic",
         standardize="auto",
         normalize_scores=True,
+        backend="local",
+        client=None,
     ):
         self.n_neighbors = n_neighbors
         self.alpha = alpha
@@ -288,6 +300,8 @@ class HypergraphTagger(BaseEstimator):
         self.incidence = incidence
         self.standardize = standardize
         self.normalize_scores = normalize_scores
+        self.backend = backend
+        self.client = client
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -308,6 +322,12 @@ class HypergraphTagger(BaseEstimator):
         check_real(self.tol, "tol", low=0, low_open=True)
         check_real(self.solver_tol, "solver_tol", low=0, low_open=True)
         check_choice(self.solver, "solver", (*SOLVERS, "auto"))
+        check_choice(self.backend, "backend", BACKENDS)
+        if self.backend == "dask" and self.solver != "block_cg":
+            raise ValueError(
+                f"backend='dask' runs the f-steps by block CG: solver={self.solver!r} is not "
+                "valid with it; expected solver='block_cg'."
+            )
         check_choice(self.weight_update, "weight_update", WEIGHT_UPDATES)
         check_choice(self.mu_scaling, "mu_scaling", ("relative", "absolute"))
         check_choice(self.incidence, "incidence", INCIDENCES)
@@ -445,11 +465,20 @@ class HypergraphTagger(BaseEstimator):
             families = assemble_families(visual, Y, extra, settings.tag_weight)
             timings["build"] = time.perf_counter() - t0
             alpha, mu = self._select(visual, extra, Y, validation, settings, timings)
-            f_step = FStep(
-                settings.solver, alpha, Y, rng, n_blocks=settings.n_blocks, rank=settings.rank
-            )
             run = self._alternation(mu)
-            run.run(families.hypergraph, families.initial_weights, Y, f_step, self._bar())
+            with f_step_backend(self.backend, self.client) as dask_backend:
+                if dask_backend is None:
+                    f_step = FStep(
+                        settings.solver,
+                        alpha,
+                        Y,
+                        rng,
+                        n_blocks=settings.n_blocks,
+                        rank=settings.rank,
+                    )
+                else:
+                    f_step = DaskFStep(dask_backend, alpha, Y, rng)
+                run.run(families.hypergraph, families.initial_weights, Y, f_step, self._bar())
 
         self._store(X, views[0], shifts, families, run, alpha)
         timings["f_step"], timings["w_step"] = run.f_times, run.w_times
