@@ -13,6 +13,7 @@ from ..utils._validation import check_choice, check_int, check_real
 from ._alternation import Alternation, FStep
 from ._backend import BACKENDS, DaskFStep, f_step_backend
 from ._families import INCIDENCES, assemble_families, visual_families
+from ._prior import apply_prior, check_prior, fit_prior, select_prior
 from ._problem import check_features, check_tags
 from ._selection import (
     ALPHA_GRID,
@@ -42,10 +43,10 @@ class _Settings:
     """Validated fit parameters, with ``"auto"`` and ``None`` defaults resolved (except the
     held-out choices: ``alpha``, ``mu`` and ``standardize`` may still be ``"auto"``)."""
 
-    def __init__(self, alpha, mu, solver, n_blocks, rank, tag_weight, scales):
+    def __init__(self, alpha, mu, solver, n_blocks, rank, tag_weight, scales, prior):
         self.alpha, self.mu, self.solver = alpha, mu, solver
         self.n_blocks, self.rank, self.tag_weight = n_blocks, rank, tag_weight
-        self.scales = scales
+        self.scales, self.prior = scales, prior
 
 
 class HypergraphTagger(BaseEstimator):
@@ -165,6 +166,14 @@ class HypergraphTagger(BaseEstimator):
     client : distributed.Client, optional
         The cluster for ``backend="dask"`` (never closed by the tagger).  ``None`` starts a
         ``LocalCluster`` of worker threads for the duration of :meth:`fit`.
+    feature_prior : float in [0, 1] or "auto", default="auto"
+        Weight γ of a linear-feature prior: the returned scores are ``(1 − γ) F̄ + γ P̄``, with
+        ``F̄`` the propagated scores and ``P̄`` the predictions of a ridge regression of the
+        observed tags on the standardised features (all views side by side, fitted on the
+        tagged images, penalty by GCV), each row of both made non-negative and divided by its
+        sum (see Notes).  ``0`` is the propagation alone (no ridge is fitted); ``"auto"``
+        chooses γ from ``PRIOR_GRID`` on held-out tags, keeping 0 unless another weight is
+        clearly better.  The value used is ``feature_prior_``.
 
     Attributes
     ----------
@@ -180,6 +189,12 @@ class HypergraphTagger(BaseEstimator):
     mu_scores_ : dict of float to float
         Only with ``mu="auto"`` and adaptive weights: held-out F1@5 of ``inf`` and of each
         scale-free value of ``MU_GRID`` (at ``alpha_``).
+    feature_prior_ : float
+        The weight γ of the linear-feature prior used (0: none).
+    feature_prior_scores_ : dict of float to float
+        Only with ``feature_prior="auto"``: held-out F1@5 of each γ of ``PRIOR_GRID``.
+    feature_prior_penalty_ : float or None
+        The ridge penalty λ (on the standardised features) of the prior; None when γ = 0.
     standardize_ : list of bool
         Whether each view's features were standardised.
     edge_weights_ : ndarray of shape (n_edges,)
@@ -226,6 +241,16 @@ class HypergraphTagger(BaseEstimator):
     measures tag COMPLETION (hidden images start from no tag); the refinement of the tagged
     images' own noisy tags cannot be validated without true tags, and a smaller α keeps those
     noisy tags more.
+
+    **Linear-feature prior.**  Propagation only moves tags between neighbours; tags that are a
+    linear function of the features are extrapolated better by a linear model.  With ``X̃``
+    the standardised features of the tagged images and ``Ỹ`` their tags, both centred,
+    ``B = (X̃ᵀX̃ + λI)⁻¹X̃ᵀỸ`` (one λ for all tags, least generalised cross-validation) gives
+    ``P = X̃B + ȳ`` for every image, and the scores are ``S = (1 − γ) N(F) + γ N(P)`` with
+    ``N(A)_{ij} = max(A_{ij}, 0) / Σ_l max(A_{il}, 0)``.  For ``feature_prior="auto"`` the
+    ridge is refitted without the held-out images and γ is chosen, last, by the held-out F1 of
+    ``S`` (``F`` at the chosen α and μ).  The blend follows the propagation, so the f-steps,
+    the weights and ``hypergraph_`` do not depend on it.
 
     Figures on the effects of these choices are in benchmarks/TUNING.md (section Tagging) and
     README (tagging quality).
@@ -277,6 +302,7 @@ class HypergraphTagger(BaseEstimator):
         normalize_scores=True,
         backend="local",
         client=None,
+        feature_prior="auto",
     ):
         self.n_neighbors = n_neighbors
         self.alpha = alpha
@@ -302,6 +328,7 @@ class HypergraphTagger(BaseEstimator):
         self.normalize_scores = normalize_scores
         self.backend = backend
         self.client = client
+        self.feature_prior = feature_prior
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -335,6 +362,7 @@ class HypergraphTagger(BaseEstimator):
             check_choice(self.standardize, "standardize", (True, False, "auto"))
         tag_weight = check_real(self.tag_weight, "tag_weight", low=0)
         scales = self._check_scales(n_samples)
+        prior = check_prior(self.feature_prior)
         solver = self.solver
         if solver == "auto":
             solver = "exact" if n_samples <= AUTO_EXACT_MAX_VERTICES else "block_cg"
@@ -356,7 +384,7 @@ class HypergraphTagger(BaseEstimator):
         if rank is None:
             rank = min(TESSELLATION_RANK, n_samples // n_blocks)
         rank = check_int(rank, "rank", low=1)
-        return _Settings(alpha, mu, solver, n_blocks, rank, tag_weight, scales)
+        return _Settings(alpha, mu, solver, n_blocks, rank, tag_weight, scales, prior)
 
     def _check_scales(self, n_samples):
         """``scales`` (or ``(n_neighbors,)``) as a tuple of ints in ``[1, n_samples)``."""
@@ -446,10 +474,11 @@ class HypergraphTagger(BaseEstimator):
         views = self._check_views(X, views)
         rng = check_random_state(self.random_state)
         timings = {"build": 0.0, "selection": 0.0, "f_step": [], "w_step": [], "total": 0.0}
-        selecting = "auto" in (settings.alpha, settings.mu, self.standardize)
+        selecting = "auto" in (settings.alpha, settings.mu, settings.prior, self.standardize)
         validation = holdout_split(Y, self.validation_fraction, rng) if selecting else None
 
         with thread_limits(self.n_jobs):
+            raw_views = views
             views, shifts = self._prepare_views(views, Y, validation, settings, timings)
             t0 = time.perf_counter()
             visual = visual_families(
@@ -464,7 +493,8 @@ class HypergraphTagger(BaseEstimator):
             extra = None if extra is None else extra.astype(X.dtype)
             families = assemble_families(visual, Y, extra, settings.tag_weight)
             timings["build"] = time.perf_counter() - t0
-            alpha, mu = self._select(visual, extra, Y, validation, settings, timings)
+            alpha, mu, F_hidden = self._select(visual, extra, Y, validation, settings, timings)
+            gamma = self._select_prior(raw_views, Y, validation, F_hidden, settings, timings)
             run = self._alternation(mu)
             with f_step_backend(self.backend, self.client) as dask_backend:
                 if dask_backend is None:
@@ -479,8 +509,13 @@ class HypergraphTagger(BaseEstimator):
                 else:
                     f_step = DaskFStep(dask_backend, alpha, Y, rng)
                 run.run(families.hypergraph, families.initial_weights, Y, f_step, self._bar())
+            prior = fit_prior(raw_views, Y, gamma)
 
         self._store(X, views[0], shifts, families, run, alpha)
+        self._prior = prior
+        self.feature_prior_penalty_ = None if prior is None else prior.penalty_
+        if prior is not None:
+            self.scores_ = apply_prior(self.scores_, prior.predict_views(raw_views), gamma)
         timings["f_step"], timings["w_step"] = run.f_times, run.w_times
         timings["total"] = time.perf_counter() - start
         self.timings_ = timings
@@ -535,32 +570,56 @@ class HypergraphTagger(BaseEstimator):
         return out, shifts
 
     def _select(self, visual, extra, Y, validation, settings, timings):
-        """``(alpha, mu)``: as given, or chosen on the held-out images when ``"auto"``."""
+        """``(alpha, mu, F_hidden)``: as given, or chosen on the held-out images when
+        ``"auto"``; ``F_hidden`` the held-out images' scores at them (None if not needed)."""
         alpha, mu = settings.alpha, settings.mu
         self.__dict__.pop("alpha_scores_", None)  # from an earlier fit with "auto"
         self.__dict__.pop("mu_scores_", None)
         if mu == "auto" and not self.adaptive_weights:
             mu = np.inf
-        if "auto" not in (alpha, mu):
-            return alpha, mu
+        if "auto" not in (alpha, mu, settings.prior):
+            return alpha, mu, None
         t0 = time.perf_counter()
         families, Y_train = validation_problem(visual, extra, Y, validation, settings.tag_weight)
         grid = ALPHA_GRID if alpha == "auto" else (alpha,)
+        hidden, mu_hidden = {}, {}
         scores, per_image = validation_scores(
-            families, Y, Y_train, validation, grid, self.solver_tol
+            families, Y, Y_train, validation, grid, self.solver_tol, hidden=hidden
         )
         if alpha == "auto":
             alpha = choose_candidate(per_image, DEFAULT_ALPHA)
             self.alpha_scores_ = scores
-        if mu == "auto":
+        adaptive = bool(self.adaptive_weights) and mu != np.inf
+        if mu == "auto" or (settings.prior == "auto" and adaptive):
             mu_scores, mu_per_image = mu_validation_scores(
-                families, Y, Y_train, validation, alpha, self._alternation, MU_GRID
+                families,
+                Y,
+                Y_train,
+                validation,
+                alpha,
+                self._alternation,
+                MU_GRID if mu == "auto" else (mu,),
+                hidden=mu_hidden,
             )
-            mu_scores[np.inf], mu_per_image[np.inf] = scores[alpha], per_image[alpha]
-            mu = choose_candidate(mu_per_image, np.inf)
-            self.mu_scores_ = mu_scores
+            if mu == "auto":
+                mu_scores[np.inf], mu_per_image[np.inf] = scores[alpha], per_image[alpha]
+                mu = choose_candidate(mu_per_image, np.inf)
+                self.mu_scores_ = mu_scores
         timings["selection"] += time.perf_counter() - t0
-        return alpha, mu
+        F_hidden = mu_hidden.get(float(mu), hidden[float(alpha)])
+        return alpha, mu, F_hidden
+
+    def _select_prior(self, views, Y, validation, F_hidden, settings, timings):
+        """The prior's weight γ: as given, or chosen on the held-out images when ``"auto"``."""
+        self.__dict__.pop("feature_prior_scores_", None)
+        if settings.prior != "auto":
+            self.feature_prior_ = float(settings.prior)
+            return self.feature_prior_
+        t0 = time.perf_counter()
+        gamma, self.feature_prior_scores_ = select_prior(views, Y, validation, F_hidden)
+        timings["selection"] += time.perf_counter() - t0
+        self.feature_prior_ = float(gamma)
+        return self.feature_prior_
 
     def _store(self, X, X_search, shifts, families, run, alpha):
         """Set the fitted attributes from the final state of the alternation ``run``."""
@@ -592,7 +651,8 @@ class HypergraphTagger(BaseEstimator):
         X : array-like of shape (n_new, n_features), optional
             New images.  ``None`` returns the scores of the fitted images (``scores_``).  A new
             image gets the mean score of its ``n_neighbors`` nearest fitted images: one
-            propagation step through the visual hyperedge it would form.
+            propagation step through the visual hyperedge it would form (the fitted scores
+            include the linear-feature prior, if any).
 
         Returns
         -------

@@ -157,7 +157,7 @@ def _held_out_f1(Y, validation, scores):
     return f1_at_k(target, hidden, k), per_image_f1(target, hidden, k)
 
 
-def validation_scores(families, Y, Y_train, validation, grid, rtol):
+def validation_scores(families, Y, Y_train, validation, grid, rtol, *, hidden=None):
     """Held-out F1@k of each ``alpha`` in ``grid``: ``({alpha: F1}, {alpha: per-image F1})``.
 
     One f-step with the starting weights of the validation problem (see
@@ -166,7 +166,8 @@ def validation_scores(families, Y, Y_train, validation, grid, rtol):
 
     The solves use block CG to ``rtol`` whatever the fit's solver, so every solver sees the
     same validation scores (up to ``rtol``), and ``solver="exact"`` does not pay for
-    ``len(grid)`` dense factorisations (see benchmarks/TUNING.md).
+    ``len(grid)`` dense factorisations (see benchmarks/TUNING.md).  A dict ``hidden`` receives
+    the scores of the held-out images, ``{alpha: F[validation]}``.
 
     Raises
     ------
@@ -190,15 +191,20 @@ def validation_scores(families, Y, Y_train, validation, grid, rtol):
                 "selection of alpha; this indicates NaN/inf in the features."
             )
         scores[float(a)], per_image[float(a)] = _held_out_f1(Y, validation, F)
+        if hidden is not None:
+            hidden[float(a)] = F[validation]
     return scores, per_image
 
 
-def mu_validation_scores(families, Y, Y_train, validation, alpha, alternation, grid):
+def mu_validation_scores(
+    families, Y, Y_train, validation, alpha, alternation, grid, *, hidden=None
+):
     """Held-out F1@k of adaptive weights for each ``mu`` in ``grid`` (at ``alpha``).
 
     ``alternation(mu)`` returns an unrun :class:`~hyperlearn.tagging._alternation.Alternation`
     with the fit's settings and that ``mu``; each runs on the validation problem with block CG
-    and scores the hidden images as :func:`validation_scores` does.
+    and scores the hidden images as :func:`validation_scores` does (``hidden`` likewise receives
+    ``{mu: F[validation]}``).
     """
     from ._alternation import FStep
 
@@ -207,6 +213,8 @@ def mu_validation_scores(families, Y, Y_train, validation, alpha, alternation, g
         f_step = FStep("block_cg", alpha, Y_train, np.random.RandomState(0))
         run = alternation(mu).run(families.hypergraph, families.initial_weights, Y_train, f_step)
         scores[float(mu)], per_image[float(mu)] = _held_out_f1(Y, validation, run.F)
+        if hidden is not None:
+            hidden[float(mu)] = run.F[validation]
     return scores, per_image
 
 
