@@ -14,13 +14,17 @@ Cases (``SIZES`` strings):
   shapes and digits).
 
 ``<data>`` is ``shapes`` (:func:`hyperlearn.datasets.make_tagged_shapes`, ``<n>`` images),
-``digits`` (:func:`hyperlearn.datasets.load_digits_tags`, 1797 images) or ``tabular``
+``digits`` (:func:`hyperlearn.datasets.load_digits_tags`, 1797 images), ``tabular``
 (``<n>`` items of scikit-learn's ``make_multilabel_classification``, 60 features whose scales
 are spread over several orders of magnitude, 14 tags, no tag noise: a synthetic stand-in for a
-tabular multi-label data set, since no real one installs offline from the package registries).
+tabular multi-label data set, since no real one installs offline from the package registries),
+or one of ``MULTILABEL`` (other settings of the same generator, ``<n>`` items, default 2000:
+few features and tags with the raw counts as features, many features and tags, and
+standardised features).
 
 Methods, all in the same run on the same data: ``HypergraphTagger()`` with its defaults
-(``tagger``), the same with fixed weights (``tagger fixed``, ``adaptive_weights=False``), kNN tag
+(``tagger``), the same with fixed weights (``tagger fixed``, ``adaptive_weights=False``) and
+without the linear-feature prior (``tagger no prior``, ``feature_prior=0``), kNN tag
 voting with ``k`` chosen by the same held-out selection (``knn_voting auto``), one-vs-rest
 logistic regression on standardised features (``logistic_ovr``), scikit-learn's
 ``LabelSpreading`` (kNN kernel) per tag (``label_spreading``) and ML-kNN (``ml_knn``, ``k`` by
@@ -45,7 +49,13 @@ DRAWS = 3
 TOP_KS = (1, 3, 5)
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_LEVEL = 0.95
-DATA = ("shapes", "digits", "tabular")
+#: ``make_multilabel_classification`` settings (``standardize``: z-score the features).
+MULTILABEL = {
+    "mlcsmall": {"n_features": 20, "n_classes": 8, "n_labels": 2, "standardize": False},
+    "mlcwide": {"n_features": 200, "n_classes": 20, "n_labels": 3, "standardize": False},
+    "mlcstd": {"n_features": 50, "n_classes": 12, "n_labels": 3, "standardize": True},
+}
+DATA = ("shapes", "digits", "tabular", *MULTILABEL)
 TASKS = ("completion", "refinement", "defaults")
 #: ``defaults-<data>``: each variant changes one default of ``HypergraphTagger``.
 VARIANTS = {
@@ -56,6 +66,7 @@ VARIANTS = {
     "mu=1": {"mu": 1.0},
     "scales 5-40": {"scales": (5, 10, 20, 40)},
     "not normalised": {"normalize_scores": False},
+    "no prior": {"feature_prior": 0.0},
 }
 
 
@@ -73,6 +84,15 @@ def load(data, n, seed=0):
         return d.features, d.tags_observed, d.tags_true
     from sklearn.datasets import make_multilabel_classification
 
+    if data in MULTILABEL:
+        setting = dict(MULTILABEL[data])
+        standardize = setting.pop("standardize")
+        X, Y = make_multilabel_classification(
+            n or 2000, allow_unlabeled=False, random_state=seed, **setting
+        )
+        if standardize:
+            X = (X - X.mean(axis=0)) / np.where(X.std(axis=0) > 0, X.std(axis=0), 1.0)
+        return X.astype(np.float32), Y.astype(np.uint8), Y.astype(np.uint8)
     X, Y = make_multilabel_classification(
         n or 2000,
         n_features=60,
@@ -138,6 +158,9 @@ def _methods(X, Y, seed):
     def fixed(X, Y):
         return HypergraphTagger(random_state=seed, adaptive_weights=False).fit(X, Y).scores_
 
+    def no_prior(X, Y):
+        return HypergraphTagger(random_state=seed, feature_prior=0.0).fit(X, Y).scores_
+
     def voting(X, Y):
         k, _ = select_knn_k(X, Y, random_state=seed)
         return knn_tag_voting(X, Y, k)
@@ -152,6 +175,7 @@ def _methods(X, Y, seed):
     return {
         "tagger": tagger,
         "tagger fixed": fixed,
+        "tagger no prior": no_prior,
         "knn_voting auto": voting,
         "logistic_ovr": lambda X, Y: _logistic(X, Y, tagged(Y)),
         "label_spreading": lambda X, Y: _label_spreading(X, Y, tagged(Y)),
