@@ -85,6 +85,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     add("--batch-size", type=_positive_int, default=128)
     add("--lr", type=_positive_float, default=1e-3, help="Adam learning rate")
+    # the papers end each schedule at lr/10; see benchmarks/TUNING.md
     add("--lr-drop", type=_fraction, default=0.2, help="fraction of each stage's epochs, at its "
         "end, run at lr/10 (0: none)")  # fmt: skip
     add("--val-fraction", type=float, default=0.1, help="validation split of the training set")

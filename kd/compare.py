@@ -20,7 +20,7 @@ new Adam optimizer every epoch of their transfer stage; preparation stages (auxi
 teacher, SRM's dictionary and initialisation) come on top of ``--epochs``, so every method's
 student trains ``--epochs`` epochs after them. One choice differs, made on the validation split
 and for all methods alike: the student batch size is 32, not the papers' 128 (on about 1 400
-training images a batch of 128 gives too few steps per epoch; see README). A validation split
+training images a batch of 128 gives too few steps per epoch; see benchmarks/TUNING.md). A validation split
 carved from the training images gives the per-epoch learning curves; the test split is only
 used at the end.
 """
@@ -75,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=_positive_int, default=32, help="student batch size")
     p.add_argument("--teacher-batch-size", type=_positive_int, default=128)
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    # the papers end each schedule at lr/10; see benchmarks/TUNING.md
     p.add_argument(
         "--lr-drop",
         type=_fraction,

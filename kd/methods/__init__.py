@@ -105,6 +105,7 @@ def _indistill(student, teacher, aux, options, *, then=None):
 
 def _srm(student, teacher, options):
     epochs = options["epochs"]
+    # Stage lengths scaled from the authors' schedules; see benchmarks/TUNING.md.
     kw = {
         "dict_epochs": _stage_epochs(options, "dictionary", max(1, epochs // 2)),
         "init_epochs": _stage_epochs(options, "srm_init", max(1, epochs // 2)),

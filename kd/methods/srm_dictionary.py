@@ -23,8 +23,9 @@ atoms. The initial dictionary decides much of that, and this module gives four s
 ``"random"``
     Kept as drawn (Kaiming-uniform, zero bias), as in the authors' code.
 
-:func:`label_entropy` measures the spread of the pixel labels (in bits); see README
-("Knowledge distillation") for the comparison that chose the default.
+:func:`label_entropy` measures the spread of the pixel labels (in bits). The default start,
+``"kmeans"``, gave the most informative labels and the best SRM students; see
+benchmarks/TUNING.md.
 """
 
 from __future__ import annotations
