@@ -20,9 +20,9 @@ new Adam optimizer every epoch of their transfer stage; preparation stages (auxi
 teacher, SRM's dictionary and initialisation) come on top of ``--epochs``, so every method's
 student trains ``--epochs`` epochs after them. One choice differs, made on the validation split
 and for all methods alike: the student batch size is 32, not the papers' 128 (on about 1 400
-training images a batch of 128 gives too few steps per epoch; see benchmarks/TUNING.md). A validation split
-carved from the training images gives the per-epoch learning curves; the test split is only
-used at the end.
+training images a batch of 128 gives too few steps per epoch; see benchmarks/TUNING.md). A
+validation split carved from the training images gives the per-epoch learning curves; the test
+split is only used at the end.
 """
 
 from __future__ import annotations
