@@ -272,3 +272,52 @@ def run_case(task, data, n=None, draws=DRAWS):
     for draw in range(draws):
         records += _one_draw(task, data, X, Y_obs, Y_true, draw, ks)
     return records + _means(records)
+
+
+#: ``cost<n>``: repeats of each fit (the minimum is reported).
+COST_REPEATS = 3
+#: ``cost<n>``: an approximation of the tagger's defaults before issue 15 (alpha 0.9, 10
+#: neighbours, binary incidence, raw features, learned weights at mu = 1, no prior).
+PRE_ISSUE_LIKE = {
+    "alpha": 0.9,
+    "mu": 1.0,
+    "n_neighbors": 10,
+    "incidence": "binary",
+    "standardize": False,
+    "normalize_scores": False,
+    "feature_prior": 0.0,
+}
+
+
+def run_cost(n):
+    """``cost<n>``: the whole default fit (selection included) against the same without the
+    prior and against ``PRE_ISSUE_LIKE``, on shapes and tabular (``n`` items, all tags shown
+    but a random ``HIDDEN_FRACTION``); the minimum of ``COST_REPEATS`` fits each."""
+    from hyperlearn import HypergraphTagger
+
+    variants = {
+        "tagger": {},
+        "tagger no prior": {"feature_prior": 0.0},
+        "pre-issue-like": PRE_ISSUE_LIKE,
+    }
+    records = []
+    for data in ("shapes", "tabular"):
+        X, Y_obs, Y_true = load(data, n)
+        rng = np.random.default_rng(1000)
+        hidden = np.zeros(X.shape[0], dtype=bool)
+        hidden[rng.choice(X.shape[0], round(HIDDEN_FRACTION * X.shape[0]), replace=False)] = True
+        Y = np.where(hidden[:, None], 0, Y_obs).astype(np.uint8)
+        HypergraphTagger(random_state=0).fit(X[:300], Y[:300])  # compile the kernels
+        for name, params in variants.items():
+            times = []
+            for _ in range(COST_REPEATS):
+                t0 = time.perf_counter()
+                model = HypergraphTagger(random_state=0, **params).fit(X, Y)
+                times.append(time.perf_counter() - t0)
+            f1 = float(per_image_f1(Y_true[hidden], model.scores_[hidden], 3).mean())
+            extra = {"times": times, "feature_prior": getattr(model, "feature_prior_", None)}
+            params_ = {"n": X.shape[0], "data": data}
+            records.append(
+                Record("tagging", f"cost-{data}", params_, name, min(times), {"f1@3": f1}, extra)
+            )
+    return records

@@ -35,7 +35,10 @@ Cases (``SIZES`` entries are strings ``<kind><n>``):
   (``<data>``: ``shapes``, ``digits``, ``tabular``): tag quality of the default
   ``HypergraphTagger()`` against baselines in the same run — held-out tag completion (all
   tags of 30 % of the items hidden, several draws) and tag refinement — with F1@k, P@k, MAP
-  and paired bootstrap intervals; see ``benchmarks/_tagging_quality.py``.
+  and paired bootstrap intervals; see ``benchmarks/_tagging_quality.py``.  ``<data>`` may
+  also be a ``make_multilabel_classification`` setting of ``MULTILABEL`` there.
+- ``cost<n>``: the whole default fit against the same without the linear-feature prior and an
+  approximation of the pre-issue-15 defaults, on shapes and tabular data of ``n`` items.
 
 In ``solvers<n>`` the notes also give the ratio of the time spent in alternations (f-steps +
 w-steps, the part a solver changes) to exact's, and of the f-steps alone (the solves): the
@@ -67,6 +70,7 @@ from ._harness import Record, skipped
 from ._tagging_quality import DATA as QUALITY_DATA
 from ._tagging_quality import TASKS as QUALITY_TASKS
 from ._tagging_quality import run_case as run_quality_case
+from ._tagging_quality import run_cost
 
 SUITE = "tagging"
 SIZES = [
@@ -522,7 +526,7 @@ def _parse(size):
             rest = text[len(prefix) :]
             if text.startswith(prefix) and (rest == "" or rest.isdigit()):
                 return prefix, int(rest) if rest else None
-    for prefix in ("solvers", "fit", "scale", "baselines-shapes"):
+    for prefix in ("solvers", "fit", "scale", "baselines-shapes", "cost"):
         if text.startswith(prefix) and text[len(prefix) :].isdigit():
             return prefix, int(text[len(prefix) :])
     if text == "baselines-digits":
@@ -530,7 +534,7 @@ def _parse(size):
     if isinstance(size, int):
         return "solvers", size
     raise ValueError(
-        f"unknown tagging size {size!r}: expected solvers<n>, fit<n>, scale<n>, "
+        f"unknown tagging size {size!r}: expected solvers<n>, fit<n>, scale<n>, cost<n>, "
         "baselines-shapes<n>, baselines-digits, or <task>-<data>[<n>] with <task> one of "
         f"{QUALITY_TASKS} and <data> one of {QUALITY_DATA}"
     )
@@ -551,6 +555,8 @@ def run(sizes, *, quick=False):
             records += _case_baselines("shapes", n)
         elif kind == "baselines-digits":
             records += _case_baselines("digits", None)
+        elif kind == "cost":
+            records += run_cost(n)
         else:
             task, data = kind.split("-", 1)
             records += run_quality_case(task, data, n)

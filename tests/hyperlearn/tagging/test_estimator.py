@@ -14,7 +14,8 @@ from hyperlearn.tagging._solvers import shifted_operator
 from hyperlearn.testing import assert_solution_accuracy
 
 #: The plain model the oracles describe: alpha 0.9, binary kNN hyperedges on the raw features,
-#: mu = 1 (scale-free) when weights are learned, the scores as solved (rows not normalised).
+#: mu = 1 (scale-free) when weights are learned, the scores as solved (rows not normalised),
+#: no linear-feature prior.
 PLAIN = {
     "alpha": 0.9,
     "mu": 1.0,
@@ -22,6 +23,7 @@ PLAIN = {
     "incidence": "binary",
     "n_neighbors": 10,
     "normalize_scores": False,
+    "feature_prior": 0.0,
 }
 
 

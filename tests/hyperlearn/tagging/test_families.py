@@ -65,7 +65,13 @@ def test_families_share_one_search_per_view_and_start_equal(data):
 
 
 def plain(**params):
-    base = {"alpha": 0.9, "standardize": False, "normalize_scores": False, "solver": "exact"}
+    base = {
+        "alpha": 0.9,
+        "standardize": False,
+        "normalize_scores": False,
+        "solver": "exact",
+        "feature_prior": 0.0,
+    }
     return HypergraphTagger(**{**base, **params})
 
 

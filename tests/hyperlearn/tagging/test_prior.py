@@ -26,10 +26,8 @@ from hyperlearn.tagging._prior import (
 from hyperlearn.tagging._selection import per_image_f1
 
 EPS = np.finfo(np.float64).eps
-#: Backward error of a symmetric eigendecomposition of an order-m matrix is about m·ε‖A‖; we
-#: allow 10·m·ε, times κ² of the augmented problem for the forward error of B (the eigen
-#: route squares the condition number, see ridge_gcv's Notes).
-EIGH_CONSTANT = 10.0
+#: Rounding constant of the error bound below (products of length m err by about m·ε).
+ROUNDING_CONSTANT = 10.0
 
 
 def lstsq_ridge(X, Y, lam):
@@ -39,11 +37,17 @@ def lstsq_ridge(X, Y, lam):
     return np.linalg.lstsq(A, b, rcond=None)[0]
 
 
-def ridge_tolerance(X, lam):
+def ridge_error_bound(X, Y, B, lam):
+    """‖ΔB‖ for B = (XᵀX + λI)⁻¹XᵀY by the eigen route: the product XᵀY errs by up to
+    n·ε‖X‖‖Y‖ (with cancellation), magnified by ‖(XᵀX + λI)⁻¹‖ = 1/(s_min² + λ); the
+    eigendecomposition of order d errs by d·ε relative, magnified by κ² = (s_max² + λ)/(s_min² + λ).
+    The lstsq oracle's own error (κ·(n + d)·ε relative) is below the sum."""
+    n, d = X.shape
     s2 = np.linalg.svd(X, compute_uv=False) ** 2
-    s2 = np.concatenate([s2, np.zeros(max(0, X.shape[1] - s2.size))])
-    kappa2 = (s2.max() + lam) / (s2.min() + lam)
-    return EIGH_CONSTANT * max(X.shape) * kappa2 * EPS
+    s2_min = s2.min() if s2.size == d else 0.0
+    kappa2 = (s2.max() + lam) / (s2_min + lam)
+    product = n * np.linalg.norm(X) * np.linalg.norm(Y) / (s2_min + lam)
+    return ROUNDING_CONSTANT * EPS * (product + (n + d) * kappa2 * np.linalg.norm(B))
 
 
 def centred(rng, n, d, t):
@@ -64,8 +68,7 @@ def test_ridge_equals_the_lstsq_oracle(n, d, t, seed):
     X, Y = centred(np.random.default_rng(seed), n, d, t)
     B, lam = ridge_gcv(X, Y)
     oracle = lstsq_ridge(X, Y, lam)
-    error = np.linalg.norm(B - oracle) / max(np.linalg.norm(oracle), np.finfo(float).tiny)
-    assert error <= ridge_tolerance(X, lam)
+    assert np.linalg.norm(B - oracle) <= ridge_error_bound(X, Y, oracle, lam)
 
 
 @pytest.mark.parametrize(("n", "d"), [(60, 8), (12, 30)])

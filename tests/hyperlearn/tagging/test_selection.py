@@ -20,7 +20,7 @@ from hyperlearn.tagging._selection import DEFAULT_ALPHA, MU_GRID, holdout_split,
 
 N_IMAGES = 120
 #: The model of the alpha oracle: binary kNN hyperedges on the raw features, fixed weights.
-PLAIN = {"incidence": "binary", "standardize": False, "mu": np.inf}
+PLAIN = {"incidence": "binary", "standardize": False, "mu": np.inf, "feature_prior": 0.0}
 #: Held-out F1 evaluations of a default fit: raw and standardised votes, the alpha grid, the
 #: finite mu candidates (all on the same hidden images).
 DEFAULT_EVALUATIONS = 2 + len(ALPHA_GRID) + len(MU_GRID)
