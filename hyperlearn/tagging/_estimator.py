@@ -192,7 +192,7 @@ class HypergraphTagger(BaseEstimator):
     feature_prior_ : float
         The weight γ of the linear-feature prior used (0: none).
     feature_prior_scores_ : dict of float to float
-        Only with ``feature_prior="auto"``: held-out F1@k (``k = min(5, ⌊tags/2⌋)``) of each γ
+        Only with ``feature_prior="auto"``: held-out F1@k (``k = min(5, tags − 1)``) of each γ
         of ``PRIOR_GRID``.
     feature_prior_penalty_ : float or None
         The ridge penalty λ (on the standardised features) of the prior; None when γ = 0.

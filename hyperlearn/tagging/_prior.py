@@ -214,11 +214,11 @@ def choose_prior(F_hidden, hidden_prior, Y_hidden, grid=PRIOR_GRID):
         Their observed tags.
     grid : sequence of float in [0, 1]
         Candidates; 0 is the default, replaced only for a clearly better per-image F1@k
-        (:func:`~hyperlearn.tagging.choose_candidate`), ``k = min(VALIDATION_K, ⌊t/2⌋)``
+        (:func:`~hyperlearn.tagging.choose_candidate`), ``k = min(VALIDATION_K, t − 1)``
         (at least 1) for ``t`` tags.
     """
-    # top k of at most half the tags: with k close to the tag count every ranking scores alike
-    k = max(1, min(VALIDATION_K, Y_hidden.shape[1] // 2))
+    # as the other held-out choices, but k < t: the top t tags score alike whatever the ranking
+    k = max(1, min(VALIDATION_K, Y_hidden.shape[1] - 1))
     F_n, prior_n = row_normalize(F_hidden), row_normalize(hidden_prior)
     per_image, scores = {}, {}
     for gamma in grid:
