@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
-from hyperlearn.utils._validation import check_real
+from hyperlearn.utils._validation import check_int, check_real
 
 __all__ = [
     "DATASETS",
@@ -165,8 +165,7 @@ class ImageData:
         The training loader shuffles with its own ``torch.Generator`` seeded by ``seed`` (saved
         and restored by the trainer's checkpoints); the others keep the dataset order.
         """
-        if not (isinstance(batch_size, int) and batch_size > 0):
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        check_int(batch_size, "batch_size", low=1)
         gen = torch.Generator().manual_seed(seed)
         train = DataLoader(
             self.train, batch_size=batch_size, shuffle=True, generator=gen, num_workers=num_workers
@@ -346,8 +345,7 @@ def load_dataset(
         raise ValueError(f"dataset must be one of {list(DATASETS)}, got {name!r}")
     if name in ("cifar10", "cifar100", "imagefolder"):
         return _torchvision_data(name, root, augment)
-    if not (isinstance(image_size, int) and image_size >= 8):
-        raise ValueError(f"image_size must be an int >= 8, got {image_size!r}")
+    check_int(image_size, "image_size", low=8)
     if name == "shapes":
         images, targets = _shapes(n_images, n_classes, image_size, random_state)
     else:

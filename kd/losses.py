@@ -16,11 +16,11 @@ for :class:`SparseRepresentationMatching`, the fixed dictionary).
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from hyperlearn.utils._validation import check_int, check_real
 
 __all__ = [
     "AttentionTransferLoss",
@@ -132,10 +132,8 @@ def kd_loss(
             "student_logits and teacher_logits must both have shape (batch, classes), got "
             f"{tuple(student_logits.shape)} and {tuple(teacher_logits.shape)}"
         )
-    if not (isinstance(T, (int, float)) and T > 0 and math.isfinite(T)):
-        raise ValueError(f"T must be a positive finite number, got {T!r}")
-    if not (isinstance(alpha, (int, float)) and 0.0 <= alpha <= 1.0):
-        raise ValueError(f"alpha must be in [0, 1], got {alpha!r}")
+    check_real(T, "T", low=0, low_open=True)
+    check_real(alpha, "alpha", low=0, high=1)
     log_q = F.log_softmax(student_logits / T, dim=1)
     log_p = F.log_softmax(teacher_logits / T, dim=1)
     soft = F.kl_div(log_q, log_p, reduction="batchmean", log_target=True) * (T * T)
@@ -313,8 +311,7 @@ default="cosine"
     _check_pair(student, teacher)
     check_pkt_options(kernel, divergence)
     for name, value in (("eps", eps), ("sigma", sigma), ("degree", degree)):
-        if not (isinstance(value, (int, float)) and value > 0 and math.isfinite(value)):
-            raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+        check_real(value, name, low=0, low_open=True)
     X_s = student.reshape(student.shape[0], -1)
     X_t = teacher.reshape(teacher.shape[0], -1)
     kernels = ("cosine", "student_t") if kernel == "combined" else (kernel,)
@@ -428,8 +425,7 @@ class HintLoss(nn.Module):
             ("student_channels", student_channels),
             ("teacher_channels", teacher_channels),
         ):
-            if not (isinstance(value, int) and value > 0):
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+            check_int(value, name, low=1)
         self.regressor = (
             nn.Conv2d(student_channels, teacher_channels, kernel_size=1)
             if spatial
@@ -484,8 +480,7 @@ def attention_transfer_loss(
             f"student and teacher spatial sizes must agree, got {tuple(student.shape[2:])} "
             f"and {tuple(teacher.shape[2:])}"
         )
-    if not (isinstance(p, (int, float)) and p > 0):
-        raise ValueError(f"p must be a positive number, got {p!r}")
+    check_real(p, "p", low=0, low_open=True)
     return (attention_map(student, p=p) - attention_map(teacher, p=p)).pow(2).mean()
 
 
@@ -630,8 +625,7 @@ class SparseRepresentationMatching(nn.Module):
             if tuple(bias.shape) != (k,):
                 raise ValueError(f"bias must have shape ({k},) for C of shape {(d, k)}, got "
                                  f"{tuple(bias.shape)}")  # fmt: skip
-        if isinstance(n_nonzero, bool) or not isinstance(n_nonzero, int) or not 1 <= n_nonzero <= k:
-            raise ValueError(f"n_nonzero must be an integer in [1, K={k}], got {n_nonzero!r}")
+        check_int(n_nonzero, "n_nonzero", low=1, high=k)
         if target not in SRM_TARGETS:
             raise ValueError(f"target must be one of {SRM_TARGETS}, got {target!r}")
         self.register_buffer("C", C.detach().clone())

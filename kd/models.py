@@ -14,6 +14,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from hyperlearn.utils._validation import check_int
+
 __all__ = [
     "PaperCNN",
     "PreActResNet18",
@@ -87,8 +89,7 @@ class PaperCNN(nn.Module):
             ("num_classes", num_classes),
             ("in_channels", in_channels),
         ):
-            if not (isinstance(value, int) and value > 0):
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+            check_int(value, name, low=1)
         side = image_size
         for _ in range(3):
             side = (side - 2) // 2
@@ -183,8 +184,7 @@ class PreActResNet18(nn.Module):
             ("in_channels", in_channels),
             ("width", width),
         ):
-            if not (isinstance(value, int) and value > 0):
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+            check_int(value, name, low=1)
         self.conv1 = nn.Conv2d(in_channels, width, 3, padding=1, bias=False)
         planes, layers = width, []
         for i, stride in enumerate((1, 2, 2, 2)):

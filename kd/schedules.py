@@ -26,13 +26,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
+from hyperlearn.utils._validation import check_int
+
 __all__ = ["Combined", "Constant", "Curriculum", "ExponentialDecay", "Schedule", "as_schedule"]
 
 
 def _check_epoch(epoch) -> int:
-    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
-        raise ValueError(f"epoch must be a non-negative int, got {epoch!r}")
-    return epoch
+    return check_int(epoch, "epoch", low=0)
 
 
 def _check_weights(weights, name: str = "weights") -> dict[str, float]:
@@ -169,8 +169,8 @@ class Curriculum(Schedule):
             if n_epochs is None:
                 if not last:
                     raise ValueError(f"stages[{i}] has n_epochs=None but is not the last phase")
-            elif isinstance(n_epochs, bool) or not isinstance(n_epochs, int) or n_epochs <= 0:
-                raise ValueError(f"stages[{i}] n_epochs must be a positive int, got {n_epochs!r}")
+            else:
+                check_int(n_epochs, f"stages[{i}] n_epochs", low=1)
             self._phases.append((n_epochs, as_schedule(weights)))
             starts.append(start)
             start += n_epochs or 0

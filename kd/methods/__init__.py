@@ -201,12 +201,12 @@ def stage_plan(distiller: Distiller, epochs: int) -> list[tuple[str, int]]:
     check_int(epochs, "epochs", low=1)
     stages = distiller.stages()
     fixed = sum(s.epochs for s in stages if s.epochs and s.name not in PREPARATION_STAGES)
-    fixed += stages[-1].min_epochs - 1 if stages[-1].epochs is None else 0
-    if epochs <= fixed:
+    need = fixed + (stages[-1].min_epochs if stages[-1].epochs is None else 1)
+    if epochs < need:
         detail = ", ".join(f"{s.name}={s.epochs}" for s in stages if s.epochs)
         raise ValueError(
             f"epochs={epochs} is too small for {type(distiller).__name__}: its student stages "
-            f"need more than {fixed} epochs ({detail or 'the last stage'}, last stage "
-            f"at least {stages[-1].min_epochs}); expected epochs >= {fixed + 1}."
+            f"before the last take {fixed} epochs ({detail or 'none'}) and its last stage "
+            f"needs at least {need - fixed}; expected epochs >= {need}."
         )
     return [(s.name, s.epochs if s.epochs else epochs - fixed) for s in stages]

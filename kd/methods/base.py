@@ -98,6 +98,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hyperlearn.utils._validation import check_int
+
 from ..schedules import Schedule, as_schedule
 
 __all__ = ["Batch", "Distiller", "Stage", "freeze"]
@@ -210,12 +212,8 @@ class Stage:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise ValueError(f"Stage name must be a non-empty str, got {self.name!r}")
-        if self.epochs is not None and (
-            isinstance(self.epochs, bool) or not isinstance(self.epochs, int) or self.epochs <= 0
-        ):
-            raise ValueError(
-                f"Stage {self.name!r}: epochs must be a positive int or None, got {self.epochs!r}"
-            )
+        check_int(self.epochs, f"Stage {self.name!r}: epochs", low=1, allow=(None,))
+        check_int(self.min_epochs, f"Stage {self.name!r}: min_epochs", low=1)
         for attr in ("losses", "parameters"):
             if not callable(getattr(self, attr)):
                 raise TypeError(f"Stage {self.name!r}: {attr} must be callable")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from hyperlearn.utils._validation import check_real
+
 from ..losses import kd_loss
 from ..schedules import Constant
 from .base import Batch, Distiller, class_cross_entropy
@@ -44,11 +46,8 @@ class KD(Distiller):
             raise ValueError("KD needs a teacher, got None")
         super().__init__(student, teacher)
         # validated here rather than at the first batch
-        if not (isinstance(T, (int, float)) and T > 0):
-            raise ValueError(f"T must be a positive number, got {T!r}")
-        if not (isinstance(alpha, (int, float)) and 0.0 <= alpha <= 1.0):
-            raise ValueError(f"alpha must be in [0, 1], got {alpha!r}")
-        self.T, self.alpha = float(T), float(alpha)
+        self.T = check_real(T, "T", low=0, low_open=True)
+        self.alpha = check_real(alpha, "alpha", low=0, high=1)
         self.schedule = Constant({"soft": self.alpha, "ce": 1.0 - self.alpha})
 
     def teacher_outputs(self, inputs):

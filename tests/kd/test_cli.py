@@ -129,3 +129,21 @@ def test_python_dash_m_kd_help():
     )
     assert result.returncode == 0
     assert "--method" in result.stdout and "--resume" in result.stdout
+
+
+def test_stage_plans_give_every_student_the_same_epochs():
+    from kd.methods import build_method, stage_plan
+    from kd.models import paper_student, paper_teacher
+
+    def plan(name):
+        d = build_method(name, paper_student(), paper_teacher(), paper_teacher(), epochs=30)
+        return stage_plan(d, 30)
+
+    assert plan("kd") == [("train", 30)]
+    assert plan("infoflow") == [("aux", 30), ("transfer", 30)]
+    assert plan("indistill") == [("aux", 30), ("curriculum", 30)]
+    assert plan("indistill_kd") == [("aux", 30), ("curriculum", 12), ("then.train", 18)]
+    assert plan("srm") == [("dictionary", 15), ("srm_init", 15), ("kd", 30)]
+    with_warmup = build_method("infoflow", paper_student(), paper_teacher(), paper_teacher(),
+                               epochs=4, aux_warmup_epochs=2)  # fmt: skip
+    assert stage_plan(with_warmup, 4) == [("aux_warmup", 2), ("aux", 4), ("transfer", 4)]

@@ -284,8 +284,12 @@ def test_kd_loss_gradcheck_and_errors():
     zt = torch.randn(4, 3, generator=g, dtype=torch.float64, requires_grad=True)
     y = torch.tensor([0, 2, 1, 1])
     assert torch.autograd.gradcheck(lambda a, b: kd_loss(a, b, y, T=2.0, alpha=0.6), (zs, zt))
-    with pytest.raises(ValueError, match="T must"):
+    with pytest.raises(
+        ValueError, match=r"T=0.0 is out of range: expected a finite real number > 0"
+    ):
         kd_loss(zs, zt, T=0.0)
+    with pytest.raises(TypeError, match=r"T='4' is not valid"):
+        kd_loss(zs, zt, T="4")
     with pytest.raises(ValueError, match="alpha"):
         kd_loss(zs, zt, alpha=1.5)
     with pytest.raises(ValueError, match="shape"):
@@ -430,14 +434,16 @@ def test_srm_module_agrees_with_the_srm_method_coder():
         ({"C": torch.ones(4, 6), "bias": torch.ones(5)}, "bias must have shape"),
         ({"C": torch.ones(4, 6), "n_nonzero": 0}, "n_nonzero"),
         ({"C": torch.ones(4, 6), "n_nonzero": 7}, "n_nonzero"),
-        ({"C": torch.ones(4, 6), "n_nonzero": True}, "n_nonzero"),
+        ({"C": torch.ones(4, 6), "n_nonzero": True}, "n_nonzero=True is not valid"),
         ({"C": torch.ones(4, 6), "target": "pixel"}, "target"),
     ],
 )
 def test_srm_bad_construction(kwargs, match):
     from kd.losses import SparseRepresentationMatching
 
-    with pytest.raises(ValueError, match=match):
+    # a wrong type is a TypeError, a wrong value a ValueError (the one validation layer)
+    error = TypeError if kwargs.get("n_nonzero") is True else ValueError
+    with pytest.raises(error, match=match):
         SparseRepresentationMatching(**kwargs)
 
 

@@ -48,8 +48,10 @@ def test_errors():
         ExponentialDecay(1.0, 0.5, names=[])
     with pytest.raises(ValueError, match="not the last"):
         Curriculum([(None, {"a": 1.0}), (2, {"b": 1.0})])
-    with pytest.raises(ValueError, match="positive int"):
+    with pytest.raises(ValueError, match=r"stages\[0\] n_epochs=0 is out of range"):
         Curriculum([(0, {"a": 1.0})])
+    with pytest.raises(TypeError, match=r"epoch=1.0 is not valid"):
+        Constant({"a": 1.0})(1.0)
     with pytest.raises(ValueError, match="epoch"):
         Constant({"a": 1.0})(-1)
     with pytest.raises(ValueError, match="both weight"):
