@@ -10,11 +10,14 @@ How the trainer uses a Distiller
 For each stage ``s`` in ``distiller.stages()``, in order, for each of its epochs
 (``e`` = epoch counted from the start of the stage, ``g`` = global epoch)::
 
-    if first epoch of the stage (and not resuming inside it):  s.on_start()
+    if first epoch of the stage (and not resuming inside it):
+        s.on_start(); s.initialise(teacher outputs of the training batches)   # if given
     params = list(s.parameters())            # requires_grad=True on these, False on all other
                                              # parameters of the distiller, for this stage
     optimizer = (s.optimizer or trainer factory)(params)    # new at each stage start, and at
-                                             # each epoch if reset_optimizer_each_epoch=True
+                                             # each epoch if s.reset_optimizer_each_epoch (or
+                                             # the trainer's reset_optimizer_each_epoch)
+    lr = base lr, divided by 10 in the last round(lr_drop * n) epochs of the stage
     s.on_epoch_start(e)
     distiller.train(); modules in s.eval_modules -> eval()  (the teacher is always in eval)
     for inputs, targets[, index] in train_loader:
