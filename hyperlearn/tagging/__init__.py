@@ -2,6 +2,7 @@
 
 from ._baselines import KNN_K_GRID, knn_tag_voting, ml_knn_scores, select_knn_k, user_tag_scores
 from ._estimator import HypergraphTagger
+from ._prior import PRIOR_GRID
 from ._selection import ALPHA_GRID, MU_GRID, choose_candidate
 from ._weights import (
     centred_closed_form,
@@ -19,6 +20,7 @@ __all__ = [
     "ALPHA_GRID",
     "KNN_K_GRID",
     "MU_GRID",
+    "PRIOR_GRID",
     "HypergraphTagger",
     "centred_closed_form",
     "centred_weights",
