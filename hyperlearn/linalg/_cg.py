@@ -111,7 +111,9 @@ def cg(A, b, x0=None, *, rtol=1e-5, atol=0.0, maxiter=None, M=None, callback=Non
     Returns
     -------
     x : ndarray of shape (n,)
-        The approximate solution, in the dtype SciPy would use (float32 stays float32).
+        The approximate solution, in the dtype SciPy would use (float32 stays float32),
+        except that float16 counts as float32 (the library's one float16 rule): float16
+        ``A`` and ``b`` are solved in float32 and give a float32 ``x``.
     info : int
         ``0``: converged, the true residual meets the tolerance.
         ``> 0``: not converged; the number of iterations done.  Returned after ``maxiter``
@@ -119,15 +121,19 @@ def cg(A, b, x0=None, *, rtol=1e-5, atol=0.0, maxiter=None, M=None, callback=Non
         stagnated above the tolerance (the attainable accuracy is reached).
         ``-1`` (``INFO_A_NOT_POSITIVE_DEFINITE``): a direction with ``pᴴAp <= 0`` was met.
         ``-2`` (``INFO_M_NOT_POSITIVE_DEFINITE``): a residual with ``rᴴMr <= 0`` was met.
-        ``-3`` (``INFO_NONFINITE``): ``A`` or ``M`` produced NaN or infinity (with a
-        ``RuntimeWarning`` naming the operator when its product itself was not finite).
+        ``-3`` (``INFO_NONFINITE``): a product with ``A`` or ``M`` produced NaN or infinity
+        (with a ``RuntimeWarning`` naming the operator when its product itself was not
+        finite).  An explicit ``A`` (ndarray or sparse) is checked before iterating instead
+        (ValueError below), so this code comes from a LinearOperator, from ``M`` or from
+        overflow.
         On breakdown ``x`` is the last iterate.
 
     Raises
     ------
     ValueError
         Incompatible shapes, negative or non-numeric ``rtol``/``atol`` (a ValueError as in
-        SciPy), ``maxiter < 1``, NaN or infinity in ``b`` or ``x0``, a string ``x0`` other
+        SciPy), ``maxiter < 1``, NaN or infinity in ``b``, ``x0`` or an explicit ``A``
+        (ndarray or sparse: its entries are checked once, in O(nnz)), a string ``x0`` other
         than ``'Mb'``; an operator ``A`` or ``M`` whose product returns another number of
         rows than its input has (the message names the operator and both shapes).
     TypeError
@@ -402,7 +408,8 @@ def block_cg(
     Returns
     -------
     X : ndarray of shape (n, s) (or (n,) for a 1-D B)
-        Approximate solutions, in the dtype SciPy's ``cg`` would use.
+        Approximate solutions, in the dtype of :func:`cg` (SciPy's rule, float16 counted
+        as float32).
     info : int
         The worst column: ``0`` when every column converged (true residual checked); a negative
         breakdown code as in :func:`cg` (``-1`` A not positive definite: the Gram matrix

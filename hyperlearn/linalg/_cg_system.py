@@ -9,6 +9,7 @@ the bottom of the import graph.
 
 from __future__ import annotations
 
+import numbers
 import os
 import sys
 import warnings
@@ -71,8 +72,10 @@ class System:
 
 
 def solution_dtype(a_char, b_char):
-    """SciPy's rule: non-floating types count as float64, then the usual promotion."""
-    chars = [c if c in "fdFD" else "d" for c in (a_char, b_char)]
+    """SciPy's rule -- non-floating types count as float64, then the usual promotion -- with
+    the library's one float16 rule (``utils._validation.float_dtype_of``): float16 counts as
+    float32."""
+    chars = [("f" if c == "e" else c) if c in "efdFD" else "d" for c in (a_char, b_char)]
     return np.promote_types(*chars)
 
 
@@ -87,7 +90,29 @@ def as_operator(name, param, op):
         ) from exc
 
 
+def _explicit_entries(A):
+    """The stored entries of an explicit ``A`` (ndarray or sparse) of a floating or complex
+    dtype, or None (a LinearOperator, or a dtype that cannot hold NaN)."""
+    if issparse(A):
+        # the compressed formats store their entries in ``data``; DIA pads its diagonals with
+        # values outside the matrix, and LIL/DOK keep Python objects, so those go through CSR
+        entries = A.data if A.format in ("csr", "csc", "coo", "bsr") else A.tocsr().data
+    elif isinstance(A, np.ndarray):
+        entries = A
+    else:
+        return None
+    return entries if entries.dtype.kind in "fc" else None
+
+
 def _coerce_operator(name, A):
+    """``A`` as a square LinearOperator.  An explicit ``A`` (ndarray or sparse) is checked for
+    NaN and infinity once, in O(nnz), and a float16 one is widened to float32 (the one float16
+    rule); a LinearOperator's products are checked as the solver runs (``INFO_NONFINITE``)."""
+    entries = _explicit_entries(A)
+    if entries is not None and not np.all(np.isfinite(entries)):
+        raise ValueError(f"{name}: `A` contains NaN or infinity; expected finite entries.")
+    if isinstance(A, np.ndarray) and A.dtype == np.float16:
+        A = A.astype(np.float32)
     A = as_operator(name, "A", A)
     if len(A.shape) != 2 or A.shape[0] != A.shape[1]:
         raise ValueError(f"{name}: `A` must be square; got shape {A.shape}.")
@@ -174,16 +199,20 @@ def _coerce_initial_guess(name, x0, b, M, dtype, block):
     return x
 
 
-_INFINITIES = (float("inf"), np.float64("inf"), np.float32("inf"))
-
-
 def _check_tolerance(value, param):
     """A non-negative real or infinity.  Any invalid tolerance is a ValueError, as in SciPy's
-    ``cg`` (whose own tests run against ours), also when its type is wrong."""
+    ``cg`` (whose own tests run against ours), also when its type is wrong: the documented
+    exception to the TypeError rule of ``utils._validation``."""
+    real = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+    if real and value == np.inf:
+        return np.inf  # SciPy accepts it: every iterate then meets the tolerance
     try:
-        return float(check_real(value, param, low=0, allow=_INFINITIES))
-    except TypeError as exc:
-        raise ValueError(str(exc)) from exc
+        return check_real(value, param, low=0)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{param}={describe(value)} is not valid: expected a finite real number >= 0 "
+            "or infinity."
+        ) from None
 
 
 def make_system(name, A, b, x0, M, *, rtol, atol, maxiter, callback, residuals, block):

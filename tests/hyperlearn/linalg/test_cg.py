@@ -209,6 +209,50 @@ def test_invalid_tolerance_raises_naming_it(param, value):
             solver(system.A, b, **{param: value})
 
 
+def test_invalid_tolerance_message_is_clean():
+    expected = "rtol='small' is not valid: expected a finite real number >= 0 or infinity."
+    with pytest.raises(ValueError) as excinfo:
+        cg(np.eye(3), np.ones(3), rtol="small")
+    assert str(excinfo.value) == expected
+    assert excinfo.value.__cause__ is None and excinfo.value.__suppress_context__
+
+
+@pytest.mark.parametrize("value", [np.inf, np.float32(np.inf)])
+def test_infinite_tolerance_is_accepted_as_in_scipy(value):
+    b = np.ones(3)
+    x, info = cg(np.eye(3), b, rtol=value)
+    x_scipy, info_scipy = scipy_cg(np.eye(3), b, rtol=value)
+    assert info == info_scipy == 0
+    np.testing.assert_array_equal(x, x_scipy)
+
+
+SPARSE_FORMATS = ("csr", "csc", "coo", "bsr", "lil", "dok", "dia")
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("fmt", ("dense", *SPARSE_FORMATS))
+def test_nonfinite_entry_of_an_explicit_a_is_refused_naming_a(fmt, value):
+    # an explicit A is checked once at input time, as b is; only a LinearOperator's products
+    # are left to the INFO_NONFINITE code (test_nonfinite_operator_is_reported)
+    A = spd_random(6, np.float64).dense.copy()
+    A[2, 3] = value
+    A = A if fmt == "dense" else sp.csr_array(A).asformat(fmt)
+    for solver, b in ((cg, np.ones(6)), (block_cg, np.ones((6, 2)))):
+        with pytest.raises(ValueError, match=r"`A` contains NaN or infinity"):
+            solver(A, b)
+
+
+def test_dia_padding_outside_the_matrix_is_not_an_entry():
+    # DIA stores each diagonal at full length; the values outside the matrix (here the NaN at
+    # the end of diagonal -1 and the start of diagonal +1) are not entries
+    data = np.array([[1.0, 1.0, 1.0, np.nan], [4.0, 4.0, 4.0, 4.0], [np.nan, 1.0, 1.0, 1.0]])
+    A = sp.dia_matrix((data, [-1, 0, 1]), shape=(4, 4))
+    assert np.all(np.isfinite(A.toarray()))
+    x, info = cg(A, np.ones(4), rtol=1e-12)
+    assert info == 0
+    np.testing.assert_allclose(A.toarray() @ x, np.ones(4), rtol=1e-10)
+
+
 @pytest.mark.parametrize(
     "maxiter,error",
     [(0, ValueError), (-3, ValueError), (2.5, TypeError), ("10", TypeError), (True, TypeError)],
@@ -282,6 +326,25 @@ def test_dtypes_follow_scipy_and_float32_stays_float32():
     for method in METHODS:
         X = block_cg(A32, np.ones((10, 2), dtype=np.float32), method=method)[0]
         assert X.dtype == np.float32
+
+
+def test_float16_is_solved_in_float32():
+    # the library's one float16 rule (utils._validation.float_dtype_of): float16 counts as
+    # float32, so float16 data give the float32 solve of the same values
+    A32 = poisson1d(10, np.float64).dense.astype(np.float32)
+    A16, b16 = A32.astype(np.float16), np.linspace(1, 2, 10).astype(np.float16)
+    B16 = np.stack([b16, b16[::-1]], axis=1)
+    for A in (A16, aslinearoperator(A16)):
+        x = cg(A, b16, rtol=1e-5)[0]
+        assert x.dtype == np.float32
+        np.testing.assert_array_equal(x, cg(A32, b16.astype(np.float32), rtol=1e-5)[0])
+    assert cg(A16, b16.astype(np.float64))[0].dtype == np.float64
+    assert cg(A32.astype(np.float64), b16)[0].dtype == np.float64
+    for method in METHODS:
+        X = block_cg(A16, B16, method=method)[0]
+        assert X.dtype == np.float32
+        expected = block_cg(A32, B16.astype(np.float32), method=method)[0]
+        np.testing.assert_array_equal(X, expected)
 
 
 def test_b_column_vector_and_operator_inputs():
