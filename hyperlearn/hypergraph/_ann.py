@@ -22,8 +22,8 @@ __all__ = ["ANN_MIN_SAMPLES", "approximate_kneighbors", "has_pynndescent", "reso
 
 KNN_METHODS = ("auto", "exact", "approximate")
 #: ``method="auto"`` searches approximately from this many points (when pynndescent is
-#: installed): above it the exact search costs far more than NN-descent.  See benchmarks/TUNING.md.
-ANN_MIN_SAMPLES = 50_000
+#: installed): there NN-descent wins even with its one-off compilation.  See benchmarks/TUNING.md.
+ANN_MIN_SAMPLES = 100_000
 #: NN-descent keeps ``k + ANN_EXTRA_CANDIDATES`` neighbours per point (besides the point), re-ranked
 #: exactly down to ``k``: a few more candidates buy recall.  See benchmarks/TUNING.md.
 ANN_EXTRA_CANDIDATES = 5
