@@ -184,24 +184,35 @@ def _solve_while_a_worker_dies(processes):
         victim = sorted(client.scheduler_info()["workers"])[-1]
         pid = client.run(os.getpid, workers=[victim])[victim]
 
-        def kill():
-            if processes:
-                os.kill(pid, signal.SIGKILL)
-            else:
-                name = next(k for k, w in cluster.workers.items() if w.address == victim)
-                client.sync(cluster.workers[name].close)
-            killed.append(time.perf_counter())
+        errors = []
 
-        timer = threading.Timer(1.0, kill)
-        timer.start()
+        def kill():
+            # kill only once the victim runs a task of this solve, however loaded the machine
+            try:
+                deadline = time.perf_counter() + 120
+                while not client.processing(workers=[victim]).get(victim):
+                    if time.perf_counter() > deadline:
+                        raise TimeoutError("the victim never started a task")
+                    time.sleep(0.02)
+                if processes:
+                    os.kill(pid, signal.SIGKILL)
+                else:
+                    name = next(k for k, w in cluster.workers.items() if w.address == victim)
+                    client.sync(cluster.workers[name].close)
+                killed.append(time.perf_counter())
+            except Exception as exc:  # reported by the assertion below
+                errors.append(exc)
+
+        killer = threading.Thread(target=kill, daemon=True)
+        killer.start()
         try:
             X, _, info = backend.solve(hg, B, 0.99, rtol=1e-10)
         except (RuntimeError, TimeoutError) as exc:  # reported clearly, never silently wrong
             assert "worker" in str(exc) or "unfinished" in str(exc)
             return
-        finally:
-            timer.cancel()
         finished = time.perf_counter()
+        killer.join(timeout=30)
+        assert not errors, f"the kill failed: {errors!r}"
         assert killed and killed[0] < finished, "the solve ended before the worker was killed"
     X_l, _, info_l = local_solve(hg, B, 0.99, rtol=1e-10)
     assert info == info_l and np.array_equal(X, X_l)
