@@ -37,6 +37,8 @@ AUTO_EXACT_MAX_VERTICES = 2_000
 TESSELLATION_BLOCK_SIZE = 5_000
 TESSELLATION_RANK = 50
 WEIGHT_UPDATES = ("simplex", "closed_form", "degree_aware")
+#: Tags per image of ``predict(X)`` without ``k`` (fewer when the model has fewer tags).
+PREDICT_DEFAULT_K = 5
 
 
 class _Settings:
@@ -460,10 +462,12 @@ class HypergraphTagger(BaseEstimator):
         Raises
         ------
         TypeError
-            A parameter of the wrong type (e.g. ``alpha="best"``, ``max_iter=2.5``).
+            A parameter of the wrong type (e.g. ``alpha="best"``, ``max_iter=2.5``); ``X``
+            sparse or not real (complex -- also a ValueError, as scikit-learn requires --
+            object, strings).
         ValueError
-            A parameter out of range, or ``X``, ``Y``, ``hypergraph``, ``views`` that do not
-            fit together.
+            A parameter out of range, NaN or infinity in ``X``, fewer than two images, or
+            ``X``, ``Y``, ``hypergraph``, ``views`` that do not fit together.
         """
         from ..utils._numba import thread_limits
 
@@ -672,27 +676,36 @@ class HypergraphTagger(BaseEstimator):
         _, idx = kneighbors(X, k, database=self._X_fit, metric=self.metric, n_jobs=self.n_jobs)
         return self.scores_[idx].mean(axis=1)
 
-    def predict(self, X=None, k=5):
+    def predict(self, X=None, k=None):
         """The ``k`` highest-scoring tags of each image, as a 0/1 indicator matrix.
 
-        Ties are broken by the smaller tag index; with fewer than ``k`` tags every tag is
-        returned.  ``X=None`` tags the fitted images.
+        Ties are broken by the smaller tag index.  ``X=None`` tags the fitted images.
 
         Parameters
         ----------
         X : array-like of shape (n_new, n_features), optional
             New images (see :meth:`decision_function`); ``None`` for the fitted images.
-        k : int, default=5
-            Tags per image.
+        k : int or None, default=None
+            Tags per image, ``1 <= k <= n_tags``: the rule of the top-k metrics
+            (:func:`hyperlearn.metrics.top_k_indicator`).  ``None`` means
+            ``min(PREDICT_DEFAULT_K, n_tags)`` = ``min(5, n_tags)``.
 
         Returns
         -------
         ndarray of shape (n_images, n_tags), uint8
+            Exactly ``k`` ones per row.
+
+        Raises
+        ------
+        TypeError
+            ``k`` not an integer.
+        ValueError
+            ``k < 1`` or ``k`` beyond the number of tags (checked before ``X``); ``X`` as in
+            :meth:`decision_function`.
         """
-        k = check_int(k, "k", low=1)
-        scores = self.decision_function(X)
-        k = min(k, scores.shape[1])
-        order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-        out = np.zeros(scores.shape, dtype=np.uint8)
-        np.put_along_axis(out, order, 1, axis=1)
-        return out
+        from ..metrics import _check_k, top_k_indicator
+
+        check_is_fitted(self, "scores_")
+        n_tags = self.scores_.shape[1]
+        k = min(PREDICT_DEFAULT_K, n_tags) if k is None else _check_k(k, n_tags)
+        return top_k_indicator(self.decision_function(X), k).astype(np.uint8)

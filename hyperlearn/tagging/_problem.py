@@ -5,11 +5,19 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["check_features", "check_tags"]
+from ..utils._validation import check_matrix
+
+__all__ = ["ComplexFeaturesError", "check_features", "check_tags"]
+
+
+class ComplexFeaturesError(TypeError, ValueError):
+    """Complex features: a TypeError by the library's rule (``utils._validation``) and a
+    ValueError saying "Complex data not supported", as scikit-learn's estimator checks
+    require of every estimator."""
 
 
 def check_features(X, name="X", n_features=None):
-    """Dense finite float32/float64 features with scikit-learn's standard messages.
+    """Dense finite float32/float64 features (``utils._validation.check_matrix``).
 
     Parameters
     ----------
@@ -21,23 +29,35 @@ def check_features(X, name="X", n_features=None):
 
     Returns
     -------
-    ndarray of shape (n_images, n_features), float32 or float64
+    ndarray of shape (n_images, n_features), float32 or float64 (float16 widened to float32,
+    bool and integers converted to float64)
 
     Raises
     ------
+    TypeError
+        Sparse, or a dtype other than bool, integer or float (complex: ``ComplexFeaturesError``,
+        also a ValueError).
     ValueError
-        Sparse, not 2-D, NaN/inf, fewer than two images (at fit), or a feature count other
+        Not 2-D, NaN/inf, fewer than two images (at fit), no feature, or a feature count other
         than ``n_features``.
     """
-    from sklearn.utils.validation import check_array
-
-    X = check_array(
-        X,
-        accept_sparse=False,
-        dtype=[np.float64, np.float32],
-        ensure_min_samples=2 if n_features is None else 1,
-        input_name=name,
-    )
+    try:
+        X = check_matrix(X, name, min_rows=0, min_cols=0)
+    except TypeError as exc:
+        if not sp.issparse(X) and np.iscomplexobj(X):
+            raise ComplexFeaturesError(f"{exc} Complex data not supported.") from None
+        raise
+    # the wording of scikit-learn's messages, which its estimator checks match
+    min_samples = 2 if n_features is None else 1
+    if X.shape[0] < min_samples:
+        raise ValueError(
+            f"{name} has {X.shape[0]} sample(s) (shape={X.shape}) while a minimum of "
+            f"{min_samples} is required."
+        )
+    if X.shape[1] == 0:
+        raise ValueError(
+            f"{name} has 0 feature(s) (shape={X.shape}) while a minimum of 1 is required."
+        )
     if n_features is not None and X.shape[1] != n_features:
         raise ValueError(
             f"{name} has {X.shape[1]} features, but the tagger was fitted with {n_features}."

@@ -174,6 +174,7 @@ BAD = {
     "from_knn n_neighbors >= n": (lambda: Hypergraph.from_knn(X, 24), ValueError, "n_neighbors"),
     "f1_at_k k > n_tags": (lambda: metrics.f1_at_k(Y, SCORES, k=5), ValueError, "k"),
     "precision_at_k k 0": (lambda: metrics.precision_at_k(Y, SCORES, k=0), ValueError, "k"),
+    "tagger predict k > n_tags": (lambda: fitted_tagger().predict(X[:3], k=5), ValueError, "k"),
     "tagger n_neighbors >= n": (
         lambda: HypergraphTagger(n_neighbors=24, alpha=0.5, mu=1.0).fit(X, Y),
         ValueError,
@@ -213,7 +214,12 @@ BAD = {
         "method",
     ),
     "cg b strings": (lambda: cg(SPD, RHS.astype(str)), TypeError, "b"),
-    "cg rtol string": (lambda: cg(SPD, RHS, rtol="small"), TypeError, "rtol"),
+    # a ValueError, not the TypeError of the general rule: SciPy's contract for cg (any invalid
+    # rtol/atol is a ValueError), which SciPy's own cg tests check against ours
+    "cg rtol string": (lambda: cg(SPD, RHS, rtol="small"), ValueError, "rtol"),
+    "block_cg atol string": (lambda: block_cg(SPD, RHS_BLOCK, atol="small"), ValueError, "atol"),
+    "cg A inf sparse": (lambda: cg(sp.csr_matrix(with_value(SPD, INF)), RHS), ValueError, "A"),
+    "block_cg A nan": (lambda: block_cg(with_value(SPD, NAN), RHS_BLOCK), ValueError, "A"),
     "cg maxiter float": (lambda: cg(SPD, RHS, maxiter=10.5), TypeError, "maxiter"),
     "block_cg B object": (lambda: block_cg(SPD, RHS_BLOCK.astype(object)), TypeError, "B"),
     "tessellate rank float": (lambda: tessellate(SPD, 2, 1.5), TypeError, "rank"),
@@ -362,17 +368,8 @@ BAD = {
     ),
 }
 
-# library behaviour that does not meet the contract yet (the lead fixes these)
-KNOWN_FAILURES = {
-    "cg A nan": "cg with NaN in an explicit A returns info=-3 and a RuntimeWarning, while NaN "
-    "in b is a ValueError: expected a ValueError naming A at input time",
-    "cg rtol string": "cg(rtol='small') raises ValueError (chained from a TypeError), expected "
-    "TypeError; the message lists 'inf or np.float64(inf) or np.float32(inf)'",
-    "tagger fit empty": "HypergraphTagger.fit on 0 samples raises scikit-learn's 'Found array "
-    "with 0 sample(s)', which does not name X",
-    "tagger fit X complex": "HypergraphTagger.fit(complex X) warns ComplexWarning and raises "
-    "ValueError 'Complex data not supported' (scikit-learn); expected TypeError naming X",
-}
+# library behaviour that does not meet the contract yet (none at present)
+KNOWN_FAILURES = {}
 
 
 def _param_named(message, name):
@@ -549,11 +546,7 @@ FLOAT16_DTYPES = {
     "cg": lambda: cg(SPD.astype(HALF), RHS.astype(HALF))[0],
     "block_cg": lambda: block_cg(SPD.astype(HALF), RHS_BLOCK.astype(HALF))[0],
 }
-FLOAT16_KNOWN_FAILURES = {
-    "cg": "cg on float16 A and b returns float64 (SciPy's coercion), not float32 (the one "
-    "float16 rule of utils._validation)",
-    "block_cg": "block_cg on float16 A and B returns float64, not float32 (the one float16 rule)",
-}
+FLOAT16_KNOWN_FAILURES = {}
 
 
 @pytest.mark.parametrize(
@@ -633,9 +626,23 @@ def test_empty_systems_have_the_empty_solution():
     assert info == 0 and Xs.shape == (8, 0)
 
 
-def test_predict_with_more_tags_asked_than_exist_returns_every_tag():
-    # documented rule of HypergraphTagger.predict (f1_at_k refuses k > n_tags instead)
-    assert np.all(fitted_tagger().predict(X[:3], k=5) == 1)
+def test_predict_follows_the_k_rule_of_the_metrics():
+    # one rule for k: an integer in [1, number of tags]; k = n_tags returns every tag, and
+    # the default (k=None) is min(5, number of tags)
+    model = fitted_tagger()
+    assert np.all(model.predict(X[:3], k=Y.shape[1]) == 1)
+    np.testing.assert_array_equal(model.predict(X[:3]), model.predict(X[:3], k=4))
+    with pytest.raises(ValueError, match=r"k=5 exceeds the number of tags \(4\)"):
+        model.predict(X[:3], k=5)
+    with pytest.raises(ValueError, match="k=5"):
+        metrics.f1_at_k(Y, SCORES, k=5)
+
+
+def test_complex_features_are_a_type_error_without_complex_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a ComplexWarning would fail here
+        with pytest.raises(TypeError, match="complex128"):
+            tagger().fit(X.astype(complex), Y)
 
 
 def test_one_sample_metrics():

@@ -254,7 +254,15 @@ def test_predict_returns_the_top_k_tags(shapes):
     np.testing.assert_array_equal(P.sum(axis=1), 3)
     top = np.argsort(-model.scores_, axis=1, kind="stable")[:, :3]
     np.testing.assert_array_equal(np.take_along_axis(P, top, axis=1), 1)
-    assert model.predict(shapes.features[:5], k=100).sum() == 5 * model.scores_.shape[1]
+    n_tags = model.scores_.shape[1]
+    assert model.predict(shapes.features[:5], k=n_tags).sum() == 5 * n_tags
+    # the k rule of the top-k metrics: k beyond the tags is an error, never clipped
+    with pytest.raises(
+        ValueError, match=rf"k={n_tags + 1} exceeds the number of tags \({n_tags}\)"
+    ):
+        model.predict(shapes.features[:5], k=n_tags + 1)
+    with pytest.raises(TypeError, match="k"):
+        model.predict(k=2.0)
 
 
 def test_tag_completion_beats_both_baselines_on_digits(digits):
