@@ -339,7 +339,8 @@ class Hypergraph:
             The neighbour search, as in :func:`kneighbors` (``"auto"``: approximate from
             ``ANN_MIN_SAMPLES`` points when pynndescent is installed).
         random_state : None, int or numpy.random.Generator, default=None
-            Seed of the approximate search: the same seed gives the same hypergraph.
+            Seed of the approximate search: the same seed and number of threads give the same
+            hypergraph (NN-descent's parallel updates depend on the thread count).
 
         Returns
         -------

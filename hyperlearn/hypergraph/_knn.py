@@ -106,7 +106,8 @@ def kneighbors(
         of at least :data:`~hyperlearn.hypergraph.ANN_MIN_SAMPLES` points when
         pynndescent is installed, else exact.
     random_state : None, int or numpy.random.Generator, default=None
-        Seed of the approximate search (the exact search is deterministic).
+        Seed of the approximate search, reproducible for a given seed and number of threads
+        (the exact search is deterministic and thread-independent).
 
     Returns
     -------

@@ -76,6 +76,7 @@ def test_from_knn_approximate_has_the_same_format(clustered, approximate):
 
 @needs_pynndescent
 def test_deterministic_for_a_random_state(clustered, approximate):
+    # reproducible for a seed and a thread count (NN-descent's parallel updates depend on it)
     again = kneighbors(clustered, K, method="approximate", random_state=0)
     np.testing.assert_array_equal(again[1], approximate[1])
     np.testing.assert_array_equal(again[0], approximate[0])
