@@ -46,7 +46,7 @@ def test_user_client_stays_open(client, data):
 
 
 def test_backend_refused_with_another_solver(data):
-    with pytest.raises(ValueError, match="backend='dask'.*solver='block_cg'"):
+    with pytest.raises(ValueError, match=r"backend=.dask.*solver=.block_cg."):
         _fit(data, backend="dask", solver="cg")
 
 
