@@ -7,8 +7,8 @@ import scipy.sparse as sp
 
 from hyperlearn import Hypergraph
 from hyperlearn.hypergraph import NnzBudgetError
-from hyperlearn.hypergraph import _hypergraph as hypergraph_module
 from hyperlearn.hypergraph import _reference as ref
+from hyperlearn.hypergraph import _storage as storage_module
 
 EPS64 = np.finfo(np.float64).eps
 
@@ -95,7 +95,7 @@ def test_explicit_matches_dense(hg):
 
 def test_int64_indices_beyond_int32(monkeypatch):
     # Shrink the int32 limit so that a small hypergraph needs int64 indices.
-    monkeypatch.setattr(hypergraph_module, "INT32_LIMIT", 5)
+    monkeypatch.setattr(storage_module, "INT32_LIMIT", 5)
     hg = Hypergraph.from_edges([[0, 1, 2], [2, 3], [1, 3, 4]])
     for M in (hg.incidence, hg.incidence_csc):
         assert M.indices.dtype == np.int64 and M.indptr.dtype == np.int64
