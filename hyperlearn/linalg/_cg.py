@@ -49,7 +49,6 @@ __all__ = [
 ]
 
 BLOCK_CG_METHODS = ("auto", "block", "batched")
-
 BLOCK_CG_PRECISIONS = ("working", "mixed")
 
 # method="auto" takes block CG when n <= BLOCK_AUTO_MAX_ROWS_PER_COLUMN * m (block width m):

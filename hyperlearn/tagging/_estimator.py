@@ -14,7 +14,7 @@ from ._alternation import Alternation, FStep
 from ._backend import BACKENDS, DaskFStep, f_step_backend
 from ._families import INCIDENCES, assemble_families, visual_families
 from ._prior import apply_prior, check_prior, fit_prior, select_prior
-from ._problem import check_features, check_tags
+from ._problem import check_extra_hypergraph, check_features, check_tags, check_views
 from ._selection import (
     ALPHA_GRID,
     DEFAULT_ALPHA,
@@ -406,37 +406,6 @@ class HypergraphTagger(BaseEstimator):
             raise ValueError("scales is empty: expected at least one number of neighbours.")
         return scales
 
-    @staticmethod
-    def _check_extra_hypergraph(hypergraph, n_samples):
-        from ..hypergraph import Hypergraph
-
-        if hypergraph is None:
-            return None
-        if not isinstance(hypergraph, Hypergraph) or hypergraph.n_vertices != n_samples:
-            raise ValueError(
-                f"hypergraph must be a Hypergraph on the {n_samples} images; got {hypergraph!r}."
-            )
-        return hypergraph
-
-    @staticmethod
-    def _check_views(X, views):
-        """``[X, *views]``, each validated, in ``X``'s dtype, with ``X``'s number of rows."""
-        if views is None:
-            return [X]
-        if isinstance(views, np.ndarray) or not hasattr(views, "__iter__"):
-            raise TypeError(
-                f"views must be a list of feature arrays or None; got {type(views).__name__}."
-            )
-        out = [X]
-        for j, V in enumerate(views, start=1):
-            V = check_features(V, name=f"views[{j - 1}]").astype(X.dtype, copy=False)
-            if V.shape[0] != X.shape[0]:
-                raise ValueError(
-                    f"views[{j - 1}] has {V.shape[0]} rows; expected one per image ({X.shape[0]})."
-                )
-            out.append(V)
-        return out
-
     # -- fitting -----------------------------------------------------------------------------
 
     def fit(self, X, Y, hypergraph=None, views=None):
@@ -475,8 +444,8 @@ class HypergraphTagger(BaseEstimator):
         X = check_features(X)
         Y = check_tags(Y, X.shape[0], X.dtype)
         settings = self._validate_params(X.shape[0])
-        extra = self._check_extra_hypergraph(hypergraph, X.shape[0])
-        views = self._check_views(X, views)
+        extra = check_extra_hypergraph(hypergraph, X.shape[0])
+        views = check_views(X, views)
         rng = check_random_state(self.random_state)
         timings = {"build": 0.0, "selection": 0.0, "f_step": [], "w_step": [], "total": 0.0}
         selecting = "auto" in (settings.alpha, settings.mu, settings.prior, self.standardize)

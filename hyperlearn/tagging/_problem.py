@@ -7,7 +7,13 @@ import scipy.sparse as sp
 
 from ..utils._validation import check_matrix
 
-__all__ = ["ComplexFeaturesError", "check_features", "check_tags"]
+__all__ = [
+    "ComplexFeaturesError",
+    "check_extra_hypergraph",
+    "check_features",
+    "check_tags",
+    "check_views",
+]
 
 
 class ComplexFeaturesError(TypeError, ValueError):
@@ -114,3 +120,35 @@ def check_tags(Y, n_samples, dtype):
     if not np.any(Y):
         raise ValueError("Y has no observed tag at all: there is nothing to propagate.")
     return Y.astype(dtype)
+
+
+def check_extra_hypergraph(hypergraph, n_samples):
+    """``hypergraph`` (extra user hyperedges) if it is a Hypergraph on the ``n_samples`` images."""
+    from ..hypergraph import Hypergraph
+
+    if hypergraph is None:
+        return None
+    if not isinstance(hypergraph, Hypergraph) or hypergraph.n_vertices != n_samples:
+        raise ValueError(
+            f"hypergraph must be a Hypergraph on the {n_samples} images; got {hypergraph!r}."
+        )
+    return hypergraph
+
+
+def check_views(X, views):
+    """``[X, *views]``, each validated, in ``X``'s dtype, with ``X``'s number of rows."""
+    if views is None:
+        return [X]
+    if isinstance(views, np.ndarray) or not hasattr(views, "__iter__"):
+        raise TypeError(
+            f"views must be a list of feature arrays or None; got {type(views).__name__}."
+        )
+    out = [X]
+    for j, V in enumerate(views, start=1):
+        V = check_features(V, name=f"views[{j - 1}]").astype(X.dtype, copy=False)
+        if V.shape[0] != X.shape[0]:
+            raise ValueError(
+                f"views[{j - 1}] has {V.shape[0]} rows; expected one per image ({X.shape[0]})."
+            )
+        out.append(V)
+    return out
