@@ -142,7 +142,7 @@ def _tags_per_image(args, n_tags):
     return DEFAULT_K, None
 
 
-def _describe(data, args):
+def _data_summary(data, args):
     """Text above the table: what the data are and what each column means."""
     import numpy as np
 
@@ -451,7 +451,7 @@ def cmd_tag(args):
     k, k_note = _tags_per_image(args, data.tags_observed.shape[1])
     has_truth = data.tags_true is not None
     has_untagged = bool(data.untagged.any())
-    for text in _describe(data, args):
+    for text in _data_summary(data, args):
         say(text)
     if k_note is not None:
         say(k_note)
