@@ -16,9 +16,9 @@ $(VENV)/.core: pyproject.toml | $(PY)
 	$(PIP) -e .
 	@touch $@
 
-# everything the test suite exercises: dev tools, torch (kd), dask
+# everything the test suite exercises: dev tools, torch (kd), dask, pynndescent (ann)
 $(VENV)/.test: pyproject.toml | $(PY)
-	$(PIP) -e '.[dev,kd,dask]'
+	$(PIP) -e '.[dev,kd,dask,ann]'
 	@touch $@
 
 # anchors for benchmarks
