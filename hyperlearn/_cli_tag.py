@@ -333,10 +333,14 @@ def _method_lines(results, args, n_threads):
     alpha_text = "/".join(f"{a:g}" for a in alphas)
     if args.alpha == "auto":
         alpha_text = f"auto -> {alpha_text}"
+    solvers = [r for r in results if r["kind"] == "solver"]
+    mus = {r["mu"] for r in solvers}
+    weights = "fixed weights (mu = inf)" if mus == {float("inf")} else "adaptive weights"
+    priors = "/".join(sorted({f"{r['feature_prior']:g}" for r in solvers}))
     lines = [
         f"Method: HypergraphTagger (kNN hyperedges k = {args.n_neighbors} + one hyperedge per "
-        f"tag, alpha = {alpha_text}, at most {args.max_iter} alternations, adaptive weights); "
-        f"{n_threads} thread(s)."
+        f"tag, alpha = {alpha_text}, at most {args.max_iter} alternations, {weights}, "
+        f"linear-feature prior weight {priors}); {n_threads} thread(s)."
     ]
     if args.alpha == "auto":
         lines += _selection_lines(results)

@@ -149,6 +149,8 @@ def fit_solver(X, Y, solver, settings):
         "scores": np.asarray(model.scores_),
         "time_s": elapsed,
         "alpha": float(model.alpha_),
+        "mu": float(model.mu_),
+        "feature_prior": float(model.feature_prior_),
         "alpha_scores": getattr(model, "alpha_scores_", None),
         "alternations": int(model.n_iter_),
         "solver_iterations": [int(i) for i in model.solver_iterations_],
