@@ -14,28 +14,26 @@ import warnings
 
 import numpy as np
 
+from ..linalg._cg import BLOCK_CG_METHODS as METHODS
+from ..linalg._cg import _choose_method
+from ..linalg._cg_block import DEFAULT_BLOCK_SIZE
+from ..linalg._cg_lockstep import DEFAULT_BATCHED_WIDTH
 from ..utils._validation import check_choice, check_int, check_matrix, check_real, describe
 from ._cluster import DEFAULT_TIMEOUT, check_client, managed_client, worker_addresses
 
 __all__ = ["DaskBackend", "edge_statistics_replicated", "solve_replicated"]
 
-METHODS = ("auto", "block", "batched")
-# The column-chunk rules of hyperlearn.linalg.block_cg, as its docstring states them (default
-# block width min(s, 16), lockstep width 64, "auto" takes "block" when n <= 100 m); the bitwise
-# tests in tests/hyperlearn/distributed/test_replicated.py fail if block_cg's rules change.
-_BLOCK_WIDTH = 16
-_BATCHED_WIDTH = 64
-_AUTO_ROWS_PER_COLUMN = 100
-
 
 def _resolve_method(n, s, method, block_size):
-    """``block_cg``'s method for ``method="auto"`` and the width it iterates at once."""
+    """``block_cg``'s method for ``method="auto"`` (its own rule) and the width it iterates at once.
+
+    Column by column and lockstep CG both iterate each column on its own, so they split alike.
+    """
     if method == "auto":
-        m = min(s, _BLOCK_WIDTH if block_size is None else block_size)
-        method = "block" if m > 1 and n <= _AUTO_ROWS_PER_COLUMN * m else "batched"
-    if method == "batched":
-        return method, _BATCHED_WIDTH if block_size is None else block_size
-    return method, max(1, min(s, _BLOCK_WIDTH)) if block_size is None else block_size
+        method = _choose_method(n, s, block_size)
+    if method in ("batched", "columns"):
+        return "batched", DEFAULT_BATCHED_WIDTH if block_size is None else block_size
+    return method, max(1, min(s, DEFAULT_BLOCK_SIZE)) if block_size is None else block_size
 
 
 def _column_groups(B, X0, rtol, atol, method, width, n_groups):
