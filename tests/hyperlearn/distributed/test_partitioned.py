@@ -15,6 +15,7 @@ from hyperlearn.distributed import (
     locality_order,
 )
 from hyperlearn.distributed._partitioned import _block_bounds
+from hyperlearn.testing.strategies import hypergraphs
 
 from .conftest import knn_hypergraph
 
@@ -103,18 +104,14 @@ def test_locality_order_and_bounds():
 
 @settings(max_examples=15)
 @given(
-    n=st.integers(2, 40),
-    n_edges=st.integers(1, 30),
+    hg=hypergraphs(n_vertices=(2, 40), n_edges=(1, 30), edge_size=(1, 5)),
     s=st.integers(1, 4),
     n_blocks=st.integers(1, 6),
     seed=st.integers(0, 2**31),
 )
-def test_property_product(client, n, n_edges, s, n_blocks, seed):
+def test_property_product(client, hg, s, n_blocks, seed):
     rng = np.random.default_rng(seed)
-    edges = [
-        rng.choice(n, size=rng.integers(1, min(n, 5) + 1), replace=False) for _ in range(n_edges)
-    ]
-    hg = Hypergraph.from_edges(edges, n_vertices=n, weights=rng.random(n_edges) + 0.05)
+    n = hg.n_vertices
     X = rng.standard_normal((n, s))
     dhg = DistributedHypergraph(hg, client, n_blocks=min(n_blocks, n))
     Y = dhg.from_blocks(dhg.matmat(dhg.to_blocks(X)))

@@ -5,10 +5,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hyperlearn import Hypergraph
 from hyperlearn.distributed import DaskBackend, edge_statistics_replicated, solve_replicated
 from hyperlearn.linalg import block_cg
 from hyperlearn.linalg._shifted import ShiftedOperator
+from hyperlearn.testing.strategies import hypergraphs
 
 from .conftest import knn_hypergraph, tag_matrix
 
@@ -65,18 +65,14 @@ def test_iterations_budget_and_info_match_local(client):
 
 @settings(max_examples=15)
 @given(
-    n=st.integers(5, 60),
-    n_edges=st.integers(1, 40),
+    hg=hypergraphs(n_vertices=(5, 60), n_edges=(1, 40), edge_size=(1, 6)),
     s=st.integers(1, 9),
     alpha=st.floats(0.05, 0.99),
     seed=st.integers(0, 2**31),
 )
-def test_property_bitwise(client, n, n_edges, s, alpha, seed):
+def test_property_bitwise(client, hg, s, alpha, seed):
     rng = np.random.default_rng(seed)
-    edges = [
-        rng.choice(n, size=rng.integers(1, min(n, 6) + 1), replace=False) for _ in range(n_edges)
-    ]
-    hg = Hypergraph.from_edges(edges, n_vertices=n, weights=rng.random(n_edges) + 0.05)
+    n = hg.n_vertices
     B = rng.standard_normal((n, s))
     B[:, 0] = 0.0  # a zero right-hand side: X = 0
     X, _, info = solve_replicated_with(client, hg, B, alpha)
