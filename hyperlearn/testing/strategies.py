@@ -46,44 +46,42 @@ def _is_pair(value):
     return isinstance(value, tuple) and len(value) == 2
 
 
-def _int_strategy(value, name, *, low):
-    """int | (low, high) | strategy -> strategy of ints >= ``low`` (checked at draw time too)."""
+def _bounded_strategy(value, name, *, low, check, between, expected):
+    """value | (low, high) | strategy -> strategy of ``between(lo, hi)`` values >= ``low``."""
     if isinstance(value, SearchStrategy):
         return value
     if not _is_pair(value):
         if isinstance(value, tuple):
             raise TypeError(
-                f"{name}={describe(value)} is not valid: expected an int, a (low, high) tuple of "
-                "ints or a hypothesis strategy."
+                f"{name}={describe(value)} is not valid: expected {expected}, a (low, high) tuple "
+                "or a hypothesis strategy."
             )
-        return st.just(check_int(value, name, low=low))
-    lo = check_int(value[0], f"{name}[0]", low=low)
-    hi = check_int(value[1], f"{name}[1]", low=low)
+        return st.just(check(value, name, low=low))
+    lo = check(value[0], f"{name}[0]", low=low)
+    hi = check(value[1], f"{name}[1]", low=low)
     if hi < lo:
         raise ValueError(
             f"{name}={value!r} is not valid: expected (low, high) with {low} <= low <= high."
         )
-    return st.integers(lo, hi)
+    return between(lo, hi)
+
+
+def _int_strategy(value, name, *, low):
+    """int | (low, high) | strategy -> strategy of ints >= ``low`` (checked at draw time too)."""
+    return _bounded_strategy(
+        value, name, low=low, check=check_int, between=st.integers, expected="an int"
+    )
 
 
 def _float_strategy(value, name, *, low):
     """number | (low, high) | strategy -> strategy of finite floats >= ``low``."""
-    if isinstance(value, SearchStrategy):
-        return value
-    if not _is_pair(value):
-        if isinstance(value, tuple):
-            raise TypeError(
-                f"{name}={describe(value)} is not valid: expected a number, a (low, high) tuple "
-                "or a hypothesis strategy."
-            )
-        return st.just(check_real(value, name, low=low))
-    lo = check_real(value[0], f"{name}[0]", low=low)
-    hi = check_real(value[1], f"{name}[1]", low=low)
-    if hi < lo:
-        raise ValueError(
-            f"{name}={value!r} is not valid: expected finite (low, high) with {low} <= low <= high."
-        )
-    return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
+
+    def between(lo, hi):
+        return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
+
+    return _bounded_strategy(
+        value, name, low=low, check=check_real, between=between, expected="a number"
+    )
 
 
 def _range_of(value):
