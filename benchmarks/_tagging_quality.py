@@ -14,13 +14,16 @@ Cases (``SIZES`` strings):
   shapes and digits).
 
 ``<data>`` is ``shapes`` (:func:`hyperlearn.datasets.make_tagged_shapes`, ``<n>`` images),
-``digits`` (:func:`hyperlearn.datasets.load_digits_tags`, 1797 images), ``tabular``
+``digits`` (:func:`hyperlearn.datasets.load_digits_tags`, 1797 images), ``yeast`` (the real
+Yeast multi-label set, 2417 genes, 103 features, 14 functional classes, read from the file that
+the ``river`` package ships: no download; skipped when river is not installed), ``tabular``
 (``<n>`` items of scikit-learn's ``make_multilabel_classification``, 60 features whose scales
-are spread over several orders of magnitude, 14 tags, no tag noise: a synthetic stand-in for a
-tabular multi-label data set, since no real one installs offline from the package registries),
-or one of ``MULTILABEL`` (other settings of the same generator, ``<n>`` items, default 2000:
-few features and tags with the raw counts as features, many features and tags, and
-standardised features).
+are spread over several orders of magnitude, 14 tags, no tag noise), one of ``MULTILABEL``
+(other settings of the same generator, ``<n>`` items, default 2000: few features and tags with
+the raw counts as features, many features and tags, and standardised features), or the name of
+an ``.npz`` file (arrays ``X`` and ``Y``) in the directory ``$HYPERLEARN_TAGGING_DATA``, such as
+the MULAN sets that ``python -m benchmarks.mulan_to_npz`` writes (scene, Corel5k, emotions, ...).
+For real data the observed tags are the truth; ``<n>`` draws that many items.
 
 Methods, all in the same run on the same data: ``HypergraphTagger()`` with its defaults
 (``tagger``), the same with fixed weights (``tagger fixed``, ``adaptive_weights=False``) and
@@ -42,7 +45,7 @@ import warnings
 
 import numpy as np
 
-from ._harness import Record
+from ._harness import Record, skipped
 
 HIDDEN_FRACTION = 0.3
 DRAWS = 3
@@ -55,7 +58,10 @@ MULTILABEL = {
     "mlcwide": {"n_features": 200, "n_classes": 20, "n_labels": 3, "standardize": False},
     "mlcstd": {"n_features": 50, "n_classes": 12, "n_labels": 3, "standardize": True},
 }
-DATA = ("shapes", "digits", "tabular", *MULTILABEL)
+#: Real multi-label data sets read from the files of an installed package (never downloaded):
+#: name -> (package, file inside it, number of tag columns at the end).
+REAL = {"yeast": ("river", "datasets/yeast.csv.gz", 14)}
+DATA = ("shapes", "digits", "tabular", *MULTILABEL, *REAL)
 TASKS = ("completion", "refinement", "defaults")
 #: ``defaults-<data>``: each variant changes one default of ``HypergraphTagger``.
 VARIANTS = {
@@ -70,8 +76,37 @@ VARIANTS = {
 }
 
 
+#: A directory of a user's own data sets: ``<name>.npz`` there is the data ``<name>`` (arrays
+#: ``X`` and ``Y``, as ``hyperlearn tag --dataset`` reads them; the observed tags are the truth).
+DATA_DIR_VARIABLE = "HYPERLEARN_TAGGING_DATA"
+
+
+def user_data():
+    """Names of the ``.npz`` data sets in the directory ``$HYPERLEARN_TAGGING_DATA`` (sorted)."""
+    import os
+    from pathlib import Path
+
+    folder = os.environ.get(DATA_DIR_VARIABLE)
+    if not folder:
+        return ()
+    return tuple(sorted(p.stem for p in Path(folder).glob("*.npz")))
+
+
 def load(data, n, seed=0):
     """``(X, Y_observed, Y_true)`` of a quality case."""
+    if data not in DATA and data in user_data():
+        import os
+        from pathlib import Path
+
+        from hyperlearn.datasets import load_tags_npz
+
+        d = load_tags_npz(Path(os.environ[DATA_DIR_VARIABLE]) / f"{data}.npz")
+        X, Y = d.features, d.tags_observed
+        Y_true = Y if d.tags_true is None else d.tags_true
+        if n is not None and n < X.shape[0]:
+            keep = np.sort(np.random.default_rng(seed).choice(X.shape[0], n, replace=False))
+            X, Y, Y_true = X[keep], Y[keep], Y_true[keep]
+        return X, Y, Y_true
     if data == "shapes":
         from hyperlearn.datasets import make_tagged_shapes
 
@@ -82,6 +117,12 @@ def load(data, n, seed=0):
 
         d = load_digits_tags(random_state=seed)
         return d.features, d.tags_observed, d.tags_true
+    if data in REAL:
+        X, Y = load_real(data)
+        if n is not None and n < X.shape[0]:
+            keep = np.sort(np.random.default_rng(seed).choice(X.shape[0], n, replace=False))
+            X, Y = X[keep], Y[keep]
+        return X, Y, Y
     from sklearn.datasets import make_multilabel_classification
 
     if data in MULTILABEL:
@@ -103,6 +144,30 @@ def load(data, n, seed=0):
     )
     scales = np.random.default_rng(seed).lognormal(0.0, 1.5, X.shape[1])
     return (X * scales).astype(np.float32), Y.astype(np.uint8), Y.astype(np.uint8)
+
+
+class MissingDataError(RuntimeError):
+    """A real data set's package is not installed."""
+
+
+def load_real(data):
+    """``(X float32, Y uint8)`` of the real data set ``data`` (a key of ``REAL``), read from the
+    CSV file shipped inside its package; the package is located, not imported."""
+    import gzip
+    import importlib.util
+    from pathlib import Path
+
+    package, relative, n_tags = REAL[data]
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingDataError(
+            f"the {data} data set is read from the package {package!r}, which is not installed "
+            f"(pip install {package}, or the bench extra)"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / relative
+    with gzip.open(path, "rt") as handle:
+        values = np.loadtxt(handle, delimiter=",", skiprows=1)
+    return values[:, :-n_tags].astype(np.float32), values[:, -n_tags:].astype(np.uint8)
 
 
 def _logistic(X, Y, train):
@@ -265,7 +330,10 @@ def _means(records):
 
 def run_case(task, data, n=None, draws=DRAWS):
     """Records of one quality case: every draw, then the mean over draws per method."""
-    X, Y_obs, Y_true = load(data, n)
+    try:
+        X, Y_obs, Y_true = load(data, n)
+    except MissingDataError as error:
+        return [skipped("tagging", f"{task}-{data}", "all", str(error), {"n": n})]
     ks = tuple(k for k in TOP_KS if k <= max(1, Y_obs.shape[1] // 2))
     draws = 1 if task == "refinement" else draws
     records = []

@@ -32,7 +32,8 @@ Cases (``SIZES`` entries are strings ``<kind><n>``):
   ``knn_voting k=auto`` (:func:`hyperlearn.tagging.select_knn_k`), selection time included.
 
 - ``completion-<data>[<n>]`` / ``refinement-<data>[<n>]`` / ``defaults-<data>[<n>]``
-  (``<data>``: ``shapes``, ``digits``, ``tabular``): tag quality of the default
+  (``<data>``: ``shapes``, ``digits``, ``tabular``, ``yeast``, or an ``.npz`` file in
+  ``$HYPERLEARN_TAGGING_DATA``): tag quality of the default
   ``HypergraphTagger()`` against baselines in the same run — held-out tag completion (all
   tags of 30 % of the items hidden, several draws) and tag refinement — with F1@k, P@k, MAP
   and paired bootstrap intervals; see ``benchmarks/_tagging_quality.py``.  ``<data>`` may
@@ -71,6 +72,7 @@ from ._tagging_quality import DATA as QUALITY_DATA
 from ._tagging_quality import TASKS as QUALITY_TASKS
 from ._tagging_quality import run_case as run_quality_case
 from ._tagging_quality import run_cost
+from ._tagging_quality import user_data as quality_user_data
 
 SUITE = "tagging"
 SIZES = [
@@ -521,7 +523,7 @@ def _case_baselines(kind, n):
 def _parse(size):
     text = str(size)
     for task in QUALITY_TASKS:
-        for data in QUALITY_DATA:
+        for data in (*QUALITY_DATA, *quality_user_data()):
             prefix = f"{task}-{data}"
             rest = text[len(prefix) :]
             if text.startswith(prefix) and (rest == "" or rest.isdigit()):

@@ -285,3 +285,100 @@ def test_cg_suite_sizes_are_parsed_or_refused_clearly():
     ]
     with pytest.raises(ValueError, match=r"unknown cg size '20000,50'.*20000x50"):
         list(_cases([parse_size("20000,50")]))
+
+
+# --- real multi-label data: the MULAN converter and the user-data directory -----------------
+
+
+def _mulan_archive(path, sets):
+    """A tar.gz laid out like scikit-multilearn 0.0.1: bz2 pickles (protocol 2) of X and y."""
+    import bz2
+    import pickle
+    import tarfile
+
+    rng = np.random.default_rng(0)
+    arrays = {}
+    with tarfile.open(path, "w:gz") as archive:
+        for name in sets:
+            for part, n in (("train", 7), ("test", 5)):
+                X = rng.random((n, 4))
+                y = (rng.random((n, 3)) < 0.5).astype(np.int64)
+                arrays[name, part] = (X, y)
+                raw = bz2.compress(pickle.dumps({"X": X, "y": y}, protocol=2))
+                info = tarfile.TarInfo(f"pkg/skmultilearn/data/{name}-{part}.dump.bz2")
+                info.size = len(raw)
+                archive.addfile(info, io.BytesIO(raw))
+    return arrays
+
+
+def test_mulan_converter_stacks_train_and_test_and_checks_the_digest(tmp_path):
+    import hashlib
+
+    from benchmarks.mulan_to_npz import convert
+
+    archive = tmp_path / "skml.tar.gz"
+    arrays = _mulan_archive(archive, ["scene", "Corel5k"])
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    shapes = convert(archive, tmp_path / "out", ["scene", "Corel5k"], sha256=digest)
+    assert shapes == {"scene": (12, 4, 3), "corel5k": (12, 4, 3)}
+    saved = np.load(tmp_path / "out" / "corel5k.npz")
+    X = np.vstack([arrays["Corel5k", "train"][0], arrays["Corel5k", "test"][0]])
+    np.testing.assert_array_equal(saved["X"], X.astype(np.float32))
+    assert saved["Y"].dtype == np.uint8
+    with pytest.raises(ValueError, match="SHA-256"):
+        convert(archive, tmp_path / "out", ["scene"])  # not the real archive's digest
+
+
+def test_mulan_converter_refuses_pickles_that_name_anything_but_arrays(tmp_path):
+    import bz2
+    import hashlib
+    import pickle
+    import tarfile
+
+    from benchmarks.mulan_to_npz import convert
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("side effect",))
+
+    archive = tmp_path / "evil.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for part in ("train", "test"):
+            raw = bz2.compress(pickle.dumps({"X": Evil(), "y": np.zeros((1, 1))}, protocol=2))
+            info = tarfile.TarInfo(f"d/scene-{part}.dump.bz2")
+            info.size = len(raw)
+            tar.addfile(info, io.BytesIO(raw))
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    with pytest.raises(pickle.UnpicklingError, match=r"refusing to load .*print"):
+        convert(archive, tmp_path / "out", ["scene"], sha256=digest)
+
+
+def test_quality_cases_read_user_npz_data_and_skip_missing_packages(tmp_path, monkeypatch):
+    from benchmarks import _tagging_quality as quality
+    from benchmarks.tagging import _parse
+
+    rng = np.random.default_rng(1)
+    X = rng.random((40, 3)).astype(np.float32)
+    Y = (rng.random((40, 4)) < 0.4).astype(np.uint8)
+    np.savez(tmp_path / "mine.npz", X=X, Y=Y)
+    monkeypatch.setenv(quality.DATA_DIR_VARIABLE, str(tmp_path))
+    assert quality.user_data() == ("mine",)
+    assert _parse("completion-mine") == ("completion-mine", None)
+    X2, Y_obs, Y_true = quality.load("mine", None)
+    np.testing.assert_array_equal(X2, X)
+    np.testing.assert_array_equal(Y_obs, Y)
+    np.testing.assert_array_equal(Y_true, Y)
+    assert quality.load("mine", 10)[0].shape == (10, 3)
+    # a real data set whose package is absent is a skipped record, not a crash
+    monkeypatch.setitem(quality.REAL, "nowhere", ("no_such_package_xyz", "d.csv.gz", 2))
+    (record,) = quality.run_case("completion", "nowhere")
+    assert record.status == "skipped" and "no_such_package_xyz" in record.note
+
+
+def test_yeast_from_river_is_the_mulan_yeast_shape():
+    pytest.importorskip("river")
+    from benchmarks._tagging_quality import load_real
+
+    X, Y = load_real("yeast")
+    assert X.shape == (2417, 103) and Y.shape == (2417, 14)
+    assert set(np.unique(Y)) == {0, 1} and np.isfinite(X).all()

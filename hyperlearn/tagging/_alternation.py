@@ -104,8 +104,10 @@ class Alternation:
     f_times: list = field(default_factory=list)
     w_times: list = field(default_factory=list)
 
-    def run(self, hypergraph, w0, Y, f_step, bar=None):
+    def run(self, hypergraph, w0, Y, f_step, bar=None, *, F0=None):
         """Alternate from the weights ``w0`` of ``hypergraph`` until ``tol`` or ``max_iter``.
+
+        The first f-step starts from ``F0`` (n × T) when given, else from ``(1 − α) Y``.
 
         The last f-step is always taken with the final weights and to ``solver_tol``, so
         ``F``, ``weights`` and ``hypergraph`` describe one state.  ``bar`` (a tqdm bar or None)
@@ -123,7 +125,8 @@ class Alternation:
         if adaptive and f_step.solver != "exact":
             early = max(self.solver_tol, EARLY_SOLVER_TOL)
         self._statistics = f_step.edge_statistics
-        F, hg, w = f_step.rhs.copy(), hypergraph, self.w0
+        F = f_step.rhs.copy() if F0 is None else np.array(F0, dtype=f_step.rhs.dtype)
+        hg, w = hypergraph, self.w0
         step, self.n_iter = 0.5, 0  # the first search starts at the full step 2 · 0.5
         for _ in range(n_alternations):
             self.n_iter += 1

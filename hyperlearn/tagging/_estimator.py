@@ -153,8 +153,9 @@ class HypergraphTagger(BaseEstimator):
         distance to the ``k``-th neighbour (Gao et al. 2013), or 1.
     standardize : bool or "auto", default="auto"
         Centre and scale every feature to unit variance before the neighbour search.
-        ``"auto"`` does so for a view only if the held-out kNN votes of the standardised
-        features are clearly better than those of the raw ones (see Notes).
+        ``"auto"`` does so for a view only if the kNN votes of the standardised features,
+        leaving each tagged image out, are clearly better than those of the raw ones (see
+        Notes).
     normalize_scores : bool, default=True
         Divide each image's scores by their sum (a distribution over tags; all-zero rows stay
         zero).  The top-k tags of an image do not change; the scores of different images
@@ -235,9 +236,11 @@ class HypergraphTagger(BaseEstimator):
     ``validation_fraction`` of the tagged images ``V`` lose their observed tags (``Y_V ← 0``,
     so they also leave the tag hyperedges, like the untagged images they stand in for), and
     candidates are scored by ``F1@5(Y_V, scores[V])`` (``average="samples"``).  In turn:
-    standardisation (kNN votes of the hidden images with raw and standardised features),
-    ``α`` (one fixed-weight f-step per candidate, block CG), ``μ`` (one alternation per finite
-    candidate at the chosen ``α``).  Each choice leaves its default only if the paired
+    standardisation (kNN votes of every tagged image, itself left out, with raw and
+    standardised features), ``α`` (one fixed-weight f-step per candidate, block CG, walking up
+    the grid until ``GRID_PATIENCE`` candidates in a row fall below the best), ``μ`` (one
+    alternation per finite candidate at the chosen ``α``, started from that ``α``'s
+    solution).  Each choice leaves its default only if the paired
     per-image gain exceeds ``SELECTION_STANDARD_ERRORS`` standard errors
     (:func:`~hyperlearn.tagging.choose_candidate`), so adaptive weights replace fixed ones only
     when they clearly help on held-out tags.  The held-out tags are noisy, and the criterion
@@ -453,7 +456,7 @@ class HypergraphTagger(BaseEstimator):
 
         with thread_limits(self.n_jobs):
             raw_views = views
-            views, shifts = self._prepare_views(views, Y, validation, settings, timings)
+            views, shifts = self._prepare_views(views, Y, settings, timings)
             t0 = time.perf_counter()
             visual = visual_families(
                 views,
@@ -467,7 +470,9 @@ class HypergraphTagger(BaseEstimator):
             extra = None if extra is None else extra.astype(X.dtype)
             families = assemble_families(visual, Y, extra, settings.tag_weight)
             timings["build"] = time.perf_counter() - t0
-            alpha, mu, F_hidden = self._select(visual, extra, Y, validation, settings, timings)
+            alpha, mu, F_hidden, F_start = self._select(
+                visual, extra, Y, validation, settings, timings
+            )
             gamma = self._select_prior(raw_views, Y, validation, F_hidden, settings, timings)
             run = self._alternation(mu)
             with f_step_backend(self.backend, self.client) as dask_backend:
@@ -482,7 +487,14 @@ class HypergraphTagger(BaseEstimator):
                     )
                 else:
                     f_step = DaskFStep(dask_backend, alpha, Y, rng)
-                run.run(families.hypergraph, families.initial_weights, Y, f_step, self._bar())
+                run.run(
+                    families.hypergraph,
+                    families.initial_weights,
+                    Y,
+                    f_step,
+                    self._bar(),
+                    F0=F_start,
+                )
             prior = fit_prior(raw_views, Y, gamma)
 
         self._store(X, views[0], shifts, families, run, alpha)
@@ -514,7 +526,7 @@ class HypergraphTagger(BaseEstimator):
             adaptive=adaptive,
         )
 
-    def _prepare_views(self, views, Y, validation, settings, timings):
+    def _prepare_views(self, views, Y, settings, timings):
         """The views to search (standardised where chosen) and their ``(mean, scale)`` or None."""
         from ._families import standardize_features
 
@@ -524,9 +536,7 @@ class HypergraphTagger(BaseEstimator):
             choice = self.standardize
             if choice == "auto":
                 k = min(settings.scales)
-                choice, _ = choose_standardization(
-                    V, Y, validation, k, metric=self.metric, n_jobs=self.n_jobs
-                )
+                choice, _ = choose_standardization(V, Y, k, metric=self.metric, n_jobs=self.n_jobs)
             choices.append(bool(choice))
         self.standardize_ = choices
         shifts, out = [], []
@@ -544,21 +554,34 @@ class HypergraphTagger(BaseEstimator):
         return out, shifts
 
     def _select(self, visual, extra, Y, validation, settings, timings):
-        """``(alpha, mu, F_hidden)``: as given, or chosen on the held-out images when
-        ``"auto"``; ``F_hidden`` the held-out images' scores at them (None if not needed)."""
+        """``(alpha, mu, F_hidden, F_start)``: as given, or chosen on the held-out images when
+        ``"auto"``; ``F_hidden`` the held-out images' scores at them and ``F_start`` a start for
+        the fit's first f-step (both None if nothing was chosen).
+
+        ``F_start`` is the held-out problem's solution at ``alpha`` plus ``(1 − α)`` times the
+        hidden tags: the fit's system differs from it only in those tags (its right-hand side and
+        their tag hyperedges), so it starts the fit's solve close to its solution."""
         alpha, mu = settings.alpha, settings.mu
         self.__dict__.pop("alpha_scores_", None)  # from an earlier fit with "auto"
         self.__dict__.pop("mu_scores_", None)
         if mu == "auto" and not self.adaptive_weights:
             mu = np.inf
         if "auto" not in (alpha, mu, settings.prior):
-            return alpha, mu, None
+            return alpha, mu, None, None
         t0 = time.perf_counter()
         families, Y_train = validation_problem(visual, extra, Y, validation, settings.tag_weight)
         grid = ALPHA_GRID if alpha == "auto" else (alpha,)
-        hidden, mu_hidden = {}, {}
+        hidden, mu_hidden, solutions = {}, {}, {}
         scores, per_image = validation_scores(
-            families, Y, Y_train, validation, grid, self.solver_tol, hidden=hidden
+            families,
+            Y,
+            Y_train,
+            validation,
+            grid,
+            self.solver_tol,
+            hidden=hidden,
+            solutions=solutions,
+            default=DEFAULT_ALPHA if alpha == "auto" else float(alpha),
         )
         if alpha == "auto":
             alpha = choose_candidate(per_image, DEFAULT_ALPHA)
@@ -574,14 +597,17 @@ class HypergraphTagger(BaseEstimator):
                 self._alternation,
                 MU_GRID if mu == "auto" else (mu,),
                 hidden=mu_hidden,
+                F0=solutions[float(alpha)],
             )
             if mu == "auto":
                 mu_scores[np.inf], mu_per_image[np.inf] = scores[alpha], per_image[alpha]
                 mu = choose_candidate(mu_per_image, np.inf)
                 self.mu_scores_ = mu_scores
+        F_start = solutions[float(alpha)]
+        F_start += (1.0 - float(alpha)) * (Y - Y_train)
         timings["selection"] += time.perf_counter() - t0
         F_hidden = mu_hidden.get(float(mu), hidden[float(alpha)])
-        return alpha, mu, F_hidden
+        return alpha, mu, F_hidden, F_start
 
     def _select_prior(self, views, Y, validation, F_hidden, settings, timings):
         """The prior's weight γ: as given, or chosen on the held-out images when ``"auto"``."""

@@ -15,15 +15,22 @@ import hyperlearn.metrics
 from hyperlearn import Hypergraph, HypergraphTagger
 from hyperlearn.datasets import make_tagged_shapes
 from hyperlearn.hypergraph import _reference
-from hyperlearn.tagging import ALPHA_GRID, KNN_K_GRID, choose_candidate, select_knn_k
-from hyperlearn.tagging._selection import DEFAULT_ALPHA, MU_GRID, holdout_split, per_image_f1
+from hyperlearn.tagging import ALPHA_GRID, KNN_K_GRID, _selection, choose_candidate, select_knn_k
+from hyperlearn.tagging._families import visual_families
+from hyperlearn.tagging._selection import (
+    DEFAULT_ALPHA,
+    GRID_PATIENCE,
+    MU_GRID,
+    holdout_split,
+    per_image_f1,
+)
 
 N_IMAGES = 120
 #: The model of the alpha oracle: binary kNN hyperedges on the raw features, fixed weights.
 PLAIN = {"incidence": "binary", "standardize": False, "mu": np.inf, "feature_prior": 0.0}
-#: Held-out F1 evaluations of a default fit: raw and standardised votes, the alpha grid, the
-#: finite mu candidates (all on the same hidden images).
-DEFAULT_EVALUATIONS = 2 + len(ALPHA_GRID) + len(MU_GRID)
+#: Held-out F1 evaluations of a default fit besides the alpha grid's: raw and standardised
+#: votes, the finite mu candidates (all on the same hidden images).
+OTHER_EVALUATIONS = 2 + len(MU_GRID)
 TAG_WEIGHT = 0.1  # the estimator's default initial tag-hyperedge weight (visual ones: 1)
 # The selection's block CG stops at this relative residual; its scores are then within
 # κ·CG_TOL (κ ≤ 1/(1 − α) ≤ 34 on the grid) of the dense solve's, so both rank the tags alike
@@ -76,6 +83,21 @@ def oracle_choice(results, default):
     return best
 
 
+def oracle_reached(means, grid):
+    """The candidates of ``grid`` walked in order until GRID_PATIENCE successive ones are not
+    above the best so far (values within F1_ROUNDING count as equal)."""
+    reached, best, below = [], None, 0
+    for c in grid:
+        reached.append(c)
+        if best is None or means[c] > means[best] + F1_ROUNDING:
+            best, below = c, 0
+        else:
+            below += 1
+            if below >= GRID_PATIENCE:
+                break
+    return reached
+
+
 def oracle_alpha_scores(X, Y, n_neighbors, validation):
     n, T = Y.shape
     Y_train = Y.astype(np.float64)
@@ -98,10 +120,11 @@ def test_alpha_is_the_best_of_the_grid_on_the_hidden_observed_tags(data):
     model = HypergraphTagger(alpha="auto", n_neighbors=5, solver="exact", max_iter=2, **PLAIN)
     model.set_params(random_state=0, solver_tol=CG_TOL).fit(X, Y)
     expected = oracle_alpha_scores(X, Y, 5, oracle_split(Y, 0.2, 0))
-    assert list(model.alpha_scores_) == list(ALPHA_GRID)
-    for a in ALPHA_GRID:
+    reached = oracle_reached({a: mean for a, (mean, _) in expected.items()}, ALPHA_GRID)
+    assert list(model.alpha_scores_) == reached
+    for a in reached:
         assert model.alpha_scores_[a] == pytest.approx(expected[a][0], abs=F1_ROUNDING)
-    assert model.alpha_ == oracle_choice(expected, DEFAULT_ALPHA)
+    assert model.alpha_ == oracle_choice({a: expected[a] for a in reached}, DEFAULT_ALPHA)
     # the final fit is the ordinary fit at that alpha
     fixed = HypergraphTagger(alpha=model.alpha_, n_neighbors=5, solver="exact", max_iter=2)
     fixed.set_params(random_state=0, solver_tol=CG_TOL, **PLAIN).fit(X, Y)
@@ -121,8 +144,12 @@ def test_selection_scores_only_hidden_observed_tags(data, monkeypatch):
     monkeypatch.setattr(hyperlearn.metrics, "f1_at_k", recording)
     model = HypergraphTagger(alpha="auto", n_neighbors=5, max_iter=1, random_state=1).fit(X, Y)
     validation = oracle_split(Y, 0.2, 1)
-    assert len(seen) == DEFAULT_EVALUATIONS
-    for ref in seen:
+    assert len(seen) == OTHER_EVALUATIONS + len(model.alpha_scores_)
+    tagged = Y[Y.any(axis=1)]
+    # the scaling's leave-one-out votes are scored on every tagged image, the rest on V
+    for ref in seen[:2]:
+        np.testing.assert_array_equal(ref, tagged)
+    for ref in seen[2:]:
         np.testing.assert_array_equal(ref, Y[validation])
     assert Y[validation].any(axis=1).all()
     assert not np.array_equal(Y[validation], Y_true[validation])  # noisy: not the truth
@@ -238,9 +265,10 @@ def test_knn_and_tagger_hold_out_the_same_images(data, monkeypatch):
         lambda Y_ref, S, k=5, **kw: seen.append(np.array(Y_ref)) or real(Y_ref, S, k, **kw),
     )
     select_knn_k(X, Y, random_state=5)
-    HypergraphTagger(alpha="auto", n_neighbors=5, max_iter=1, random_state=5).fit(X, Y)
-    assert len(seen) == len(KNN_K_GRID) + DEFAULT_EVALUATIONS
-    for ref in seen[1:]:
+    model = HypergraphTagger(alpha="auto", n_neighbors=5, max_iter=1, random_state=5).fit(X, Y)
+    assert len(seen) == len(KNN_K_GRID) + OTHER_EVALUATIONS + len(model.alpha_scores_)
+    n_knn = len(KNN_K_GRID)  # then the scaling's two leave-one-out scores (all tagged images)
+    for ref in seen[1:n_knn] + seen[n_knn + 2 :]:
         np.testing.assert_array_equal(ref, seen[0])
 
 
@@ -273,6 +301,52 @@ def test_every_solver_sees_the_same_validation_scores(data):
     assert scores[0] == scores[1] == scores[2]
 
 
+def test_grid_walk_stops_after_patience_declines_and_keeps_two_solutions(data, monkeypatch):
+    """The walk up the alpha grid leaves after GRID_PATIENCE successive candidates below the
+    best so far; the solutions of the default and of the best are the ones kept."""
+    X, Y, _ = data
+    means = iter([0.5, 0.6, 0.55, 0.58, 0.9])  # 0.35 best; 0.5 and 0.7 below it: stop
+    monkeypatch.setattr(_selection, "GRID_PATIENCE", 2)
+    real = _selection._held_out_f1
+
+    def prescribed(Y_, validation, F):
+        _, per_image = real(Y_, validation, F)
+        return next(means), per_image
+
+    monkeypatch.setattr(_selection, "_held_out_f1", prescribed)
+    vis = visual_families([X], (5,), incidence="binary")
+    validation = holdout_split(Y, 0.2, 0)
+    families, Y_train = _selection.validation_problem(vis, None, Y, validation, TAG_WEIGHT)
+    solutions = {}
+    scores, _ = _selection.validation_scores(
+        families, Y, Y_train, validation, ALPHA_GRID, 1e-8, solutions=solutions, default=0.2
+    )
+    assert list(scores) == [0.2, 0.35, 0.5, 0.7]
+    assert sorted(solutions) == [0.2, 0.35]
+    for a, F in solutions.items():  # each is the solution of its own system
+        identity = np.eye(Y.shape[0])
+        A = identity - a * (families.hypergraph.normalized_adjacency() @ identity)
+        residual = np.linalg.norm(A @ F - (1 - a) * Y_train) / np.linalg.norm((1 - a) * Y_train)
+        assert residual <= 1e-8
+
+
+def test_fit_after_selection_equals_the_fixed_fit_to_solver_tolerance(data):
+    """The fit's solve starts from the held-out problem's solution; its scores are those of the
+    fixed-alpha fit up to the solvers' tolerance: ‖ΔF‖ ≤ 2κ·rtol·‖rhs‖, κ = (1 + α)/(1 − α)
+    bounding cond(I − αΘ) (Θ's eigenvalues lie in [−1, 1])."""
+    X, Y, _ = data
+    rtol = 1e-6
+    auto = HypergraphTagger(alpha="auto", n_neighbors=5, max_iter=1, random_state=0, **PLAIN)
+    auto.set_params(normalize_scores=False, solver_tol=rtol).fit(X, Y)
+    fixed = HypergraphTagger(alpha=auto.alpha_, n_neighbors=5, max_iter=1, **PLAIN)
+    fixed.set_params(normalize_scores=False, solver_tol=rtol).fit(X, Y)
+    a = auto.alpha_
+    kappa = (1 + a) / (1 - a)
+    rhs = np.linalg.norm((1 - a) * Y)
+    assert np.linalg.norm(auto.scores_ - fixed.scores_) <= 2 * kappa * rtol * rhs
+    assert not np.array_equal(auto.scores_, fixed.scores_)  # a different start was used
+
+
 # --- the rule that keeps the default unless another candidate is clearly better -------------
 
 
@@ -298,14 +372,38 @@ def test_per_image_f1_averages_to_f1_at_k(data):
 
 
 def test_choose_standardization_uses_an_evenly_spaced_subset_beyond_the_cap(monkeypatch):
-    from hyperlearn.tagging import _selection
-
     rng = np.random.default_rng(0)
     X = rng.standard_normal((300, 5)) * np.array([1.0, 10.0, 100.0, 1.0, 1.0])
     Y = (rng.random((300, 4)) < 0.3).astype(np.float64)
-    validation = np.arange(0, 300, 7)
     subset = np.linspace(0, 299, 100).round().astype(np.int64)
-    inside = np.flatnonzero(np.isin(subset, validation))
-    expected = _selection.choose_standardization(X[subset], Y[subset], inside, 5)
+    expected = _selection.choose_standardization(X[subset], Y[subset], 5)
     monkeypatch.setattr(_selection, "STANDARDIZATION_MAX_IMAGES", 100)
-    assert _selection.choose_standardization(X, Y, validation, 5) == expected
+    assert _selection.choose_standardization(X, Y, 5) == expected
+
+
+def oracle_loo_votes(X, Y, k, queries):
+    """Mean observed tags of the k nearest other images of each query (scikit-learn)."""
+    _, idx = NearestNeighbors(n_neighbors=k + 1).fit(X).kneighbors(X[queries])
+    rows = [row[row != q][:k] for q, row in zip(queries, idx, strict=True)]
+    return np.array([Y[r].mean(axis=0) for r in rows])
+
+
+@pytest.mark.parametrize("max_queries", [None, 40])
+def test_choose_standardization_is_leave_one_out_kNN_voting(data, monkeypatch, max_queries):
+    """Every tagged image (or an evenly spaced MAX_QUERIES of them) votes from its k nearest
+    other images, with raw and standardised features; the choice is the oracle's rule."""
+    X, Y, _ = data
+    X = X * np.linspace(1.0, 300.0, X.shape[1])  # scales spread: standardising matters
+    queries = np.flatnonzero(Y.any(axis=1))
+    if max_queries is not None:
+        monkeypatch.setattr(_selection, "STANDARDIZATION_MAX_QUERIES", max_queries)
+        queries = queries[np.linspace(0, queries.size - 1, max_queries).round().astype(int)]
+    Xs = (X - X.mean(axis=0)) / np.where(X.std(axis=0) > 0, X.std(axis=0), 1.0)
+    expected = {
+        False: top5_f1(Y[queries], oracle_loo_votes(X, Y, 5, queries)),
+        True: top5_f1(Y[queries], oracle_loo_votes(Xs, Y, 5, queries)),
+    }
+    choice, scores = _selection.choose_standardization(X, Y, 5)
+    for standardize in (False, True):
+        assert scores[standardize] == pytest.approx(expected[standardize][0], abs=F1_ROUNDING)
+    assert choice == oracle_choice(expected, False)
