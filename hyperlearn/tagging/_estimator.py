@@ -10,6 +10,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._validation import check_choice, check_int, check_real
+from . import _selection
 from ._alternation import Alternation, FStep
 from ._backend import BACKENDS, DaskFStep, f_step_backend
 from ._families import INCIDENCES, assemble_families, visual_families
@@ -470,9 +471,7 @@ class HypergraphTagger(BaseEstimator):
             extra = None if extra is None else extra.astype(X.dtype)
             families = assemble_families(visual, Y, extra, settings.tag_weight)
             timings["build"] = time.perf_counter() - t0
-            alpha, mu, F_hidden, F_start = self._select(
-                visual, extra, Y, validation, settings, timings
-            )
+            alpha, mu, F_hidden = self._select(visual, extra, Y, validation, settings, timings)
             gamma = self._select_prior(raw_views, Y, validation, F_hidden, settings, timings)
             run = self._alternation(mu)
             with f_step_backend(self.backend, self.client) as dask_backend:
@@ -487,14 +486,7 @@ class HypergraphTagger(BaseEstimator):
                     )
                 else:
                     f_step = DaskFStep(dask_backend, alpha, Y, rng)
-                run.run(
-                    families.hypergraph,
-                    families.initial_weights,
-                    Y,
-                    f_step,
-                    self._bar(),
-                    F0=F_start,
-                )
+                run.run(families.hypergraph, families.initial_weights, Y, f_step, self._bar())
             prior = fit_prior(raw_views, Y, gamma)
 
         self._store(X, views[0], shifts, families, run, alpha)
@@ -526,6 +518,13 @@ class HypergraphTagger(BaseEstimator):
             adaptive=adaptive,
         )
 
+    def _trial_alternation(self, mu):
+        """The alternation of a held-out μ trial: the fit's, solved to the selection's
+        tolerance."""
+        run = self._alternation(mu)
+        run.solver_tol = max(run.solver_tol, _selection.SELECTION_RTOL)
+        return run
+
     def _prepare_views(self, views, Y, settings, timings):
         """The views to search (standardised where chosen) and their ``(mean, scale)`` or None."""
         from ._families import standardize_features
@@ -554,20 +553,18 @@ class HypergraphTagger(BaseEstimator):
         return out, shifts
 
     def _select(self, visual, extra, Y, validation, settings, timings):
-        """``(alpha, mu, F_hidden, F_start)``: as given, or chosen on the held-out images when
-        ``"auto"``; ``F_hidden`` the held-out images' scores at them and ``F_start`` a start for
-        the fit's first f-step (both None if nothing was chosen).
+        """``(alpha, mu, F_hidden)``: as given, or chosen on the held-out images when
+        ``"auto"``; ``F_hidden`` the held-out images' scores at them (None if not needed).
 
-        ``F_start`` is the held-out problem's solution at ``alpha`` plus ``(1 − α)`` times the
-        hidden tags: the fit's system differs from it only in those tags (its right-hand side and
-        their tag hyperedges), so it starts the fit's solve close to its solution."""
+        The held-out solves stop at ``max(solver_tol, SELECTION_RTOL)``; the μ trial starts
+        from the fixed-weight solution at the chosen ``α``."""
         alpha, mu = settings.alpha, settings.mu
         self.__dict__.pop("alpha_scores_", None)  # from an earlier fit with "auto"
         self.__dict__.pop("mu_scores_", None)
         if mu == "auto" and not self.adaptive_weights:
             mu = np.inf
         if "auto" not in (alpha, mu, settings.prior):
-            return alpha, mu, None, None
+            return alpha, mu, None
         t0 = time.perf_counter()
         families, Y_train = validation_problem(visual, extra, Y, validation, settings.tag_weight)
         grid = ALPHA_GRID if alpha == "auto" else (alpha,)
@@ -578,7 +575,7 @@ class HypergraphTagger(BaseEstimator):
             Y_train,
             validation,
             grid,
-            self.solver_tol,
+            max(self.solver_tol, _selection.SELECTION_RTOL),
             hidden=hidden,
             solutions=solutions,
             default=DEFAULT_ALPHA if alpha == "auto" else float(alpha),
@@ -594,7 +591,7 @@ class HypergraphTagger(BaseEstimator):
                 Y_train,
                 validation,
                 alpha,
-                self._alternation,
+                self._trial_alternation,
                 MU_GRID if mu == "auto" else (mu,),
                 hidden=mu_hidden,
                 F0=solutions[float(alpha)],
@@ -603,11 +600,9 @@ class HypergraphTagger(BaseEstimator):
                 mu_scores[np.inf], mu_per_image[np.inf] = scores[alpha], per_image[alpha]
                 mu = choose_candidate(mu_per_image, np.inf)
                 self.mu_scores_ = mu_scores
-        F_start = solutions[float(alpha)]
-        F_start += (1.0 - float(alpha)) * (Y - Y_train)
         timings["selection"] += time.perf_counter() - t0
         F_hidden = mu_hidden.get(float(mu), hidden[float(alpha)])
-        return alpha, mu, F_hidden, F_start
+        return alpha, mu, F_hidden
 
     def _select_prior(self, views, Y, validation, F_hidden, settings, timings):
         """The prior's weight γ: as given, or chosen on the held-out images when ``"auto"``."""
