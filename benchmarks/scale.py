@@ -15,9 +15,10 @@ features, ``N_TAGS`` = 100 tags, seed ``SEED``) and the rows of one case are:
 ``HypergraphTagger fit``
     The full default ``HypergraphTagger(verbose=True, random_state=0)`` fit, once, after a
     warm-up fit on ``WARMUP_N`` images (compilation is not timed).  ``extra`` holds the time of
-    each stage: ``knn_s`` (the neighbour searches of the hypergraph build), ``build_s`` (the
-    rest of the build), ``selection_s`` (held-out choice of standardisation, α and μ, its own
-    searches included), ``f_steps_s``, ``w_steps_s``; the peak resident memory of the process
+    each stage: ``knn_s`` (the neighbour search of all images for the hypergraph), ``build_s``
+    (the rest of the build), ``selection_s`` (held-out choice of standardisation, α, μ and the
+    prior's weight, with its own searches: of a random subset of
+    ``SELECTION_MAX_IMAGES`` images beyond that many), ``f_steps_s``, ``w_steps_s``; the peak resident memory of the process
     (``peak_rss_gb``, ``resource.getrusage``: it includes the data and everything before, so it
     bounds the fit's own peak from above); the number of alternations.
 
@@ -79,24 +80,25 @@ def _recall(found, exact, k):
 
 
 class _SearchRecorder:
-    """Wraps ``hyperlearn.hypergraph.kneighbors`` to time every call and keep the last
-    self-search's neighbours (the tagger imports it from the package at call time)."""
+    """Wraps ``hyperlearn.hypergraph.kneighbors`` to time every call and keep the neighbours of
+    each self-search by its size (the tagger imports it from the package at call time)."""
 
     def __init__(self):
         import hyperlearn.hypergraph as package
 
         self.package = package
         self.original = package.kneighbors
-        self.calls = []  # (seconds, database is None)
-        self.last_self_search = None
+        self.calls = []  # (seconds, database is None, rows searched)
+        self.self_searches = {}  # rows searched -> neighbours of the last such self-search
 
     def __enter__(self):
         def timed(*args, **kwargs):
             t0 = time.perf_counter()
             out = self.original(*args, **kwargs)
-            self.calls.append((time.perf_counter() - t0, kwargs.get("database") is None))
-            if kwargs.get("database") is None:
-                self.last_self_search = out[1]
+            self_search = kwargs.get("database") is None
+            self.calls.append((time.perf_counter() - t0, self_search, len(args[0])))
+            if self_search:
+                self.self_searches[len(args[0])] = out[1]
             return out
 
         self.package.kneighbors = timed
@@ -181,15 +183,19 @@ def _fit(data, k, queries, exact_neighbours, params, case):
         model.fit(data.features, data.tags_observed)
         fit_s = time.perf_counter() - t0
     timings = model.timings_
-    knn_s = sum(s for s, self_search in searches.calls if self_search)
+    n = data.features.shape[0]
+    # the hypergraph's own search of all images; the held-out selection's search of its
+    # subset of images is part of selection_s
+    knn_s = sum(s for s, self_search, rows in searches.calls if self_search and rows == n)
     untagged = data.untagged
     scores = np.asarray(model.scores_)
     f1 = f1_at_k(data.tags_true[untagged], scores[untagged], k=5)
     accuracy = {"F1@5 untagged": float(f1)}
-    if searches.last_self_search is not None:
+    full_search = searches.self_searches.get(n)
+    if full_search is not None:
         # against an exact search of the features the tagger searched (standardised or not)
         truth = _exact_neighbours(model._X_fit, queries, k)
-        accuracy.update(_recall_dict(searches.last_self_search[queries], truth, k))
+        accuracy.update(_recall_dict(full_search[queries], truth, k))
     extra = {
         "knn_s": knn_s,
         "build_s": timings["build"] - knn_s,

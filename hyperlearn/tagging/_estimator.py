@@ -24,6 +24,7 @@ from ._selection import (
     choose_standardization,
     holdout_split,
     mu_validation_scores,
+    selection_subset,
     validation_problem,
     validation_scores,
 )
@@ -453,26 +454,25 @@ class HypergraphTagger(BaseEstimator):
         rng = check_random_state(self.random_state)
         timings = {"build": 0.0, "selection": 0.0, "f_step": [], "w_step": [], "total": 0.0}
         selecting = "auto" in (settings.alpha, settings.mu, settings.prior, self.standardize)
-        validation = holdout_split(Y, self.validation_fraction, rng) if selecting else None
+        subset = selection_subset(X.shape[0], rng) if selecting else None
+        Y_sel = Y if subset is None else Y[subset]
+        validation = holdout_split(Y_sel, self.validation_fraction, rng) if selecting else None
 
         with thread_limits(self.n_jobs):
             raw_views = views
             views, shifts = self._prepare_views(views, Y, settings, timings)
             t0 = time.perf_counter()
-            visual = visual_families(
-                views,
-                settings.scales,
-                incidence=self.incidence,
-                metric=self.metric,
-                n_jobs=self.n_jobs,
-                dtype=X.dtype,
-                random_state=self.random_state,
-            )
+            visual = visual_families(views, settings.scales, **self._search_settings(X.dtype))
             extra = None if extra is None else extra.astype(X.dtype)
             families = assemble_families(visual, Y, extra, settings.tag_weight)
             timings["build"] = time.perf_counter() - t0
-            alpha, mu, F_hidden = self._select(visual, extra, Y, validation, settings, timings)
-            gamma = self._select_prior(raw_views, Y, validation, F_hidden, settings, timings)
+            t0 = time.perf_counter()
+            sel = self._selection_problem(subset, visual, extra, views, raw_views, settings)
+            timings["selection"] += time.perf_counter() - t0
+            alpha, mu, F_hidden = self._select(
+                sel.visual, sel.extra, Y_sel, validation, settings, timings
+            )
+            gamma = self._select_prior(sel.views, Y_sel, validation, F_hidden, settings, timings)
             run = self._alternation(mu)
             with f_step_backend(self.backend, self.client) as dask_backend:
                 if dask_backend is None:
@@ -498,6 +498,35 @@ class HypergraphTagger(BaseEstimator):
         timings["total"] = time.perf_counter() - start
         self.timings_ = timings
         return self
+
+    def _search_settings(self, dtype):
+        return {
+            "incidence": self.incidence,
+            "metric": self.metric,
+            "n_jobs": self.n_jobs,
+            "dtype": dtype,
+            "random_state": self.random_state,
+        }
+
+    def _selection_problem(self, subset, visual, extra, views, raw_views, settings):
+        """The held-out selection's ``visual`` families, ``extra`` hyperedges and (raw)
+        ``views``: the fit's own, or, for a subset of the images, their kNN families searched
+        among the subset alone (at the density of a data set of that size) and the extra
+        hyperedges restricted to it."""
+        from sklearn.utils import Bunch
+
+        if subset is None:
+            return Bunch(visual=visual, extra=extra, views=raw_views)
+        from ..hypergraph import Hypergraph
+
+        dtype = views[0].dtype
+        visual = visual_families(
+            [V[subset] for V in views], settings.scales, **self._search_settings(dtype)
+        )
+        if extra is not None:
+            H = extra.incidence[subset]
+            extra = Hypergraph.from_incidence(H, dtype=dtype, allow_empty_edges=True)
+        return Bunch(visual=visual, extra=extra, views=[V[subset] for V in raw_views])
 
     def _bar(self):
         if not self.verbose:

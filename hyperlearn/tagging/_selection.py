@@ -21,6 +21,7 @@ __all__ = [
     "holdout_split",
     "mu_validation_scores",
     "per_image_f1",
+    "selection_subset",
     "validation_problem",
     "validation_scores",
 ]
@@ -42,6 +43,10 @@ SELECTION_RTOL = 1e-3
 #: Finite candidates of ``mu="auto"`` (scale-free units); the default is ``inf`` (fixed
 #: weights), left only for a clearly better held-out F1.  See benchmarks/TUNING.md.
 MU_GRID = (1.0,)
+#: The held-out choices of alpha, mu and the prior's weight are made on at most this many
+#: images (a random subset beyond, with its own kNN hyperedges): their solves on all images
+#: were the largest stage of a fit at 10⁶ images.  See benchmarks/TUNING.md.
+SELECTION_MAX_IMAGES = 200_000
 #: choose_standardization works on at most this many images (an evenly spaced subset beyond):
 #: its two exact searches grow as n², and a comparison of two F1 means needs far fewer votes.
 STANDARDIZATION_MAX_IMAGES = 50_000
@@ -96,6 +101,18 @@ def holdout_split(Y, validation_fraction, random_state):
         )
     rng = check_random_state(random_state)
     return np.sort(rng.choice(tagged, size=n_val, replace=False))
+
+
+def selection_subset(n_images, random_state):
+    """Sorted indices of the images the held-out selection works on, or None for all.
+
+    Up to :data:`SELECTION_MAX_IMAGES` images the selection uses them all (and draws nothing
+    from ``random_state``); beyond, a random subset of that many, drawn by ``random_state``.
+    """
+    if n_images <= SELECTION_MAX_IMAGES:
+        return None
+    rng = check_random_state(random_state)
+    return np.sort(rng.choice(n_images, size=SELECTION_MAX_IMAGES, replace=False))
 
 
 def per_image_f1(Y_true, scores, k):

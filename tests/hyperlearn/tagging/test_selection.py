@@ -419,3 +419,38 @@ def test_choose_standardization_is_leave_one_out_kNN_voting(data, monkeypatch, m
     for standardize in (False, True):
         assert scores[standardize] == pytest.approx(expected[standardize][0], abs=F1_ROUNDING)
     assert choice == oracle_choice(expected, False)
+
+
+def test_selection_beyond_the_cap_runs_on_a_random_subset_with_its_own_hyperedges(
+    data, monkeypatch
+):
+    """Beyond SELECTION_MAX_IMAGES the held-out choices are those of the same selection run on
+    a random subset (kNN hyperedges searched within it); the fit itself uses every image."""
+    X, Y, _ = data
+    monkeypatch.setattr(_selection, "SELECTION_MAX_IMAGES", 70)
+    model = HypergraphTagger(alpha="auto", n_neighbors=5, max_iter=1, random_state=3, **PLAIN)
+    model.fit(X, Y)
+    rng = check_random_state(3)
+    subset = _selection.selection_subset(N_IMAGES, rng)
+    assert subset.size == 70 and np.all(np.diff(subset) > 0)
+    validation = holdout_split(Y[subset], 0.2, rng)
+    vis = visual_families([X[subset]], (5,), incidence="binary")
+    families, Y_train = _selection.validation_problem(vis, None, Y[subset], validation, TAG_WEIGHT)
+    expected, _ = _selection.validation_scores(
+        families, Y[subset], Y_train, validation, ALPHA_GRID, _selection.SELECTION_RTOL
+    )
+    assert model.alpha_scores_ == expected
+    assert model.scores_.shape == Y.shape
+    fixed = HypergraphTagger(alpha=model.alpha_, n_neighbors=5, max_iter=1, **PLAIN).fit(X, Y)
+    np.testing.assert_array_equal(model.scores_, fixed.scores_)
+    assert _selection.selection_subset(70, rng) is None  # up to the cap: every image
+
+
+def test_selection_subset_restricts_the_extra_hyperedges(data, monkeypatch):
+    X, Y, _ = data
+    monkeypatch.setattr(_selection, "SELECTION_MAX_IMAGES", 70)
+    groups = np.arange(N_IMAGES) % 7  # e.g. seven photographers
+    extra = Hypergraph.from_labels(np.eye(7)[groups])
+    model = HypergraphTagger(n_neighbors=5, max_iter=1, random_state=0).fit(X, Y, hypergraph=extra)
+    assert "user" in [name for name, _ in model.families_]
+    assert set(model.alpha_scores_) <= set(ALPHA_GRID) and model.alpha_ in model.alpha_scores_
