@@ -17,10 +17,10 @@ features, ``N_TAGS`` = 100 tags, seed ``SEED``) and the rows of one case are:
     warm-up fit on ``WARMUP_N`` images (compilation is not timed).  ``extra`` holds the time of
     each stage: ``knn_s`` (the neighbour search of all images for the hypergraph), ``build_s``
     (the rest of the build), ``selection_s`` (held-out choice of standardisation, α, μ and the
-    prior's weight, with its own searches: of a random subset of
-    ``SELECTION_MAX_IMAGES`` images beyond that many), ``f_steps_s``, ``w_steps_s``; the peak resident memory of the process
-    (``peak_rss_gb``, ``resource.getrusage``: it includes the data and everything before, so it
-    bounds the fit's own peak from above); the number of alternations.
+    prior's weight, with its own searches: of a random subset of ``SELECTION_MAX_IMAGES``
+    images beyond that many), ``f_steps_s``, ``w_steps_s``; the peak resident memory of the
+    process (``peak_rss_gb``, ``resource.getrusage``: it includes the data and everything
+    before, so it bounds the fit's own peak from above); the number of alternations.
 
 Accuracy beside each time: ``recall@10`` and ``recall@k`` of the neighbour lists against an exact
 search of ``RECALL_QUERIES`` random images (the tagger's graph is the one its build computed);
