@@ -174,8 +174,9 @@ class HypergraphTagger(BaseEstimator):
     feature_prior : float in [0, 1] or "auto", default="auto"
         Weight γ of a linear-feature prior: the returned scores are ``(1 − γ) F̄ + γ P̄``, with
         ``F̄`` the propagated scores and ``P̄`` the predictions of a ridge regression of the
-        observed tags on the standardised features (all views side by side, fitted on the
-        tagged images, penalty by GCV), each row of both made non-negative and divided by its
+        observed tags on the features as the neighbour search sees them (standardised where
+        ``standardize_`` says so; all views side by side, fitted on the tagged images, penalty
+        by GCV), each row of both made non-negative and divided by its
         sum (see Notes).  ``0`` is the propagation alone (no ridge is fitted); ``"auto"``
         chooses γ from ``PRIOR_GRID`` on held-out tags, keeping 0 unless another weight is
         clearly better.  The value used is ``feature_prior_``.
@@ -252,13 +253,14 @@ class HypergraphTagger(BaseEstimator):
 
     **Linear-feature prior.**  Propagation only moves tags between neighbours; tags that are a
     linear function of the features are extrapolated better by a linear model.  With ``X̃``
-    the standardised features of the tagged images and ``Ỹ`` their tags, both centred,
-    ``B = (X̃ᵀX̃ + λI)⁻¹X̃ᵀỸ`` (one λ for all tags, least generalised cross-validation) gives
-    ``P = X̃B + ȳ`` for every image, and the scores are ``S = (1 − γ) N(F) + γ N(P)`` with
-    ``N(A)_{ij} = max(A_{ij}, 0) / Σ_l max(A_{il}, 0)``.  For ``feature_prior="auto"`` the
-    ridge is refitted without the held-out images and γ is chosen, last, by the held-out F1 of
-    ``S`` (``F`` at the chosen α and μ).  The blend follows the propagation, so the f-steps,
-    the weights and ``hypergraph_`` do not depend on it.
+    the features of the tagged images (standardised where ``standardize_`` says so) and ``Ỹ``
+    their tags, both centred, ``B = (X̃ᵀX̃ + λI)⁻¹X̃ᵀỸ`` (one λ for all tags, least generalised
+    cross-validation) gives ``P = X̃B + ȳ`` for every image, and the scores are
+    ``S = (1 − γ) N(F) + γ N(P)`` with ``N(A)_{ij} = max(A_{ij}, 0) / Σ_l max(A_{il}, 0)``.
+    For ``feature_prior="auto"`` the ridge is refitted without the held-out images and γ is
+    chosen, last, by the held-out F1 of ``S`` (``F`` at the chosen α and μ).  The blend
+    follows the propagation, so the f-steps, the weights and ``hypergraph_`` do not depend
+    on it.
 
     Figures on the effects of these choices are in benchmarks/TUNING.md (section Tagging) and
     README (tagging quality).
@@ -487,7 +489,7 @@ class HypergraphTagger(BaseEstimator):
                 else:
                     f_step = DaskFStep(dask_backend, alpha, Y, rng)
                 run.run(families.hypergraph, families.initial_weights, Y, f_step, self._bar())
-            prior = fit_prior(raw_views, Y, gamma)
+            prior = fit_prior(raw_views, Y, gamma, self.standardize_)
 
         self._store(X, views[0], shifts, families, run, alpha)
         self._prior = prior
@@ -640,7 +642,9 @@ class HypergraphTagger(BaseEstimator):
             self.feature_prior_ = float(settings.prior)
             return self.feature_prior_
         t0 = time.perf_counter()
-        gamma, self.feature_prior_scores_ = select_prior(views, Y, validation, F_hidden)
+        gamma, self.feature_prior_scores_ = select_prior(
+            views, Y, validation, F_hidden, standardize=self.standardize_
+        )
         timings["selection"] += time.perf_counter() - t0
         self.feature_prior_ = float(gamma)
         return self.feature_prior_

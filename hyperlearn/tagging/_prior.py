@@ -127,11 +127,14 @@ def ridge_gcv(X_c, Y_c, grid=RIDGE_PENALTY_GRID):
 
 
 class LinearPrior:
-    """Ridge regression of 0/1 tags on standardised features, one penalty for all tags.
+    """Ridge regression of 0/1 tags on the features, one penalty for all tags.
 
-    Each feature is standardised with the mean and standard deviation of all images
-    (transductive, like the tagger's standardisation); the model is fitted on the rows
-    ``rows`` (the tagged images) with an intercept, and λ chosen by GCV (:func:`ridge_gcv`).
+    Each feature is centred, and standardised where ``standardize`` says so, with the mean and
+    standard deviation of all images (transductive, like the tagger's standardisation); the
+    model is fitted on the rows ``rows`` (the tagged images) with an intercept, and λ chosen by
+    GCV (:func:`ridge_gcv`).  The tagger passes its own per-view choice (``standardize_``), so
+    the ridge sees the features as the neighbour search does: standardising many rare binary
+    features (bag-of-words data) inflates them and weakens the ridge (benchmarks/TUNING.md).
 
     Attributes
     ----------
@@ -139,17 +142,21 @@ class LinearPrior:
         Coefficients on the standardised features.
     intercept_ : ndarray of shape (n_tags,)
     penalty_ : float
-        The ridge penalty λ (absolute, on the standardised features).
+        The ridge penalty λ (absolute, on the features as scaled).
     """
 
-    def fit(self, X, Y, rows):
-        """Fit on ``X[rows]``, ``Y[rows]``; ``X`` all images' features.  Returns self."""
+    def fit(self, X, Y, rows, standardize=True):
+        """Fit on ``X[rows]``, ``Y[rows]``; ``X`` all images' features.  Returns self.
+
+        ``standardize``: True (every feature divided by its standard deviation), False (only
+        centred), or a boolean mask over the features."""
         values = np.asarray(X, dtype=np.float64)
         self.mean_ = values.mean(axis=0)
         scale = values.std(axis=0)
         scale[scale == 0] = 1.0
-        self.scale_ = scale
-        X_s = (values[rows] - self.mean_) / scale
+        mask = np.broadcast_to(np.asarray(standardize, dtype=bool), scale.shape)
+        self.scale_ = np.where(mask, scale, 1.0)
+        X_s = (values[rows] - self.mean_) / self.scale_
         Y_t = np.asarray(Y[rows], dtype=np.float64)
         x_mean, y_mean = X_s.mean(axis=0), Y_t.mean(axis=0)
         self.coef_, self.penalty_ = ridge_gcv(X_s - x_mean, Y_t - y_mean)
@@ -161,9 +168,20 @@ class LinearPrior:
         X_s = (np.asarray(X, dtype=np.float64) - self.mean_) / self.scale_
         return X_s @ self.coef_ + self.intercept_
 
-    def fit_views(self, views, Y, rows):
-        """:meth:`fit` on the feature views side by side."""
-        return self.fit(_side_by_side(views), Y, rows)
+    def fit_views(self, views, Y, rows, standardize=None):
+        """:meth:`fit` on the feature views side by side; ``standardize`` one bool per view
+        (None: all standardised)."""
+        if standardize is None:
+            standardize = [True] * len(views)
+        if len(standardize) != len(views):
+            raise ValueError(
+                f"standardize has {len(standardize)} entries for {len(views)} views; "
+                "expected one bool per view"
+            )
+        mask = np.concatenate(
+            [np.full(np.shape(V)[1], bool(c)) for V, c in zip(views, standardize, strict=True)]
+        )
+        return self.fit(_side_by_side(views), Y, rows, standardize=mask)
 
     def predict_views(self, views):
         """:meth:`predict` on the feature views side by side."""
@@ -176,11 +194,13 @@ def _side_by_side(views):
     return np.hstack([np.asarray(V, dtype=np.float64) for V in views])
 
 
-def fit_prior(views, Y, gamma):
-    """The :class:`LinearPrior` of the tagged images of ``Y``, or None when ``gamma`` is 0."""
+def fit_prior(views, Y, gamma, standardize=None):
+    """The :class:`LinearPrior` of the tagged images of ``Y``, or None when ``gamma`` is 0
+    (``standardize``: one bool per view, see :meth:`LinearPrior.fit_views`)."""
     if gamma == 0:
         return None
-    return LinearPrior().fit_views(views, Y, np.flatnonzero(np.asarray(Y).any(axis=1)))
+    rows = np.flatnonzero(np.asarray(Y).any(axis=1))
+    return LinearPrior().fit_views(views, Y, rows, standardize)
 
 
 def apply_prior(scores, P, gamma):
@@ -188,16 +208,17 @@ def apply_prior(scores, P, gamma):
     return blend(scores, P, gamma).astype(scores.dtype, copy=False)
 
 
-def select_prior(views, Y, validation, F_hidden, grid=PRIOR_GRID):
+def select_prior(views, Y, validation, F_hidden, grid=PRIOR_GRID, standardize=None):
     """γ chosen on the held-out images ``validation``: ``(γ, {γ: F1@k})``.
 
     The ridge is fitted on the tagged images outside ``validation`` (their tags hidden, as for
     the propagated scores ``F_hidden`` of those images), then :func:`choose_prior`.
+    ``standardize``: one bool per view, see :meth:`LinearPrior.fit_views`.
     """
     hidden = np.zeros(Y.shape[0], dtype=bool)
     hidden[validation] = True
     rows = np.flatnonzero(np.asarray(Y).any(axis=1) & ~hidden)
-    model = LinearPrior().fit_views(views, Y, rows)
+    model = LinearPrior().fit_views(views, Y, rows, standardize)
     X_hidden = [V[validation] for V in views]
     return choose_prior(F_hidden, model.predict_views(X_hidden), np.asarray(Y[validation]), grid)
 

@@ -96,6 +96,33 @@ def test_linear_prior_is_sklearn_ridge_on_standardised_features():
     np.testing.assert_allclose(model.predict(X), oracle.predict(Xs), rtol=0, atol=1e-10)
 
 
+def test_linear_prior_unstandardised_is_sklearn_ridge_on_centred_features():
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((90, 5)) * [1, 3, 0.5, 2, 1] + 4.0
+    Y = (X @ rng.standard_normal((5, 3)) > 0).astype(np.uint8)
+    rows = np.arange(1, 90, 3)
+    model = LinearPrior().fit(X, Y, rows, standardize=False)
+    assert np.array_equal(model.scale_, np.ones(5))
+    oracle = Ridge(alpha=model.penalty_).fit(X[rows], Y[rows].astype(float))
+    # the same well-conditioned 5×5 problem (κ < 1e2): agreement to rounding
+    np.testing.assert_allclose(model.predict(X), oracle.predict(X), rtol=0, atol=1e-10)
+
+
+def test_fit_views_standardises_per_view():
+    rng = np.random.default_rng(6)
+    A = rng.standard_normal((70, 3)) * 10.0
+    B = rng.standard_normal((70, 2)) * 0.1
+    Y = (rng.random((70, 4)) < 0.4).astype(np.uint8)
+    rows = np.arange(70)
+    model = LinearPrior().fit_views([A, B], Y, rows, standardize=[True, False])
+    np.testing.assert_array_equal(model.scale_[:3], A.std(axis=0))
+    np.testing.assert_array_equal(model.scale_[3:], 1.0)
+    direct = LinearPrior().fit(np.hstack([A, B]), Y, rows, standardize=[1, 1, 1, 0, 0])
+    np.testing.assert_array_equal(model.predict_views([A, B]), direct.predict(np.hstack([A, B])))
+    with pytest.raises(ValueError, match="standardize has 1 entries for 2 views"):
+        LinearPrior().fit_views([A, B], Y, rows, standardize=[True])
+
+
 @settings(deadline=None, max_examples=30)
 @given(seed=st.integers(0, 2**31 - 1), gamma=st.sampled_from(PRIOR_GRID))
 def test_blend_is_a_row_distribution_keeping_zero_weight(seed, gamma):
@@ -182,12 +209,20 @@ def test_prior_selection_is_deterministic_for_a_random_state():
     assert np.array_equal(a.scores_, b.scores_)
 
 
-def test_fixed_weight_blends_the_ridge_of_all_tagged_images():
+@pytest.mark.parametrize("standardize", [True, False])
+def test_fixed_weight_blends_the_ridge_of_all_tagged_images(standardize):
     X, Y = linear_tags(n=200, seed=4)
+    X = X * np.linspace(0.1, 10.0, X.shape[1])  # scales apart: standardising changes the ridge
     Y[::5] = 0
-    plain = HypergraphTagger(random_state=0, feature_prior=0.0).fit(X, Y)
-    mixed = HypergraphTagger(random_state=0, feature_prior=0.5).fit(X, Y)
-    P = LinearPrior().fit(X, Y, np.flatnonzero(Y.any(axis=1))).predict(X)
+    plain = HypergraphTagger(random_state=0, feature_prior=0.0, standardize=standardize)
+    mixed = HypergraphTagger(random_state=0, feature_prior=0.5, standardize=standardize)
+    plain, mixed = plain.fit(X, Y), mixed.fit(X, Y)
+    assert mixed.standardize_ == [standardize]
+    # the ridge sees the features as the neighbour search does
+    rows = np.flatnonzero(Y.any(axis=1))
+    P = LinearPrior().fit(X, Y, rows, standardize=standardize).predict(X)
+    other = LinearPrior().fit(X, Y, rows, standardize=not standardize).predict(X)
+    assert np.abs(P - other).max() > 1e-3
     expected = blend(plain.scores_, P, 0.5)
     np.testing.assert_allclose(mixed.scores_, expected, rtol=1e-6, atol=1e-7)  # float32 out
     assert mixed.feature_prior_ == 0.5 and not hasattr(mixed, "feature_prior_scores_")
