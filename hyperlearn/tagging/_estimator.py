@@ -21,10 +21,10 @@ from ._selection import (
     DEFAULT_ALPHA,
     MU_GRID,
     choose_candidate,
-    choose_standardization,
     holdout_split,
     mu_validation_scores,
     selection_subset,
+    standardization_and_neighbors,
     validation_problem,
     validation_scores,
 )
@@ -462,9 +462,11 @@ class HypergraphTagger(BaseEstimator):
 
         with thread_limits(self.n_jobs):
             raw_views = views
-            views, shifts = self._prepare_views(views, Y, settings, timings)
+            views, shifts, searched = self._prepare_views(views, Y, settings, timings)
             t0 = time.perf_counter()
-            visual = visual_families(views, settings.scales, **self._search_settings(X.dtype))
+            visual = visual_families(
+                views, settings.scales, neighbors=searched, **self._search_settings(X.dtype)
+            )
             extra = None if extra is None else extra.astype(X.dtype)
             families = assemble_families(visual, Y, extra, settings.tag_weight)
             timings["build"] = time.perf_counter() - t0
@@ -557,17 +559,25 @@ class HypergraphTagger(BaseEstimator):
         return run
 
     def _prepare_views(self, views, Y, settings, timings):
-        """The views to search (standardised where chosen) and their ``(mean, scale)`` or None."""
+        """The views to search (standardised where chosen), their ``(mean, scale)`` or None,
+        and the neighbour search of each view if the ``"auto"`` choice already made it."""
         from ._families import standardize_features
 
         t0 = time.perf_counter()
-        choices = []
+        choices, searched = [], []
         for V in views:
-            choice = self.standardize
+            choice, neighbors = self.standardize, None
             if choice == "auto":
-                k = min(settings.scales)
-                choice, _ = choose_standardization(V, Y, k, metric=self.metric, n_jobs=self.n_jobs)
+                choice, _, neighbors = standardization_and_neighbors(
+                    V,
+                    Y,
+                    settings.scales,
+                    metric=self.metric,
+                    n_jobs=self.n_jobs,
+                    random_state=self.random_state,
+                )
             choices.append(bool(choice))
+            searched.append(neighbors)
         self.standardize_ = choices
         shifts, out = [], []
         for V, choice in zip(views, choices, strict=True):
@@ -581,7 +591,7 @@ class HypergraphTagger(BaseEstimator):
                 shifts.append(None)
                 out.append(V)
         timings["selection"] += time.perf_counter() - t0
-        return out, shifts
+        return out, shifts, searched
 
     def _select(self, visual, extra, Y, validation, settings, timings):
         """``(alpha, mu, F_hidden)``: as given, or chosen on the held-out images when

@@ -119,6 +119,7 @@ def visual_families(
     n_jobs=None,
     dtype=np.float64,
     random_state=None,
+    neighbors=None,
 ):
     """One kNN family per (view, scale), one neighbour search per view.
 
@@ -136,6 +137,10 @@ def visual_families(
     random_state : None, int or numpy.random.RandomState
         Seed of the neighbour search when it is approximate (``kneighbors(method="auto")``:
         many images and pynndescent installed).
+    neighbors : list of (distances, indices) or None, optional
+        Per view, the result of that very search (``kneighbors(view, max(scales), ...)``) when
+        it was already made (by :func:`~hyperlearn.tagging._selection.
+        standardization_and_neighbors`); None entries are searched here.
 
     Returns
     -------
@@ -146,10 +151,15 @@ def visual_families(
 
     k_max = max(scales)
     families = []
+    if neighbors is None:
+        neighbors = [None] * len(views)
     for j, X in enumerate(views):
-        distances, indices = kneighbors(
-            X, k_max, metric=metric, n_jobs=n_jobs, method="auto", random_state=random_state
-        )
+        if neighbors[j] is not None:
+            distances, indices = neighbors[j]
+        else:
+            distances, indices = kneighbors(
+                X, k_max, metric=metric, n_jobs=n_jobs, method="auto", random_state=random_state
+            )
         for k in scales:
             H = knn_incidence(indices, distances, k, incidence=incidence, dtype=dtype)
             hg = Hypergraph.from_incidence(H, dtype=dtype)

@@ -22,6 +22,7 @@ __all__ = [
     "mu_validation_scores",
     "per_image_f1",
     "selection_subset",
+    "standardization_and_neighbors",
     "validation_problem",
     "validation_scores",
 ]
@@ -314,6 +315,46 @@ def choose_standardization(X, Y, n_neighbors, *, metric="euclidean", n_jobs=None
             Y, queries, _scatter(votes, queries, Y.shape)
         )
     return choose_candidate(per_image, False), scores
+
+
+def standardization_and_neighbors(
+    X, Y, scales, *, metric="euclidean", n_jobs=None, random_state=None
+):
+    """:func:`choose_standardization` from the neighbour search the hypergraph needs anyway.
+
+    Up to :data:`STANDARDIZATION_MAX_IMAGES` images and :data:`STANDARDIZATION_MAX_QUERIES`
+    tagged ones, the raw and the standardised features are each searched once for all images
+    (``max(scales)`` neighbours, as :func:`~hyperlearn.tagging._families.visual_families`
+    searches them); every tagged image votes with its ``min(scales)`` nearest other images,
+    and the chosen scaling's search is returned for the build, which then searches nothing.
+    Beyond those sizes this is :func:`choose_standardization` (no search to hand over).
+
+    Returns
+    -------
+    standardize : bool
+    scores : dict of bool to float
+    neighbors : tuple ``(distances, indices)`` of the chosen features, or None
+    """
+    from ..hypergraph import kneighbors
+
+    n = X.shape[0]
+    queries = np.flatnonzero(np.asarray(Y).any(axis=1))
+    k, k_max = min(scales), max(scales)
+    if n > STANDARDIZATION_MAX_IMAGES or queries.size > STANDARDIZATION_MAX_QUERIES:
+        choice, scores = choose_standardization(X, Y, k, metric=metric, n_jobs=n_jobs)
+        return choice, scores, None
+    scores, per_image, searched = {}, {}, {}
+    for standardize in (False, True):
+        features = standardize_features(X) if standardize else X
+        searched[standardize] = kneighbors(
+            features, k_max, metric=metric, n_jobs=n_jobs, method="auto", random_state=random_state
+        )
+        votes = Y[searched[standardize][1][queries, :k]].mean(axis=1)
+        scores[standardize], per_image[standardize] = _held_out_f1(
+            Y, queries, _scatter(votes, queries, Y.shape)
+        )
+    choice = choose_candidate(per_image, False)
+    return choice, scores, searched[choice]
 
 
 def _scatter(rows, index, shape):

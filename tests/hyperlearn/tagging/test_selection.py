@@ -421,6 +421,53 @@ def test_choose_standardization_is_leave_one_out_kNN_voting(data, monkeypatch, m
     assert choice == oracle_choice(expected, False)
 
 
+def test_standardization_and_neighbors_is_the_same_choice_from_the_build_search(data):
+    """The leave-one-out votes taken from a self-search of all images equal the oracle's, and
+    the search handed over is the one the build would make of the chosen features."""
+    from hyperlearn.hypergraph import kneighbors
+    from hyperlearn.tagging._families import standardize_features
+
+    X, Y, _ = data
+    X = X * np.linspace(1.0, 300.0, X.shape[1])
+    queries = np.flatnonzero(Y.any(axis=1))
+    Xs = (X - X.mean(axis=0)) / np.where(X.std(axis=0) > 0, X.std(axis=0), 1.0)
+    expected = {
+        False: top5_f1(Y[queries], oracle_loo_votes(X, Y, 5, queries)),
+        True: top5_f1(Y[queries], oracle_loo_votes(Xs, Y, 5, queries)),
+    }
+    choice, scores, (dist, idx) = _selection.standardization_and_neighbors(X, Y, (5, 8))
+    for standardize in (False, True):
+        assert scores[standardize] == pytest.approx(expected[standardize][0], abs=F1_ROUNDING)
+    assert choice == oracle_choice(expected, False)
+    assert (choice, scores) == _selection.choose_standardization(X, Y, 5)
+    searched = standardize_features(X) if choice else X
+    d_ref, i_ref = kneighbors(searched, 8, method="auto")
+    assert np.array_equal(idx, i_ref) and np.array_equal(dist, d_ref)
+
+
+@pytest.mark.parametrize("scale_spread", [1.0, 300.0])
+def test_auto_standardization_fit_is_bitwise_the_fit_at_its_choice(data, scale_spread):
+    """The build reuses the choice's search: the fit equals the one told the chosen value."""
+    X, Y, _ = data
+    X = X * np.linspace(1.0, scale_spread, X.shape[1])
+    params = {"n_neighbors": 5, "random_state": 2, "max_iter": 2}
+    auto = HypergraphTagger(**params).fit(X, Y)
+    told = HypergraphTagger(standardize=auto.standardize_[0], **params).fit(X, Y)
+    assert (auto.hypergraph_.incidence != told.hypergraph_.incidence).nnz == 0
+    assert np.array_equal(auto.scores_, told.scores_)
+    assert auto.alpha_ == told.alpha_ and auto.feature_prior_ == told.feature_prior_
+
+
+def test_standardization_and_neighbors_falls_back_beyond_the_caps(monkeypatch):
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((200, 4)) * np.array([1.0, 50.0, 1.0, 5.0])
+    Y = (rng.random((200, 3)) < 0.4).astype(np.float64)
+    monkeypatch.setattr(_selection, "STANDARDIZATION_MAX_QUERIES", 50)
+    choice, scores, searched = _selection.standardization_and_neighbors(X, Y, (5,))
+    assert searched is None
+    assert (choice, scores) == _selection.choose_standardization(X, Y, 5)
+
+
 def test_selection_beyond_the_cap_runs_on_a_random_subset_with_its_own_hyperedges(
     data, monkeypatch
 ):
