@@ -93,14 +93,20 @@ def _read_arrays(path):
                 f"{path!r} must hold arrays 'X' (features) and 'Y' (observed 0/1 tags); missing "
                 f"{missing}, found {archive.files}."
             )
-        try:
-            optional = [
-                np.asarray(archive[key]) if key in archive.files else None
-                for key in ("Y_true", "tag_names")
-            ]
-            return np.asarray(archive["X"]), np.asarray(archive["Y"]), *optional
-        except ValueError as exc:  # object arrays need pickle, which is never enabled
-            raise ValueError(f"cannot load the arrays of {path!r}: {exc}") from None
+        arrays = {}
+        for key in ("X", "Y", "Y_true", "tag_names"):
+            if key not in archive.files:
+                arrays[key] = None
+                continue
+            try:
+                arrays[key] = np.asarray(archive[key])
+            except ValueError:  # object arrays need pickle, which is never enabled
+                raise ValueError(
+                    f"cannot load the arrays of {path!r}: {key!r} is an object array (a "
+                    "scipy.sparse matrix or a ragged list passed to numpy.savez is stored as one); "
+                    f"save it as a dense numeric array, e.g. {key}=matrix.toarray()."
+                ) from None
+        return arrays["X"], arrays["Y"], arrays["Y_true"], arrays["tag_names"]
 
 
 def _check_features(X, Y):

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import scipy.sparse
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -97,8 +98,12 @@ def test_malformed_files(tmp_path):
         load_tags_npz(single)
     objects = tmp_path / "objects.npz"
     np.savez(objects, X=X2, Y=np.array([[0, 1], [1, None]], dtype=object))
-    with pytest.raises(ValueError, match="cannot load the arrays"):
+    with pytest.raises(ValueError, match=r"cannot load the arrays.*'Y' is an object array"):
         load_tags_npz(objects)
+    sparse_truth = tmp_path / "sparse.npz"  # a scipy.sparse matrix saved by numpy.savez
+    np.savez(sparse_truth, X=X2, Y=np.eye(2, dtype=np.uint8), Y_true=scipy.sparse.eye(2))
+    with pytest.raises(ValueError, match=r"'Y_true' is an object array.*toarray\(\)"):
+        load_tags_npz(sparse_truth)
 
 
 @settings(max_examples=30)
