@@ -224,6 +224,7 @@ def _settings(args):
         max_iter=args.max_iter,
         random_state=args.random_state,
         n_jobs=args.n_jobs,
+        verbose=not args.quiet,
     )
 
 

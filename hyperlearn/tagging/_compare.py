@@ -64,6 +64,8 @@ class CompareSettings:
     validation_fraction : float
         With ``alpha="auto"``: fraction of the tagged images whose observed tags are hidden to
         choose alpha and kNN voting's k (the estimator's default).
+    verbose : bool
+        Progress bars of each fit (the tagger's ``verbose``).
     """
 
     n_neighbors: int = 20
@@ -72,6 +74,7 @@ class CompareSettings:
     random_state: int | None = 0
     n_jobs: int | None = None
     validation_fraction: float = 0.2
+    verbose: bool = False
 
     def tagger(self, solver):
         """A :class:`~hyperlearn.HypergraphTagger` with these settings and ``solver``."""
@@ -85,7 +88,7 @@ class CompareSettings:
             solver=solver,
             random_state=self.random_state,
             n_jobs=self.n_jobs,
-            verbose=False,
+            verbose=self.verbose,
         )
 
 

@@ -32,6 +32,38 @@ from ._solvers import EXACT_MAX_VERTICES, SOLVERS
 
 __all__ = ["HypergraphTagger"]
 
+
+class _Stages:
+    """With ``verbose``: a progress bar over the stages of a fit, naming the running one."""
+
+    NAMES = ("features", "hypergraph", "held-out choices", "alternations", "prior")
+
+    def __init__(self, verbose):
+        self.bar, self.started = None, False
+        if verbose:
+            from tqdm import tqdm
+
+            self.bar = tqdm(
+                total=len(self.NAMES),
+                desc="HypergraphTagger.fit",
+                bar_format="{desc}: stage {n}/{total} done, {elapsed}{postfix}",
+                leave=False,
+            )
+
+    def begin(self, name):
+        if self.bar is None:
+            return
+        if self.started:
+            self.bar.update(1)
+        self.started = True
+        self.bar.set_postfix_str(name)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.close()
+
+
 #: ``solver="auto"`` uses the dense exact solver up to this many images, block CG beyond.
 AUTO_EXACT_MAX_VERTICES = 2_000
 #: Default tessellation: vertices per diagonal block and rank per block (see ``n_blocks``).
@@ -143,7 +175,9 @@ class HypergraphTagger(BaseEstimator):
         at 1).  Tag hyperedges are large (every image with the tag), so at equal weight they
         dominate the vertex degrees and spread co-occurring tags.
     verbose : bool, default=False
-        Show a progress bar over the alternations.
+        Show progress bars (tqdm, on stderr): one over the stages of :meth:`fit` (feature
+        scaling and neighbour search, hypergraph, held-out choices, alternations, prior) and
+        one over the alternations.
     validation_fraction : float in (0, 1), default=0.2
         Fraction of the images WITH observed tags whose tags are hidden by the held-out
         selections (drawn by ``random_state``).
@@ -460,9 +494,12 @@ class HypergraphTagger(BaseEstimator):
         Y_sel = Y if subset is None else Y[subset]
         validation = holdout_split(Y_sel, self.validation_fraction, rng) if selecting else None
 
+        stages = _Stages(self.verbose)
         with thread_limits(self.n_jobs):
             raw_views = views
+            stages.begin("features")
             views, shifts, searched = self._prepare_views(views, Y, settings, timings)
+            stages.begin("hypergraph")
             t0 = time.perf_counter()
             visual = visual_families(
                 views, settings.scales, neighbors=searched, **self._search_settings(X.dtype)
@@ -470,6 +507,7 @@ class HypergraphTagger(BaseEstimator):
             extra = None if extra is None else extra.astype(X.dtype)
             families = assemble_families(visual, Y, extra, settings.tag_weight)
             timings["build"] = time.perf_counter() - t0
+            stages.begin("held-out choices")
             t0 = time.perf_counter()
             sel = self._selection_problem(subset, visual, extra, views, raw_views, settings)
             timings["selection"] += time.perf_counter() - t0
@@ -478,6 +516,7 @@ class HypergraphTagger(BaseEstimator):
             )
             gamma = self._select_prior(sel.views, Y_sel, validation, F_hidden, settings, timings)
             run = self._alternation(mu)
+            stages.begin("alternations")
             with f_step_backend(self.backend, self.client) as dask_backend:
                 if dask_backend is None:
                     f_step = FStep(
@@ -491,7 +530,9 @@ class HypergraphTagger(BaseEstimator):
                 else:
                     f_step = DaskFStep(dask_backend, alpha, Y, rng)
                 run.run(families.hypergraph, families.initial_weights, Y, f_step, self._bar())
+            stages.begin("prior")
             prior = fit_prior(raw_views, Y, gamma, self.standardize_)
+            stages.close()
 
         self._store(X, views[0], shifts, families, run, alpha)
         self._prior = prior

@@ -365,3 +365,17 @@ EXPECTED_FAILED = {
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def test_verbose_fit_shows_its_stages_and_changes_nothing(digits, capsys):
+    """``verbose=True`` names every stage of the fit on stderr (tqdm) and leaves the result
+    bitwise as it is without the bars."""
+    X, Y = digits.features[::4], digits.tags_observed[::4]
+    quiet = HypergraphTagger(random_state=0).fit(X, Y)
+    capsys.readouterr()
+    loud = HypergraphTagger(random_state=0, verbose=True).fit(X, Y)
+    err = capsys.readouterr().err
+    for stage in ("features", "hypergraph", "held-out choices", "alternations", "prior"):
+        assert stage in err
+    assert "stage 4/5 done, " in err  # the last stage running (the bar is cleared after)
+    assert np.array_equal(loud.scores_, quiet.scores_)
