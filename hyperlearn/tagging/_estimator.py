@@ -10,59 +10,16 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._validation import check_choice, check_int, check_real
-from . import _selection
 from ._alternation import Alternation, FStep
 from ._backend import BACKENDS, DaskFStep, f_step_backend
+from ._choices import FitStages, HeldOutChoices
 from ._families import INCIDENCES, assemble_families, visual_families
-from ._prior import apply_prior, check_prior, fit_prior, select_prior
+from ._prior import apply_prior, check_prior, fit_prior
 from ._problem import check_extra_hypergraph, check_features, check_tags, check_views
-from ._selection import (
-    ALPHA_GRID,
-    DEFAULT_ALPHA,
-    MU_GRID,
-    choose_candidate,
-    holdout_split,
-    mu_validation_scores,
-    selection_subset,
-    standardization_and_neighbors,
-    validation_problem,
-    validation_scores,
-)
+from ._selection import holdout_split, selection_subset
 from ._solvers import EXACT_MAX_VERTICES, SOLVERS
 
 __all__ = ["HypergraphTagger"]
-
-
-class _Stages:
-    """With ``verbose``: a progress bar over the stages of a fit, naming the running one."""
-
-    NAMES = ("features", "hypergraph", "held-out choices", "alternations", "prior")
-
-    def __init__(self, verbose):
-        self.bar, self.started = None, False
-        if verbose:
-            from tqdm import tqdm
-
-            self.bar = tqdm(
-                total=len(self.NAMES),
-                desc="HypergraphTagger.fit",
-                bar_format="{desc}: stage {n}/{total} done, {elapsed}{postfix}",
-                leave=False,
-            )
-
-    def begin(self, name):
-        if self.bar is None:
-            return
-        if self.started:
-            self.bar.update(1)
-        self.started = True
-        self.bar.set_postfix_str(name)
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.update(1)
-            self.bar.close()
-
 
 #: ``solver="auto"`` uses the dense exact solver up to this many images, block CG beyond.
 AUTO_EXACT_MAX_VERTICES = 2_000
@@ -85,7 +42,7 @@ class _Settings:
         self.scales, self.prior = scales, prior
 
 
-class HypergraphTagger(BaseEstimator):
+class HypergraphTagger(HeldOutChoices, BaseEstimator):
     """Tag images by transductive learning on a hypergraph with adaptive hyperedge weights.
 
     The hypergraph is made of *families* of hyperedges: for every feature view and every
@@ -494,7 +451,7 @@ class HypergraphTagger(BaseEstimator):
         Y_sel = Y if subset is None else Y[subset]
         validation = holdout_split(Y_sel, self.validation_fraction, rng) if selecting else None
 
-        stages = _Stages(self.verbose)
+        stages = FitStages(self.verbose)
         with thread_limits(self.n_jobs):
             raw_views = views
             stages.begin("features")
@@ -544,35 +501,6 @@ class HypergraphTagger(BaseEstimator):
         self.timings_ = timings
         return self
 
-    def _search_settings(self, dtype):
-        return {
-            "incidence": self.incidence,
-            "metric": self.metric,
-            "n_jobs": self.n_jobs,
-            "dtype": dtype,
-            "random_state": self.random_state,
-        }
-
-    def _selection_problem(self, subset, visual, extra, views, raw_views, settings):
-        """The held-out selection's ``visual`` families, ``extra`` hyperedges and (raw)
-        ``views``: the fit's own, or, for a subset of the images, their kNN families searched
-        among the subset alone (at the density of a data set of that size) and the extra
-        hyperedges restricted to it."""
-        from sklearn.utils import Bunch
-
-        if subset is None:
-            return Bunch(visual=visual, extra=extra, views=raw_views)
-        from ..hypergraph import Hypergraph
-
-        dtype = views[0].dtype
-        visual = visual_families(
-            [V[subset] for V in views], settings.scales, **self._search_settings(dtype)
-        )
-        if extra is not None:
-            H = extra.incidence[subset]
-            extra = Hypergraph.from_incidence(H, dtype=dtype, allow_empty_edges=True)
-        return Bunch(visual=visual, extra=extra, views=[V[subset] for V in raw_views])
-
     def _bar(self):
         if not self.verbose:
             return None
@@ -591,114 +519,6 @@ class HypergraphTagger(BaseEstimator):
             solver_tol=self.solver_tol,
             adaptive=adaptive,
         )
-
-    def _trial_alternation(self, mu):
-        """The alternation of a held-out μ trial: the fit's, solved to the selection's
-        tolerance."""
-        run = self._alternation(mu)
-        run.solver_tol = max(run.solver_tol, _selection.SELECTION_RTOL)
-        return run
-
-    def _prepare_views(self, views, Y, settings, timings):
-        """The views to search (standardised where chosen), their ``(mean, scale)`` or None,
-        and the neighbour search of each view if the ``"auto"`` choice already made it."""
-        from ._families import standardize_features
-
-        t0 = time.perf_counter()
-        choices, searched = [], []
-        for V in views:
-            choice, neighbors = self.standardize, None
-            if choice == "auto":
-                choice, _, neighbors = standardization_and_neighbors(
-                    V,
-                    Y,
-                    settings.scales,
-                    metric=self.metric,
-                    n_jobs=self.n_jobs,
-                    random_state=self.random_state,
-                )
-            choices.append(bool(choice))
-            searched.append(neighbors)
-        self.standardize_ = choices
-        shifts, out = [], []
-        for V, choice in zip(views, choices, strict=True):
-            if choice:
-                values = np.asarray(V, dtype=np.float64)
-                scale = values.std(axis=0)
-                scale[scale == 0] = 1.0
-                shifts.append((values.mean(axis=0), scale))
-                out.append(standardize_features(V))
-            else:
-                shifts.append(None)
-                out.append(V)
-        timings["selection"] += time.perf_counter() - t0
-        return out, shifts, searched
-
-    def _select(self, visual, extra, Y, validation, settings, timings):
-        """``(alpha, mu, F_hidden)``: as given, or chosen on the held-out images when
-        ``"auto"``; ``F_hidden`` the held-out images' scores at them (None if not needed).
-
-        The held-out solves stop at ``max(solver_tol, SELECTION_RTOL)``; the μ trial starts
-        from the fixed-weight solution at the chosen ``α``."""
-        alpha, mu = settings.alpha, settings.mu
-        self.__dict__.pop("alpha_scores_", None)  # from an earlier fit with "auto"
-        self.__dict__.pop("mu_scores_", None)
-        if mu == "auto" and not self.adaptive_weights:
-            mu = np.inf
-        if "auto" not in (alpha, mu, settings.prior):
-            return alpha, mu, None
-        t0 = time.perf_counter()
-        families, Y_train = validation_problem(visual, extra, Y, validation, settings.tag_weight)
-        grid = ALPHA_GRID if alpha == "auto" else (alpha,)
-        hidden, mu_hidden, solutions = {}, {}, {}
-        scores, per_image = validation_scores(
-            families,
-            Y,
-            Y_train,
-            validation,
-            grid,
-            max(self.solver_tol, _selection.SELECTION_RTOL),
-            hidden=hidden,
-            solutions=solutions,
-            default=DEFAULT_ALPHA if alpha == "auto" else float(alpha),
-        )
-        if alpha == "auto":
-            alpha = choose_candidate(per_image, DEFAULT_ALPHA)
-            self.alpha_scores_ = scores
-        adaptive = bool(self.adaptive_weights) and mu != np.inf
-        if mu == "auto" or (settings.prior == "auto" and adaptive):
-            mu_scores, mu_per_image = mu_validation_scores(
-                families,
-                Y,
-                Y_train,
-                validation,
-                alpha,
-                self._trial_alternation,
-                MU_GRID if mu == "auto" else (mu,),
-                hidden=mu_hidden,
-                F0=solutions[float(alpha)],
-            )
-            if mu == "auto":
-                mu_scores[np.inf], mu_per_image[np.inf] = scores[alpha], per_image[alpha]
-                mu = choose_candidate(mu_per_image, np.inf)
-                self.mu_scores_ = mu_scores
-        timings["selection"] += time.perf_counter() - t0
-        F_hidden = mu_hidden.get(float(mu), hidden[float(alpha)])
-        return alpha, mu, F_hidden
-
-    def _select_prior(self, views, Y, validation, F_hidden, settings, timings):
-        """The prior's weight γ: as given, or chosen on the held-out images when ``"auto"``."""
-        self.__dict__.pop("feature_prior_scores_", None)
-        if settings.prior != "auto":
-            self.feature_prior_ = float(settings.prior)
-            return self.feature_prior_
-        t0 = time.perf_counter()
-        gamma, self.feature_prior_scores_ = select_prior(
-            views, Y, validation, F_hidden, standardize=self.standardize_
-        )
-        timings["selection"] += time.perf_counter() - t0
-        self.feature_prior_ = float(gamma)
-        return self.feature_prior_
 
     def _store(self, X, X_search, shifts, families, run, alpha):
         """Set the fitted attributes from the final state of the alternation ``run``."""
