@@ -310,10 +310,8 @@ def choose_standardization(X, Y, n_neighbors, *, metric="euclidean", n_jobs=None
         _, idx = kneighbors(features[queries], k, database=features, metric=metric, n_jobs=n_jobs)
         is_self = idx == queries[:, None]
         keep = np.where(is_self.any(axis=1, keepdims=True), ~is_self, np.arange(k) < k - 1)
-        votes = Y[idx[keep].reshape(queries.size, k - 1)].mean(axis=1)
-        scores[standardize], per_image[standardize] = _held_out_f1(
-            Y, queries, _scatter(votes, queries, Y.shape)
-        )
+        rows = idx[keep].reshape(queries.size, k - 1)
+        scores[standardize], per_image[standardize] = _vote_f1(Y, queries, rows)
     return choose_candidate(per_image, False), scores
 
 
@@ -349,12 +347,17 @@ def standardization_and_neighbors(
         searched[standardize] = kneighbors(
             features, k_max, metric=metric, n_jobs=n_jobs, method="auto", random_state=random_state
         )
-        votes = Y[searched[standardize][1][queries, :k]].mean(axis=1)
-        scores[standardize], per_image[standardize] = _held_out_f1(
-            Y, queries, _scatter(votes, queries, Y.shape)
-        )
+        rows = searched[standardize][1][queries, :k]
+        scores[standardize], per_image[standardize] = _vote_f1(Y, queries, rows)
     choice = choose_candidate(per_image, False)
     return choice, scores, searched[choice]
+
+
+def _vote_f1(Y, queries, rows):
+    """Held-out F1@k of each query's vote: the mean observed tags of its neighbours ``rows``
+    (one row of image indices per query)."""
+    votes = Y[rows].mean(axis=1)
+    return _held_out_f1(Y, queries, _scatter(votes, queries, Y.shape))
 
 
 def _scatter(rows, index, shape):
