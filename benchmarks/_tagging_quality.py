@@ -134,6 +134,11 @@ def load(data, n, seed=0):
         if standardize:
             X = (X - X.mean(axis=0)) / np.where(X.std(axis=0) > 0, X.std(axis=0), 1.0)
         return X.astype(np.float32), Y.astype(np.uint8), Y.astype(np.uint8)
+    if data != "tabular":
+        raise ValueError(
+            f"unknown quality data {data!r}: expected one of {DATA} or a data set in "
+            f"${DATA_DIR_VARIABLE} ({', '.join(user_data()) or 'not set or empty'})"
+        )
     X, Y = make_multilabel_classification(
         n or 2000,
         n_features=60,

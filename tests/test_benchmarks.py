@@ -371,6 +371,11 @@ def test_quality_cases_read_user_npz_data_and_skip_missing_packages(tmp_path, mo
     np.testing.assert_array_equal(Y_obs, Y)
     np.testing.assert_array_equal(Y_true, Y)
     assert quality.load("mine", 10)[0].shape == (10, 3)
+    # a name that is neither built in nor in the folder is refused, not read as other data
+    monkeypatch.setenv(quality.DATA_DIR_VARIABLE, str(tmp_path / "elsewhere"))
+    with pytest.raises(ValueError, match=r"unknown quality data 'mine'.*not set or empty"):
+        quality.load("mine", None)
+    monkeypatch.setenv(quality.DATA_DIR_VARIABLE, str(tmp_path))
     # a real data set whose package is absent is a skipped record, not a crash
     monkeypatch.setitem(quality.REAL, "nowhere", ("no_such_package_xyz", "d.csv.gz", 2))
     (record,) = quality.run_case("completion", "nowhere")
