@@ -27,7 +27,8 @@ For real data the observed tags are the truth; ``<n>`` draws that many items.
 
 Methods, all in the same run on the same data: ``HypergraphTagger()`` with its defaults
 (``tagger``), the same with fixed weights (``tagger fixed``, ``adaptive_weights=False``) and
-without the linear-feature prior (``tagger no prior``, ``feature_prior=0``), kNN tag
+without the linear-feature prior (``tagger no prior``, ``feature_prior=0``) and without the
+tag-frequency correction (``tagger no frequency correction``, ``frequency_correction=0``), kNN tag
 voting with ``k`` chosen by the same held-out selection (``knn_voting auto``), one-vs-rest
 logistic regression on standardised features (``logistic_ovr``), scikit-learn's
 ``LabelSpreading`` (kNN kernel) per tag (``label_spreading``) and ML-kNN (``ml_knn``, ``k`` by
@@ -73,6 +74,7 @@ VARIANTS = {
     "scales 5-40": {"scales": (5, 10, 20, 40)},
     "not normalised": {"normalize_scores": False},
     "no prior": {"feature_prior": 0.0},
+    "no frequency correction": {"frequency_correction": 0.0},
 }
 
 
@@ -231,6 +233,10 @@ def _methods(X, Y, seed):
     def no_prior(X, Y):
         return HypergraphTagger(random_state=seed, feature_prior=0.0).fit(X, Y).scores_
 
+    def no_frequency(X, Y):
+        model = HypergraphTagger(random_state=seed, frequency_correction=0.0)
+        return model.fit(X, Y).scores_
+
     def voting(X, Y):
         k, _ = select_knn_k(X, Y, random_state=seed)
         return knn_tag_voting(X, Y, k)
@@ -246,6 +252,7 @@ def _methods(X, Y, seed):
         "tagger": tagger,
         "tagger fixed": fixed,
         "tagger no prior": no_prior,
+        "tagger no frequency correction": no_frequency,
         "knn_voting auto": voting,
         "logistic_ovr": lambda X, Y: _logistic(X, Y, tagged(Y)),
         "label_spreading": lambda X, Y: _label_spreading(X, Y, tagged(Y)),
@@ -359,6 +366,7 @@ PRE_ISSUE_LIKE = {
     "standardize": False,
     "normalize_scores": False,
     "feature_prior": 0.0,
+    "frequency_correction": 0.0,
 }
 
 

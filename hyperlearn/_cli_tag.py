@@ -338,10 +338,12 @@ def _method_lines(results, args, n_threads):
     mus = {r["mu"] for r in solvers}
     weights = "fixed weights (mu = inf)" if mus == {float("inf")} else "adaptive weights"
     priors = "/".join(sorted({f"{r['feature_prior']:g}" for r in solvers}))
+    fractions = "/".join(sorted({f"{r['frequency_correction']:g}" for r in solvers}))
     lines = [
         f"Method: HypergraphTagger (kNN hyperedges k = {args.n_neighbors} + one hyperedge per "
         f"tag, alpha = {alpha_text}, at most {args.max_iter} alternations, {weights}, "
-        f"linear-feature prior weight {priors}); {n_threads} thread(s)."
+        f"linear-feature prior weight {priors}, tag-frequency correction {fractions}); "
+        f"{n_threads} thread(s)."
     ]
     if args.alpha == "auto":
         lines += _selection_lines(results)

@@ -2,6 +2,7 @@
 
 from ._baselines import KNN_K_GRID, knn_tag_voting, ml_knn_scores, select_knn_k, user_tag_scores
 from ._estimator import HypergraphTagger
+from ._frequency import FREQUENCY_GRID
 from ._prior import PRIOR_GRID
 from ._selection import ALPHA_GRID, MU_GRID, choose_candidate
 from ._weights import (
@@ -18,6 +19,7 @@ from ._weights import (
 
 __all__ = [
     "ALPHA_GRID",
+    "FREQUENCY_GRID",
     "KNN_K_GRID",
     "MU_GRID",
     "PRIOR_GRID",

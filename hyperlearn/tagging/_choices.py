@@ -15,12 +15,14 @@ import numpy as np
 
 from . import _selection
 from ._families import visual_families
+from ._frequency import choose_frequency_correction, tag_frequencies
 from ._prior import select_prior
 from ._selection import (
     ALPHA_GRID,
     DEFAULT_ALPHA,
     MU_GRID,
     choose_candidate,
+    more_folds,
     mu_validation_scores,
     standardization_and_neighbors,
     validation_problem,
@@ -148,7 +150,7 @@ class HeldOutChoices:
         self.__dict__.pop("mu_scores_", None)
         if mu == "auto" and not self.adaptive_weights:
             mu = np.inf
-        if "auto" not in (alpha, mu, settings.prior):
+        if "auto" not in (alpha, mu, settings.prior, settings.frequency):
             return alpha, mu, None
         t0 = time.perf_counter()
         families, Y_train = validation_problem(visual, extra, Y, validation, settings.tag_weight)
@@ -169,7 +171,8 @@ class HeldOutChoices:
             alpha = choose_candidate(per_image, DEFAULT_ALPHA)
             self.alpha_scores_ = scores
         adaptive = bool(self.adaptive_weights) and mu != np.inf
-        if mu == "auto" or (settings.prior == "auto" and adaptive):
+        hidden_needed = "auto" in (settings.prior, settings.frequency)
+        if mu == "auto" or (hidden_needed and adaptive):
             mu_scores, mu_per_image = mu_validation_scores(
                 families,
                 Y,
@@ -189,16 +192,87 @@ class HeldOutChoices:
         F_hidden = mu_hidden.get(float(mu), hidden[float(alpha)])
         return alpha, mu, F_hidden
 
-    def _select_prior(self, views, Y, validation, F_hidden, settings, timings):
-        """The prior's weight γ: as given, or chosen on the held-out images when ``"auto"``."""
-        self.__dict__.pop("feature_prior_scores_", None)
-        if settings.prior != "auto":
-            self.feature_prior_ = float(settings.prior)
-            return self.feature_prior_
+    def _folds(self, visual, extra, Y, validation, alpha, mu, F_hidden, settings, timings):
+        """``[(validation, F_hidden)]`` of every held-out fold: the selection's own, and for a
+        small data set (:func:`~._selection.more_folds`) the scores of the others' held-out
+        images at the chosen ``alpha`` and ``mu``, solved as the selection's trials are."""
+        folds = [(validation, F_hidden)]
+        if F_hidden is None or "auto" not in (settings.prior, settings.frequency):
+            return folds
         t0 = time.perf_counter()
-        gamma, self.feature_prior_scores_ = select_prior(
-            views, Y, validation, F_hidden, standardize=self.standardize_
+        rtol = max(self.solver_tol, _selection.SELECTION_RTOL)
+        adaptive = bool(self.adaptive_weights) and mu != np.inf
+        for fold in more_folds(Y, validation, self.validation_fraction, self.random_state):
+            families, Y_train = validation_problem(visual, extra, Y, fold, settings.tag_weight)
+            hidden, solutions = {}, {}
+            validation_scores(
+                families,
+                Y,
+                Y_train,
+                fold,
+                (alpha,),
+                rtol,
+                hidden=hidden,
+                solutions=solutions,
+                default=float(alpha),
+            )
+            F = hidden[float(alpha)]
+            if adaptive:
+                mu_hidden = {}
+                mu_validation_scores(
+                    families,
+                    Y,
+                    Y_train,
+                    fold,
+                    alpha,
+                    self._trial_alternation,
+                    (mu,),
+                    hidden=mu_hidden,
+                    F0=solutions[float(alpha)],
+                )
+                F = mu_hidden[float(mu)]
+            folds.append((fold, F))
+        timings["selection"] += time.perf_counter() - t0
+        return folds
+
+    def _select_prior(self, views, Y, folds, settings, timings):
+        """The prior's weight γ: as given, or chosen on the held-out ``folds`` when
+        ``"auto"``; and the held-out images' scores at it (per fold; None if not needed)."""
+        self.__dict__.pop("feature_prior_scores_", None)
+        gamma, s_hidden = settings.prior, [F for _, F in folds]
+        if folds[0][1] is None or (
+            gamma != "auto" and (gamma == 0 or settings.frequency != "auto")
+        ):
+            self.feature_prior_ = float(settings.prior)
+            return self.feature_prior_, s_hidden
+        t0 = time.perf_counter()
+        grid = {} if gamma == "auto" else {"grid": (float(gamma),)}
+        gamma, gamma_scores, s_hidden = select_prior(
+            views, Y, folds, standardize=self.standardize_, **grid
         )
+        if settings.prior == "auto":
+            self.feature_prior_scores_ = gamma_scores
         timings["selection"] += time.perf_counter() - t0
         self.feature_prior_ = float(gamma)
-        return self.feature_prior_
+        return self.feature_prior_, s_hidden
+
+    def _select_frequency(self, Y, folds, s_hidden, settings, timings):
+        """The fraction β of the tag-frequency correction: as given, or chosen on the held-out
+        ``folds`` (scores ``s_hidden``) when ``"auto"``."""
+        self.__dict__.pop("frequency_correction_scores_", None)
+        if settings.frequency != "auto":
+            self.frequency_correction_ = float(settings.frequency)
+            return self.frequency_correction_
+        t0 = time.perf_counter()
+        targets, frequencies = [], []
+        for validation, _ in folds:
+            shown = np.ones(Y.shape[0], dtype=bool)
+            shown[validation] = False
+            targets.append(np.asarray(Y[validation]))
+            frequencies.append(tag_frequencies(Y, np.flatnonzero(shown)))
+        beta, self.frequency_correction_scores_ = choose_frequency_correction(
+            s_hidden, targets, frequencies
+        )
+        timings["selection"] += time.perf_counter() - t0
+        self.frequency_correction_ = float(beta)
+        return self.frequency_correction_

@@ -154,6 +154,7 @@ def fit_solver(X, Y, solver, settings):
         "alpha": float(model.alpha_),
         "mu": float(model.mu_),
         "feature_prior": float(model.feature_prior_),
+        "frequency_correction": float(model.frequency_correction_),
         "alpha_scores": getattr(model, "alpha_scores_", None),
         "alternations": int(model.n_iter_),
         "solver_iterations": [int(i) for i in model.solver_iterations_],

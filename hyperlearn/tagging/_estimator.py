@@ -14,6 +14,7 @@ from ._alternation import Alternation, FStep
 from ._backend import BACKENDS, DaskFStep, f_step_backend
 from ._choices import FitStages, HeldOutChoices
 from ._families import INCIDENCES, assemble_families, visual_families
+from ._frequency import check_frequency_correction, correct_frequencies, tag_frequencies
 from ._prior import apply_prior, check_prior, fit_prior
 from ._problem import check_extra_hypergraph, check_features, check_tags, check_views
 from ._selection import holdout_split, selection_subset
@@ -34,12 +35,12 @@ PREDICT_DEFAULT_K = 5
 
 class _Settings:
     """Validated fit parameters, with ``"auto"`` and ``None`` defaults resolved (except the
-    held-out choices: ``alpha``, ``mu`` and ``standardize`` may still be ``"auto"``)."""
+    held-out choices: ``alpha``, ``mu``, ``prior`` and ``frequency`` may still be ``"auto"``)."""
 
-    def __init__(self, alpha, mu, solver, n_blocks, rank, tag_weight, scales, prior):
+    def __init__(self, alpha, mu, solver, n_blocks, rank, tag_weight, scales, prior, frequency):
         self.alpha, self.mu, self.solver = alpha, mu, solver
         self.n_blocks, self.rank, self.tag_weight = n_blocks, rank, tag_weight
-        self.scales, self.prior = scales, prior
+        self.scales, self.prior, self.frequency = scales, prior, frequency
 
 
 class HypergraphTagger(HeldOutChoices, BaseEstimator):
@@ -150,7 +151,8 @@ class HypergraphTagger(HeldOutChoices, BaseEstimator):
         leaving each tagged image out, are clearly better than those of the raw ones (see
         Notes).
     normalize_scores : bool, default=True
-        Divide each image's scores by their sum (a distribution over tags; all-zero rows stay
+        Divide each image's scores by their sum (rows sum to 1, a distribution over tags
+        unless the frequency correction makes some entries negative; all-zero rows stay
         zero).  The top-k tags of an image do not change; the scores of different images
         become comparable, which ranking the images per tag (MAP over tags) needs.
     backend : {"local", "dask"}, default="local"
@@ -171,12 +173,21 @@ class HypergraphTagger(HeldOutChoices, BaseEstimator):
         sum (see Notes).  ``0`` is the propagation alone (no ridge is fitted); ``"auto"``
         chooses γ from ``PRIOR_GRID`` on held-out tags, keeping 0 unless another weight is
         clearly better.  The value used is ``feature_prior_``.
+    frequency_correction : float in [0, 1) or "auto", default="auto"
+        Fraction β of the tag-frequency correction: from each image's scores, β times the
+        scores its tags would get by their frequency alone (``tag_frequencies_``) is
+        subtracted, after the prior, keeping the row sums (see Notes).  Frequent tags reach an
+        image through many neighbours and lead its ranking for that alone; ``0`` leaves the
+        scores as they are.  ``"auto"`` chooses β from ``FREQUENCY_GRID`` on held-out tags,
+        keeping ``FREQUENCY_DEFAULT`` (0.25) unless another value is clearly better.  The
+        value used is ``frequency_correction_``.
 
     Attributes
     ----------
     scores_ : ndarray of shape (n_images, n_tags)
         Tag relevance scores of the fitted images: the f-step's ``F`` at the final weights
-        (each row divided by its sum with ``normalize_scores``).
+        (each row divided by its sum with ``normalize_scores``), blended with the prior and
+        corrected for tag frequency (may then be negative; rows keep their sums).
     alpha_ : float
         The propagation strength used.
     alpha_scores_ : dict of float to float
@@ -189,10 +200,17 @@ class HypergraphTagger(HeldOutChoices, BaseEstimator):
     feature_prior_ : float
         The weight γ of the linear-feature prior used (0: none).
     feature_prior_scores_ : dict of float to float
-        Only with ``feature_prior="auto"``: held-out F1@k (``k = min(5, tags − 1)``) of each γ
-        of ``PRIOR_GRID``.
+        Only with ``feature_prior="auto"``: held-out mean of F1@1, F1@3 and F1@5 (those below
+        the number of tags) of each γ of ``PRIOR_GRID``.
     feature_prior_penalty_ : float or None
         The ridge penalty λ (on the standardised features) of the prior; None when γ = 0.
+    frequency_correction_ : float
+        The exponent β of the tag-frequency correction used (0: none).
+    frequency_correction_scores_ : dict of float to float
+        Only with ``frequency_correction="auto"``: held-out mean of F1@1, F1@3 and F1@5 (those
+        below the number of tags) of each β of ``FREQUENCY_GRID``.
+    tag_frequencies_ : ndarray of shape (n_tags,)
+        ``p_t = (n_t + 1)/(n + 1)``: ``n_t`` of the ``n`` tagged images carry tag ``t``.
     standardize_ : list of bool
         Whether each view's features were standardised.
     edge_weights_ : ndarray of shape (n_edges,)
@@ -253,6 +271,20 @@ class HypergraphTagger(HeldOutChoices, BaseEstimator):
     follows the propagation, so the f-steps, the weights and ``hypergraph_`` do not depend
     on it.
 
+    **Tag-frequency correction.**  With ``p̂`` the tag frequencies divided by their sum, the
+    final scores are ``(S_i − β p̂ Σ_l S_il)/(1 − β)`` for each image ``i`` (after the prior):
+    each row keeps its sum, an entry is negative when the tag is less relevant to the image
+    than its frequency alone would make it, and with ``normalize_scores`` the order of the
+    images for one tag is unchanged.  For ``"auto"``, β is chosen last, on the held-out
+    images' scores at the chosen α, μ and γ, with the frequencies of the tagged images outside
+    them.
+
+    **Choices that reorder an image's tags** (γ and β) are scored by the mean of F1@1, F1@3
+    and F1@5 (``k`` below the number of tags), not by F1@5 alone: they act most on the first
+    tags.  Up to ``RANKING_FOLDS_MAX_TAGGED`` (2000) tagged images, they are scored on every
+    tagged image, one held-out fold at a time (the fit's held-out fifth and four more, each
+    solved at the chosen α and μ): a fifth of a few hundred images is too few to choose by.
+
     Figures on the effects of these choices are in benchmarks/TUNING.md (section Tagging) and
     README (tagging quality).
 
@@ -304,6 +336,7 @@ class HypergraphTagger(HeldOutChoices, BaseEstimator):
         backend="local",
         client=None,
         feature_prior="auto",
+        frequency_correction="auto",
     ):
         self.n_neighbors = n_neighbors
         self.alpha = alpha
@@ -330,6 +363,7 @@ class HypergraphTagger(HeldOutChoices, BaseEstimator):
         self.backend = backend
         self.client = client
         self.feature_prior = feature_prior
+        self.frequency_correction = frequency_correction
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -364,6 +398,7 @@ class HypergraphTagger(HeldOutChoices, BaseEstimator):
         tag_weight = check_real(self.tag_weight, "tag_weight", low=0)
         scales = self._check_scales(n_samples)
         prior = check_prior(self.feature_prior)
+        frequency = check_frequency_correction(self.frequency_correction)
         solver = self.solver
         if solver == "auto":
             solver = "exact" if n_samples <= AUTO_EXACT_MAX_VERTICES else "block_cg"
@@ -385,7 +420,7 @@ class HypergraphTagger(HeldOutChoices, BaseEstimator):
         if rank is None:
             rank = min(TESSELLATION_RANK, n_samples // n_blocks)
         rank = check_int(rank, "rank", low=1)
-        return _Settings(alpha, mu, solver, n_blocks, rank, tag_weight, scales, prior)
+        return _Settings(alpha, mu, solver, n_blocks, rank, tag_weight, scales, prior, frequency)
 
     def _check_scales(self, n_samples):
         """``scales`` (or ``(n_neighbors,)``) as a tuple of ints in ``[1, n_samples)``."""
@@ -446,7 +481,8 @@ class HypergraphTagger(HeldOutChoices, BaseEstimator):
         views = check_views(X, views)
         rng = check_random_state(self.random_state)
         timings = {"build": 0.0, "selection": 0.0, "f_step": [], "w_step": [], "total": 0.0}
-        selecting = "auto" in (settings.alpha, settings.mu, settings.prior, self.standardize)
+        choices = (settings.alpha, settings.mu, settings.prior, settings.frequency)
+        selecting = "auto" in (*choices, self.standardize)
         subset = selection_subset(X.shape[0], rng) if selecting else None
         Y_sel = Y if subset is None else Y[subset]
         validation = holdout_split(Y_sel, self.validation_fraction, rng) if selecting else None
@@ -471,7 +507,11 @@ class HypergraphTagger(HeldOutChoices, BaseEstimator):
             alpha, mu, F_hidden = self._select(
                 sel.visual, sel.extra, Y_sel, validation, settings, timings
             )
-            gamma = self._select_prior(sel.views, Y_sel, validation, F_hidden, settings, timings)
+            folds = self._folds(
+                sel.visual, sel.extra, Y_sel, validation, alpha, mu, F_hidden, settings, timings
+            )
+            gamma, s_hidden = self._select_prior(sel.views, Y_sel, folds, settings, timings)
+            beta = self._select_frequency(Y_sel, folds, s_hidden, settings, timings)
             run = self._alternation(mu)
             stages.begin("alternations")
             with f_step_backend(self.backend, self.client) as dask_backend:
@@ -496,6 +536,10 @@ class HypergraphTagger(HeldOutChoices, BaseEstimator):
         self.feature_prior_penalty_ = None if prior is None else prior.penalty_
         if prior is not None:
             self.scores_ = apply_prior(self.scores_, prior.predict_views(raw_views), gamma)
+        self.tag_frequencies_ = tag_frequencies(Y)
+        # in place: scores_ is the fit's own array here (a new one of _store or apply_prior,
+        # or the alternation's, which is not kept)
+        correct_frequencies(self.scores_, self.tag_frequencies_, beta, out=self.scores_)
         timings["f_step"], timings["w_step"] = run.f_times, run.w_times
         timings["total"] = time.perf_counter() - start
         self.timings_ = timings

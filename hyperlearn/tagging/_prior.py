@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..utils._validation import check_real
-from ._selection import VALIDATION_K, choose_candidate, per_image_f1
+from ._selection import choose_candidate, per_image_f1_ranks
 
 __all__ = [
     "PRIOR_GRID",
@@ -208,19 +208,32 @@ def apply_prior(scores, P, gamma):
     return blend(scores, P, gamma).astype(scores.dtype, copy=False)
 
 
-def select_prior(views, Y, validation, F_hidden, grid=PRIOR_GRID, standardize=None):
-    """γ chosen on the held-out images ``validation``: ``(γ, {γ: F1@k})``.
+def select_prior(views, Y, folds, grid=PRIOR_GRID, standardize=None):
+    """γ chosen on held-out images: ``(γ, {γ: criterion}, [S_hidden of each fold])``.
 
-    The ridge is fitted on the tagged images outside ``validation`` (their tags hidden, as for
-    the propagated scores ``F_hidden`` of those images), then :func:`choose_prior`.
-    ``standardize``: one bool per view, see :meth:`LinearPrior.fit_views`.
+    ``folds`` is a list of ``(validation, F_hidden)``: held-out images and their propagated
+    scores, computed with their tags hidden.  For each fold the ridge is fitted on the tagged
+    images outside it, then :func:`choose_prior` scores the held-out images of all folds
+    together.  ``standardize``: one bool per view, see :meth:`LinearPrior.fit_views`.
+    ``S_hidden`` are the held-out images' scores at the chosen γ (:func:`blend`, or
+    ``F_hidden`` itself for γ = 0).
     """
-    hidden = np.zeros(Y.shape[0], dtype=bool)
-    hidden[validation] = True
-    rows = np.flatnonzero(np.asarray(Y).any(axis=1) & ~hidden)
-    model = LinearPrior().fit_views(views, Y, rows, standardize)
-    X_hidden = [V[validation] for V in views]
-    return choose_prior(F_hidden, model.predict_views(X_hidden), np.asarray(Y[validation]), grid)
+    tagged = np.asarray(Y).any(axis=1)
+    priors = []
+    for validation, _ in folds:
+        hidden = np.zeros(Y.shape[0], dtype=bool)
+        hidden[validation] = True
+        model = LinearPrior().fit_views(views, Y, np.flatnonzero(tagged & ~hidden), standardize)
+        priors.append(model.predict_views([V[validation] for V in views]))
+    gamma, scores = choose_prior(
+        np.concatenate([F for _, F in folds]),
+        np.concatenate(priors),
+        np.concatenate([np.asarray(Y[validation]) for validation, _ in folds]),
+        grid,
+    )
+    if gamma == 0:
+        return gamma, scores, [F for _, F in folds]
+    return gamma, scores, [blend(F, P, gamma) for (_, F), P in zip(folds, priors, strict=True)]
 
 
 def choose_prior(F_hidden, hidden_prior, Y_hidden, grid=PRIOR_GRID):
@@ -234,15 +247,14 @@ def choose_prior(F_hidden, hidden_prior, Y_hidden, grid=PRIOR_GRID):
     Y_hidden : ndarray of shape (n_validation, n_tags)
         Their observed tags.
     grid : sequence of float in [0, 1]
-        Candidates; 0 is the default, replaced only for a clearly better per-image F1@k
-        (:func:`~hyperlearn.tagging.choose_candidate`), ``k = min(VALIDATION_K, t − 1)``
-        (at least 1) for ``t`` tags.
+        Candidates; 0 is the default, replaced only for a clearly better per-image mean of
+        F1@1, F1@3 and F1@5 (:func:`~hyperlearn.tagging.choose_candidate`,
+        :func:`~hyperlearn.tagging._selection.per_image_f1_ranks`).
     """
-    # as the other held-out choices, but k < t: the top t tags score alike whatever the ranking
-    k = max(1, min(VALIDATION_K, Y_hidden.shape[1] - 1))
     F_n, prior_n = row_normalize(F_hidden), row_normalize(hidden_prior)
     per_image, scores = {}, {}
     for gamma in grid:
-        f1 = per_image_f1(Y_hidden, (1.0 - gamma) * F_n + gamma * prior_n, k)
+        f1 = per_image_f1_ranks(Y_hidden, (1.0 - gamma) * F_n + gamma * prior_n)
         per_image[float(gamma)], scores[float(gamma)] = f1, float(f1.mean())
-    return choose_candidate(per_image, 0.0), scores
+    default = 0.0 if 0.0 in per_image else float(grid[0])  # a given γ is scored alone
+    return choose_candidate(per_image, default), scores

@@ -14,13 +14,17 @@ __all__ = [
     "DEFAULT_ALPHA",
     "GRID_PATIENCE",
     "MU_GRID",
+    "RANKING_FOLDS_MAX_TAGGED",
+    "RANKING_KS",
     "SELECTION_STANDARD_ERRORS",
     "VALIDATION_K",
     "choose_candidate",
     "choose_standardization",
     "holdout_split",
+    "more_folds",
     "mu_validation_scores",
     "per_image_f1",
+    "per_image_f1_ranks",
     "selection_subset",
     "standardization_and_neighbors",
     "validation_problem",
@@ -60,6 +64,12 @@ STANDARDIZATION_MAX_QUERIES = 10_000
 SELECTION_STANDARD_ERRORS = 1.0
 #: Tags per image scored by the held-out selection (F1@k, ``average="samples"``).
 VALIDATION_K = 5
+#: The ``k`` of the held-out criterion of the choices that reorder an image's tags
+#: (:func:`per_image_f1_ranks`).  See benchmarks/TUNING.md.
+RANKING_KS = (1, 3, 5)
+#: Up to this many tagged images, the choices scored by :func:`per_image_f1_ranks` are scored
+#: on every tagged image, one fold at a time (:func:`more_folds`).  See benchmarks/TUNING.md.
+RANKING_FOLDS_MAX_TAGGED = 2_000
 
 
 def holdout_split(Y, validation_fraction, random_state):
@@ -104,6 +114,26 @@ def holdout_split(Y, validation_fraction, random_state):
     return np.sort(rng.choice(tagged, size=n_val, replace=False))
 
 
+def more_folds(Y, validation, validation_fraction, random_state):
+    """The other held-out folds of a small data set, or ``[]``.
+
+    With at most :data:`RANKING_FOLDS_MAX_TAGGED` tagged images, the tagged images outside
+    ``validation`` are split at random into ``round(1/validation_fraction) − 1`` folds (sorted
+    index arrays; together with ``validation`` every tagged image is held out once), on which
+    the cheap choices that reorder an image's tags (the prior's weight, the frequency
+    correction) are scored as well: a fifth of a few hundred tagged images is too few to
+    choose by.  Larger sets (and ``validation_fraction > 1/2``) get no more folds.
+    """
+    tagged = np.flatnonzero(np.asarray(Y).any(axis=1))
+    n_folds = round(1.0 / validation_fraction)
+    if tagged.size > RANKING_FOLDS_MAX_TAGGED or n_folds < 2:
+        return []
+    rest = np.setdiff1d(tagged, validation)
+    rng = check_random_state(random_state)
+    parts = np.array_split(rng.permutation(rest), n_folds - 1)
+    return [np.sort(part) for part in parts if part.size]
+
+
 def selection_subset(n_images, random_state):
     """Sorted indices of the images the held-out selection works on, or None for all.
 
@@ -126,6 +156,15 @@ def per_image_f1(Y_true, scores, k):
     Y_true = np.asarray(Y_true).astype(bool)
     hits = (Y_true & top_k_indicator(scores, k)).sum(axis=1)
     return 2.0 * hits / (Y_true.sum(axis=1) + k)
+
+
+def per_image_f1_ranks(Y_true, scores, ks=RANKING_KS):
+    """Mean over the ``k`` of ``ks`` below the number of tags (``k = 1`` at least) of each
+    image's :func:`per_image_f1`: a criterion of the whole top of a ranking, for the choices
+    that reorder an image's tags (the prior's weight, the frequency correction)."""
+    n_tags = np.shape(Y_true)[1]
+    ks = [k for k in ks if k < n_tags] or [1]
+    return np.mean([per_image_f1(Y_true, scores, k) for k in ks], axis=0)
 
 
 def choose_candidate(per_image, default):

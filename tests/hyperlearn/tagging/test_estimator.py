@@ -24,6 +24,7 @@ PLAIN = {
     "n_neighbors": 10,
     "normalize_scores": False,
     "feature_prior": 0.0,
+    "frequency_correction": 0.0,
 }
 
 

@@ -71,6 +71,7 @@ def plain(**params):
         "normalize_scores": False,
         "solver": "exact",
         "feature_prior": 0.0,
+        "frequency_correction": 0.0,
     }
     return HypergraphTagger(**{**base, **params})
 

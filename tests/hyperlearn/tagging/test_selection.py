@@ -22,12 +22,19 @@ from hyperlearn.tagging._selection import (
     GRID_PATIENCE,
     MU_GRID,
     holdout_split,
+    more_folds,
     per_image_f1,
 )
 
 N_IMAGES = 120
 #: The model of the alpha oracle: binary kNN hyperedges on the raw features, fixed weights.
-PLAIN = {"incidence": "binary", "standardize": False, "mu": np.inf, "feature_prior": 0.0}
+PLAIN = {
+    "incidence": "binary",
+    "standardize": False,
+    "mu": np.inf,
+    "feature_prior": 0.0,
+    "frequency_correction": 0.0,
+}
 #: Held-out F1 evaluations of a default fit besides the alpha grid's: raw and standardised
 #: votes, the finite mu candidates (all on the same hidden images).
 OTHER_EVALUATIONS = 2 + len(MU_GRID)
@@ -145,13 +152,23 @@ def test_selection_scores_only_hidden_observed_tags(data, monkeypatch):
     monkeypatch.setattr(hyperlearn.metrics, "f1_at_k", recording)
     model = HypergraphTagger(alpha="auto", n_neighbors=5, max_iter=1, random_state=1).fit(X, Y)
     validation = oracle_split(Y, 0.2, 1)
-    assert len(seen) == OTHER_EVALUATIONS + len(model.alpha_scores_)
+    # a small set: the prior's weight and the frequency correction are also scored on the
+    # other folds, each solved once at the chosen alpha (and once more at a finite mu)
+    folds = more_folds(Y, validation, 0.2, 1)
+    per_fold = 1 + (model.mu_ != np.inf)
+    n_main = OTHER_EVALUATIONS + len(model.alpha_scores_)
+    assert len(folds) == 4 and len(seen) == n_main + per_fold * len(folds)
     tagged = Y[Y.any(axis=1)]
     # the scaling's leave-one-out votes are scored on every tagged image, the rest on V
     for ref in seen[:2]:
         np.testing.assert_array_equal(ref, tagged)
-    for ref in seen[2:]:
+    for ref in seen[2:n_main]:
         np.testing.assert_array_equal(ref, Y[validation])
+    for ref, fold in zip(seen[n_main:], [f for f in folds for _ in range(per_fold)], strict=True):
+        np.testing.assert_array_equal(ref, Y[fold])
+    # together, the folds hold out every tagged image once
+    held = np.concatenate([validation, *folds])
+    np.testing.assert_array_equal(np.sort(held), np.flatnonzero(Y.any(axis=1)))
     assert Y[validation].any(axis=1).all()
     assert not np.array_equal(Y[validation], Y_true[validation])  # noisy: not the truth
     # the truth is never an input: the same X, Y give the same choice whatever it is
@@ -192,8 +209,10 @@ def test_hypergraph_built_once_for_the_whole_grid(data, monkeypatch):
     monkeypatch.setattr(Hypergraph, "from_labels", classmethod(counting))
     monkeypatch.setattr(hyperlearn.hypergraph, "kneighbors", searching)
     HypergraphTagger(alpha="auto", n_neighbors=5, max_iter=1, standardize=False).fit(X, Y)
-    # one kNN search; tag hyperedges once for the validation grid, once for the final fit
-    assert calls == {"kneighbors": 1, "from_labels": 2}
+    # one kNN search; tag hyperedges once for the validation grid, once per further held-out
+    # fold of this small set, once for the final fit
+    more = round(1 / 0.2) - 1
+    assert calls == {"kneighbors": 1, "from_labels": 2 + more}
 
 
 def test_fitted_alpha_attributes(data):
@@ -267,9 +286,11 @@ def test_knn_and_tagger_hold_out_the_same_images(data, monkeypatch):
     )
     select_knn_k(X, Y, random_state=5)
     model = HypergraphTagger(alpha="auto", n_neighbors=5, max_iter=1, random_state=5).fit(X, Y)
-    assert len(seen) == len(KNN_K_GRID) + OTHER_EVALUATIONS + len(model.alpha_scores_)
+    n_main = len(KNN_K_GRID) + OTHER_EVALUATIONS + len(model.alpha_scores_)
+    per_fold = 1 + (model.mu_ != np.inf)  # then the further folds of a small set
+    assert len(seen) == n_main + per_fold * (round(1 / 0.2) - 1)
     n_knn = len(KNN_K_GRID)  # then the scaling's two leave-one-out scores (all tagged images)
-    for ref in seen[1:n_knn] + seen[n_knn + 2 :]:
+    for ref in seen[1:n_knn] + seen[n_knn + 2 : n_main]:
         np.testing.assert_array_equal(ref, seen[0])
 
 
