@@ -59,27 +59,49 @@ def tag_frequencies(Y, rows=None):
     return (counts + 1.0) / (tagged.sum() + 1.0)
 
 
-def correct_frequencies(scores, frequencies, beta, *, out=None):
+def correct_frequencies(scores, frequencies, beta, *, out=None, rows=None, undo=False):
     """``(S − β p̂ ⊗ rowsum(S))/(1 − β)`` (see the module), in the dtype of ``scores``.
 
-    ``out``: the array to write to (``scores`` itself for in place); None for a new one, or
-    ``scores`` itself when ``beta = 0``.  Computed in row blocks, so no (n, t) float64
-    temporary is made.
+    Parameters
+    ----------
+    scores : ndarray of shape (..., n_tags)
+    frequencies : ndarray of shape (n_tags,)
+    beta : float in [0, 1)
+    out : ndarray, optional
+        The array to write to (``scores`` itself for in place); None for a new one, or
+        ``scores`` itself when ``beta = 0``.
+    rows : ndarray of bool of shape scores.shape[:-1], optional
+        Correct only these rows (the others are copied as they are).
+    undo : bool, default=False
+        Apply the inverse, ``(1 − β) S' + β p̂ ⊗ rowsum(S')`` (row sums are kept, so this
+        recovers ``S`` up to rounding).
+
+    Computed in blocks of rows, so no (n, t) float64 temporary is made.
     """
-    if beta == 0:
-        if out is not None and out is not scores:
-            out[...] = scores
-        return scores if out is None else out
     if out is None:
-        out = np.array(scores, copy=True)
+        out = scores if beta == 0 else np.array(scores, copy=True)
     elif out is not scores:
         out[...] = scores
+    if beta == 0:
+        return out
     expected = beta * frequencies / frequencies.sum()
-    for start in range(0, out.shape[0], _BLOCK_ROWS):
-        block = out[start : start + _BLOCK_ROWS]
+    flat = out if out.ndim == 2 else out.reshape(-1, out.shape[-1])
+    if not np.shares_memory(flat, out):
+        raise ValueError("correct_frequencies: out must be C-contiguous when not 2-D")
+    index = None if rows is None else np.flatnonzero(np.asarray(rows).reshape(-1))
+    n = flat.shape[0] if index is None else index.size
+    for start in range(0, n, _BLOCK_ROWS):
+        chosen = (
+            slice(start, start + _BLOCK_ROWS)
+            if index is None
+            else index[start : start + _BLOCK_ROWS]
+        )
+        block = flat[chosen]
         totals = block.sum(axis=1, dtype=np.float64)
-        corrected = (block - np.outer(totals, expected)) / (1.0 - beta)
-        block[...] = corrected
+        if undo:
+            flat[chosen] = (1.0 - beta) * block + np.outer(totals, expected)
+        else:
+            flat[chosen] = (block - np.outer(totals, expected)) / (1.0 - beta)
     return out
 
 

@@ -68,6 +68,21 @@ def test_correction_matches_its_definition_and_keeps_row_sums(beta, monkeypatch)
         assert out is S
 
 
+def test_correction_of_chosen_rows_and_its_inverse(monkeypatch):
+    rng = np.random.default_rng(5)
+    S = rng.random((4, 9, 5))  # e.g. the neighbours of 4 new images
+    rows = rng.random((4, 9)) < 0.5
+    p = rng.random(5) + 0.01
+    monkeypatch.setattr(_frequency, "_BLOCK_ROWS", 4)
+    out = correct_frequencies(S, p, 0.75, rows=rows)
+    np.testing.assert_array_equal(out[~rows], S[~rows])  # the others are copied as they are
+    np.testing.assert_allclose(out[rows], oracle(S[rows], p, 0.75), rtol=1e-12, atol=1e-15)
+    back = correct_frequencies(out, p, 0.75, rows=rows, undo=True)
+    np.testing.assert_allclose(back, S, rtol=1e-12, atol=1e-14)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        correct_frequencies(S, p, 0.5, out=np.zeros((5, 9, 4)).transpose(2, 1, 0))
+
+
 def test_correction_keeps_dtype_and_works_in_place():
     rng = np.random.default_rng(1)
     S = rng.random((10, 4)).astype(np.float32)
@@ -179,7 +194,7 @@ def shapes():
     return d.features, d.tags_observed
 
 
-def test_given_fraction_is_applied_to_the_uncorrected_scores(shapes):
+def test_given_fraction_corrects_the_untagged_images_only(shapes):
     X, Y = shapes
     fixed = {"random_state": 0, "feature_prior": 0.0, "alpha": 0.5, "mu": np.inf}
     fixed["standardize"] = False
@@ -187,14 +202,21 @@ def test_given_fraction_is_applied_to_the_uncorrected_scores(shapes):
     corrected = HypergraphTagger(frequency_correction=0.5, **fixed).fit(X, Y)
     assert corrected.frequency_correction_ == 0.5
     assert not hasattr(corrected, "frequency_correction_scores_")
-    np.testing.assert_array_equal(corrected.tag_frequencies_, tag_frequencies(Y))
-    expected = oracle(plain.scores_, tag_frequencies(Y), 0.5)
-    np.testing.assert_allclose(corrected.scores_, expected, rtol=1e-5, atol=1e-6)  # float32
+    p = tag_frequencies(Y)
+    np.testing.assert_array_equal(corrected.tag_frequencies_, p)
+    untagged = ~Y.any(axis=1)
+    assert 0 < untagged.sum() < len(Y)
+    # tagged images keep their scores; untagged ones are corrected (float32 rounding)
+    np.testing.assert_array_equal(corrected.scores_[~untagged], plain.scores_[~untagged])
+    expected = oracle(plain.scores_[untagged], p, 0.5)
+    np.testing.assert_allclose(corrected.scores_[untagged], expected, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(corrected.scores_.sum(axis=1), 1.0, rtol=1e-5)
-    # new images average the corrected scores of their neighbours
-    new = corrected.decision_function(X[:5])
+    # a new image: its neighbours' uncorrected scores averaged, then corrected
     _, idx = kneighbors(X[:5], corrected.n_neighbors, database=X)
-    np.testing.assert_allclose(new, corrected.scores_[idx].mean(axis=1), rtol=1e-5, atol=1e-7)
+    new = corrected.decision_function(X[:5])
+    expected_new = oracle(plain.scores_[idx].mean(axis=1), p, 0.5)
+    np.testing.assert_allclose(new, expected_new, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(plain.decision_function(X[:5]), plain.scores_[idx].mean(axis=1))
 
 
 def test_auto_fraction_is_chosen_from_the_grid_deterministically(shapes):
