@@ -174,10 +174,9 @@ class HypergraphTagger(HeldOutChoices, BaseEstimator):
         chooses γ from ``PRIOR_GRID`` on held-out tags, keeping 0 unless another weight is
         clearly better.  The value used is ``feature_prior_``.
     frequency_correction : float in [0, 1) or "auto", default="auto"
-        Fraction β of the tag-frequency correction: from the scores of each image without
-        observed tags, β times the scores its tags would get by their frequency alone
-        (``tag_frequencies_``) is subtracted, after the prior, keeping the row sums (see
-        Notes).  Frequent tags reach an
+        Fraction β of the tag-frequency correction: from each image's scores, β times the
+        scores its tags would get by their frequency alone (``tag_frequencies_``) is
+        subtracted, after the prior, keeping the row sums (see Notes).  Frequent tags reach an
         image through many neighbours and lead its ranking for that alone; ``0`` leaves the
         scores as they are.  ``"auto"`` chooses β from ``FREQUENCY_GRID`` on held-out tags,
         keeping ``FREQUENCY_DEFAULT`` (0.25) unless another value is clearly better.  The
@@ -187,9 +186,8 @@ class HypergraphTagger(HeldOutChoices, BaseEstimator):
     ----------
     scores_ : ndarray of shape (n_images, n_tags)
         Tag relevance scores of the fitted images: the f-step's ``F`` at the final weights
-        (each row divided by its sum with ``normalize_scores``), blended with the prior, and
-        for the images without observed tags corrected for tag frequency (may then be
-        negative; rows keep their sums).
+        (each row divided by its sum with ``normalize_scores``), blended with the prior and
+        corrected for tag frequency (may then be negative; rows keep their sums).
     alpha_ : float
         The propagation strength used.
     alpha_scores_ : dict of float to float
@@ -274,15 +272,16 @@ class HypergraphTagger(HeldOutChoices, BaseEstimator):
     on it.
 
     **Tag-frequency correction.**  With ``p̂`` the tag frequencies divided by their sum, the
-    final scores are ``(S_i − β p̂ Σ_l S_il)/(1 − β)`` for each image ``i`` WITHOUT observed
-    tags (after the prior): their scores come from their neighbours alone, which is where the
-    frequency of a tag leaks into the ranking, and the held-out choice measures exactly those
-    images.  An image's own tags keep its scores as they are (their refinement cannot be
-    validated).  Each row keeps its sum, an entry is negative when the tag is less relevant to
-    the image than its frequency alone would make it, and with ``normalize_scores`` the order
-    of the untagged images for one tag is unchanged.  For ``"auto"``, β is chosen last, on
-    the held-out images' scores at the chosen α, μ and γ, with the frequencies of the tagged
-    images outside them.
+    final scores are ``(S_i − β p̂ Σ_l S_il)/(1 − β)`` for each image ``i`` (after the prior).
+    Each row keeps its sum; an entry is negative when the tag is less relevant to the image
+    than its frequency alone would make it.  With ``normalize_scores`` every row sums to 1, so
+    the correction shifts and scales each tag's column alike for all images: the order of the
+    images for one tag (MAP over tags, tag-based image search) is exactly unchanged, and only
+    the order of each image's tags moves.  For ``"auto"``, β is chosen last, on the held-out
+    images' scores at the chosen α, μ and γ, with the frequencies of the tagged images outside
+    them.  That measures completion (images without tags); the refinement of an image's own
+    noisy tags cannot be validated, and there the correction can move frequent true tags
+    below rare ones (``frequency_correction=0`` keeps them).
 
     **Choices that reorder an image's tags** (γ and β) are scored by the mean of F1@1, F1@3
     and F1@5 (``k`` below the number of tags), not by F1@5 alone: they act most on the first
@@ -542,13 +541,9 @@ class HypergraphTagger(HeldOutChoices, BaseEstimator):
         if prior is not None:
             self.scores_ = apply_prior(self.scores_, prior.predict_views(raw_views), gamma)
         self.tag_frequencies_ = tag_frequencies(Y)
-        # the images without observed tags, whose scores come from their neighbours alone;
         # in place: scores_ is the fit's own array here (a new one of _store or apply_prior,
         # or the alternation's, which is not kept)
-        self._corrected = ~np.asarray(Y.any(axis=1)).ravel()
-        correct_frequencies(
-            self.scores_, self.tag_frequencies_, beta, out=self.scores_, rows=self._corrected
-        )
+        correct_frequencies(self.scores_, self.tag_frequencies_, beta, out=self.scores_)
         timings["f_step"], timings["w_step"] = run.f_times, run.w_times
         timings["total"] = time.perf_counter() - start
         self.timings_ = timings
@@ -604,8 +599,8 @@ class HypergraphTagger(HeldOutChoices, BaseEstimator):
             New images.  ``None`` returns the scores of the fitted images (``scores_``).  A new
             image gets the mean score of its ``n_neighbors`` nearest fitted images: one
             propagation step through the visual hyperedge it would form (the fitted scores
-            include the linear-feature prior, if any); the mean is taken before the
-            tag-frequency correction, which then applies to it as to an untagged image.
+            include the linear-feature prior and the tag-frequency correction, which is
+            linear: the mean of corrected scores is the corrected mean).
 
         Returns
         -------
@@ -622,15 +617,7 @@ class HypergraphTagger(HeldOutChoices, BaseEstimator):
             X = ((np.asarray(X, dtype=np.float64) - mean) / scale).astype(self._X_fit.dtype)
         k = min(self.n_neighbors, self._X_fit.shape[0])
         _, idx = kneighbors(X, k, database=self._X_fit, metric=self.metric, n_jobs=self.n_jobs)
-        beta, p = self.frequency_correction_, self.tag_frequencies_
-        if beta == 0:
-            return self.scores_[idx].mean(axis=1)
-        # the neighbours' scores before the correction, averaged, then corrected: a new image
-        # is scored from its neighbours alone, like the untagged images of the fit
-        neighbours = correct_frequencies(
-            self.scores_[idx], p, beta, out=None, rows=self._corrected[idx], undo=True
-        )
-        return correct_frequencies(neighbours.mean(axis=1), p, beta)
+        return self.scores_[idx].mean(axis=1)
 
     def predict(self, X=None, k=None):
         """The ``k`` highest-scoring tags of each image, as a 0/1 indicator matrix.

@@ -13,11 +13,12 @@ fraction β of that expectation is subtracted from each image's scores,
 
 with ``n_t`` of the ``n`` tagged images tagged ``t``.  Each row keeps its sum (1 for
 normalised scores), and entries may become negative: a tag less relevant to the image than
-its frequency alone would make it.  The order of the images for one tag (MAP over tags) does
-not change when the rows sum to 1; the order of an image's tags moves away from the frequent
-ones.  ``β = 0`` leaves the scores as they are; the full correction of neighbour voting
-(``β → 1``) over-ranks rare tags for scores as smooth as propagated ones.  ``β`` is chosen on
-held-out tags (:func:`choose_frequency_correction`).
+its frequency alone would make it.  When the rows sum to 1 the correction is a shift and a
+scaling of each tag's column, the same for every image, so the order of the images for one
+tag (MAP over tags, tag-based image search) does not change at all; the order of an image's
+tags moves away from the frequent ones.  ``β = 0`` leaves the scores as they are; the full
+correction of neighbour voting (``β → 1``) over-ranks rare tags for scores as smooth as
+propagated ones.  ``β`` is chosen on held-out tags (:func:`choose_frequency_correction`).
 """
 
 from __future__ import annotations
@@ -59,22 +60,19 @@ def tag_frequencies(Y, rows=None):
     return (counts + 1.0) / (tagged.sum() + 1.0)
 
 
-def correct_frequencies(scores, frequencies, beta, *, out=None, rows=None, undo=False):
+def correct_frequencies(scores, frequencies, beta, *, out=None):
     """``(S − β p̂ ⊗ rowsum(S))/(1 − β)`` (see the module), in the dtype of ``scores``.
+
+    Linear in ``S``, so the mean of corrected rows is the corrected mean.
 
     Parameters
     ----------
-    scores : ndarray of shape (..., n_tags)
+    scores : ndarray of shape (n_images, n_tags)
     frequencies : ndarray of shape (n_tags,)
     beta : float in [0, 1)
     out : ndarray, optional
         The array to write to (``scores`` itself for in place); None for a new one, or
         ``scores`` itself when ``beta = 0``.
-    rows : ndarray of bool of shape scores.shape[:-1], optional
-        Correct only these rows (the others are copied as they are).
-    undo : bool, default=False
-        Apply the inverse, ``(1 − β) S' + β p̂ ⊗ rowsum(S')`` (row sums are kept, so this
-        recovers ``S`` up to rounding).
 
     Computed in blocks of rows, so no (n, t) float64 temporary is made.
     """
@@ -85,23 +83,10 @@ def correct_frequencies(scores, frequencies, beta, *, out=None, rows=None, undo=
     if beta == 0:
         return out
     expected = beta * frequencies / frequencies.sum()
-    flat = out if out.ndim == 2 else out.reshape(-1, out.shape[-1])
-    if not np.shares_memory(flat, out):
-        raise ValueError("correct_frequencies: out must be C-contiguous when not 2-D")
-    index = None if rows is None else np.flatnonzero(np.asarray(rows).reshape(-1))
-    n = flat.shape[0] if index is None else index.size
-    for start in range(0, n, _BLOCK_ROWS):
-        chosen = (
-            slice(start, start + _BLOCK_ROWS)
-            if index is None
-            else index[start : start + _BLOCK_ROWS]
-        )
-        block = flat[chosen]
+    for start in range(0, out.shape[0], _BLOCK_ROWS):
+        block = out[start : start + _BLOCK_ROWS]
         totals = block.sum(axis=1, dtype=np.float64)
-        if undo:
-            flat[chosen] = (1.0 - beta) * block + np.outer(totals, expected)
-        else:
-            flat[chosen] = (block - np.outer(totals, expected)) / (1.0 - beta)
+        block[...] = (block - np.outer(totals, expected)) / (1.0 - beta)
     return out
 
 

@@ -36,8 +36,9 @@ __all__ = [
 ]
 
 #: Candidate weights γ of ``feature_prior="auto"`` (0: the propagated scores alone, kept unless
-#: another weight is clearly better on held-out tags).  See benchmarks/TUNING.md.
-PRIOR_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
+#: another weight is clearly better on held-out tags).  1 (the ridge alone, which ignores the
+#: hypergraph and an image's own tags) is not a candidate.  See benchmarks/TUNING.md.
+PRIOR_GRID = (0.0, 0.25, 0.5, 0.75)
 #: Candidate ridge penalties, relative to the mean eigenvalue ``tr(XᵀX)/d`` of the centred,
 #: standardised training features; the one of least GCV is used.  See benchmarks/TUNING.md.
 RIDGE_PENALTY_GRID = tuple(10.0**p for p in range(-4, 3))

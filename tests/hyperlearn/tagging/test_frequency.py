@@ -68,19 +68,15 @@ def test_correction_matches_its_definition_and_keeps_row_sums(beta, monkeypatch)
         assert out is S
 
 
-def test_correction_of_chosen_rows_and_its_inverse(monkeypatch):
+def test_correction_is_linear():
+    """So the mean of corrected neighbour scores (decision_function) is the corrected mean."""
     rng = np.random.default_rng(5)
-    S = rng.random((4, 9, 5))  # e.g. the neighbours of 4 new images
-    rows = rng.random((4, 9)) < 0.5
+    S = rng.random((40, 5))
     p = rng.random(5) + 0.01
-    monkeypatch.setattr(_frequency, "_BLOCK_ROWS", 4)
-    out = correct_frequencies(S, p, 0.75, rows=rows)
-    np.testing.assert_array_equal(out[~rows], S[~rows])  # the others are copied as they are
-    np.testing.assert_allclose(out[rows], oracle(S[rows], p, 0.75), rtol=1e-12, atol=1e-15)
-    back = correct_frequencies(out, p, 0.75, rows=rows, undo=True)
-    np.testing.assert_allclose(back, S, rtol=1e-12, atol=1e-14)
-    with pytest.raises(ValueError, match="C-contiguous"):
-        correct_frequencies(S, p, 0.5, out=np.zeros((5, 9, 4)).transpose(2, 1, 0))
+    groups = rng.integers(0, 40, (6, 9))
+    mean_of_corrected = correct_frequencies(S, p, 0.75)[groups].mean(axis=1)
+    corrected_mean = correct_frequencies(S[groups].mean(axis=1), p, 0.75)
+    np.testing.assert_allclose(mean_of_corrected, corrected_mean, rtol=1e-12, atol=1e-14)
 
 
 def test_correction_keeps_dtype_and_works_in_place():
@@ -194,9 +190,11 @@ def shapes():
     return d.features, d.tags_observed
 
 
-def test_given_fraction_corrects_the_untagged_images_only(shapes):
+def test_given_fraction_is_applied_after_the_prior_and_keeps_tag_rankings(shapes):
+    from hyperlearn.metrics import mean_average_precision
+
     X, Y = shapes
-    fixed = {"random_state": 0, "feature_prior": 0.0, "alpha": 0.5, "mu": np.inf}
+    fixed = {"random_state": 0, "feature_prior": 0.5, "alpha": 0.5, "mu": np.inf}
     fixed["standardize"] = False
     plain = HypergraphTagger(frequency_correction=0.0, **fixed).fit(X, Y)
     corrected = HypergraphTagger(frequency_correction=0.5, **fixed).fit(X, Y)
@@ -204,19 +202,21 @@ def test_given_fraction_corrects_the_untagged_images_only(shapes):
     assert not hasattr(corrected, "frequency_correction_scores_")
     p = tag_frequencies(Y)
     np.testing.assert_array_equal(corrected.tag_frequencies_, p)
-    untagged = ~Y.any(axis=1)
-    assert 0 < untagged.sum() < len(Y)
-    # tagged images keep their scores; untagged ones are corrected (float32 rounding)
-    np.testing.assert_array_equal(corrected.scores_[~untagged], plain.scores_[~untagged])
-    expected = oracle(plain.scores_[untagged], p, 0.5)
-    np.testing.assert_allclose(corrected.scores_[untagged], expected, rtol=1e-5, atol=1e-6)
+    expected = oracle(plain.scores_, p, 0.5)
+    np.testing.assert_allclose(corrected.scores_, expected, rtol=1e-5, atol=1e-6)  # float32
     np.testing.assert_allclose(corrected.scores_.sum(axis=1), 1.0, rtol=1e-5)
-    # a new image: its neighbours' uncorrected scores averaged, then corrected
+    # rows summing to 1: each tag's column is shifted and scaled alike, so the images' order
+    # per tag (and MAP over tags) is unchanged up to float32 ties
+    Y_any = Y.astype(bool)
+    assert mean_average_precision(Y_any, corrected.scores_) == pytest.approx(
+        mean_average_precision(Y_any, plain.scores_), abs=1e-6
+    )
+    # a new image: the mean of its neighbours' (corrected) scores
     _, idx = kneighbors(X[:5], corrected.n_neighbors, database=X)
     new = corrected.decision_function(X[:5])
+    np.testing.assert_allclose(new, corrected.scores_[idx].mean(axis=1), rtol=1e-6)
     expected_new = oracle(plain.scores_[idx].mean(axis=1), p, 0.5)
     np.testing.assert_allclose(new, expected_new, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(plain.decision_function(X[:5]), plain.scores_[idx].mean(axis=1))
 
 
 def test_auto_fraction_is_chosen_from_the_grid_deterministically(shapes):
