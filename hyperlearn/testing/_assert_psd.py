@@ -11,8 +11,12 @@ __all__ = ["assert_symmetric_psd", "measure_symmetric"]
 
 def measure_symmetric(op, name, random_state, tolerance):
     """:func:`_linalg.symmetric_summary`, with NaN or inf in ``op`` reported as a failed check."""
+    import numpy as np
+
     try:
-        return _linalg.symmetric_summary(op, random_state=random_state, tolerance=tolerance)
+        # NaN or inf in op make its products NaN: reported below, not as numpy's warning
+        with np.errstate(invalid="ignore", over="ignore"):
+            return _linalg.symmetric_summary(op, random_state=random_state, tolerance=tolerance)
     except _linalg.NonFiniteError as exc:
         raise AssertionError(
             f"{name} is not a finite symmetric operator: {exc} (a symmetric matrix has a finite, "
