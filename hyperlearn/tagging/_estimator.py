@@ -205,7 +205,7 @@ class HypergraphTagger(HeldOutChoices, BaseEstimator):
     feature_prior_penalty_ : float or None
         The ridge penalty λ (on the standardised features) of the prior; None when γ = 0.
     frequency_correction_ : float
-        The exponent β of the tag-frequency correction used (0: none).
+        The fraction β of the tag-frequency correction used (0: none).
     frequency_correction_scores_ : dict of float to float
         Only with ``frequency_correction="auto"``: held-out mean of F1@1, F1@3 and F1@5 (those
         below the number of tags) of each β of ``FREQUENCY_GRID``.
