@@ -16,7 +16,7 @@ import numpy as np
 from . import _selection
 from ._families import visual_families
 from ._frequency import choose_frequency_correction, tag_frequencies
-from ._prior import select_prior
+from ._prior import blend_folds, fold_priors, select_prior
 from ._selection import (
     ALPHA_GRID,
     DEFAULT_ALPHA,
@@ -240,18 +240,18 @@ class HeldOutChoices:
         ``"auto"``; and the held-out images' scores at it (per fold; None if not needed)."""
         self.__dict__.pop("feature_prior_scores_", None)
         gamma, s_hidden = settings.prior, [F for _, F in folds]
-        if folds[0][1] is None or (
-            gamma != "auto" and (gamma == 0 or settings.frequency != "auto")
-        ):
+        needed = gamma == "auto" or (gamma != 0 and settings.frequency == "auto")
+        if folds[0][1] is None or not needed:
             self.feature_prior_ = float(settings.prior)
             return self.feature_prior_, s_hidden
         t0 = time.perf_counter()
-        grid = {} if gamma == "auto" else {"grid": (float(gamma),)}
-        gamma, gamma_scores, s_hidden = select_prior(
-            views, Y, folds, standardize=self.standardize_, **grid
-        )
-        if settings.prior == "auto":
-            self.feature_prior_scores_ = gamma_scores
+        if gamma == "auto":
+            gamma, self.feature_prior_scores_, s_hidden = select_prior(
+                views, Y, folds, standardize=self.standardize_
+            )
+        else:  # only the frequency correction's choice needs these scores
+            priors = fold_priors(views, Y, folds, self.standardize_)
+            s_hidden = blend_folds(folds, priors, gamma)
         timings["selection"] += time.perf_counter() - t0
         self.feature_prior_ = float(gamma)
         return self.feature_prior_, s_hidden

@@ -543,7 +543,7 @@ class HypergraphTagger(HeldOutChoices, BaseEstimator):
         self.tag_frequencies_ = tag_frequencies(Y)
         # in place: scores_ is the fit's own array here (a new one of _store or apply_prior,
         # or the alternation's, which is not kept)
-        correct_frequencies(self.scores_, self.tag_frequencies_, beta, out=self.scores_)
+        correct_frequencies(self.scores_, self.tag_frequencies_, beta, in_place=True)
         timings["f_step"], timings["w_step"] = run.f_times, run.w_times
         timings["total"] = time.perf_counter() - start
         self.timings_ = timings

@@ -60,7 +60,7 @@ def tag_frequencies(Y, rows=None):
     return (counts + 1.0) / (tagged.sum() + 1.0)
 
 
-def correct_frequencies(scores, frequencies, beta, *, out=None):
+def correct_frequencies(scores, frequencies, beta, *, in_place=False):
     """``(S − β p̂ ⊗ rowsum(S))/(1 − β)`` (see the module), in the dtype of ``scores``.
 
     Linear in ``S``, so the mean of corrected rows is the corrected mean.
@@ -70,18 +70,15 @@ def correct_frequencies(scores, frequencies, beta, *, out=None):
     scores : ndarray of shape (n_images, n_tags)
     frequencies : ndarray of shape (n_tags,)
     beta : float in [0, 1)
-    out : ndarray, optional
-        The array to write to (``scores`` itself for in place); None for a new one, or
-        ``scores`` itself when ``beta = 0``.
+    in_place : bool, default=False
+        Overwrite ``scores`` (and return it) instead of returning a new array.  ``beta = 0``
+        returns ``scores`` itself either way.
 
     Computed in blocks of rows, so no (n, t) float64 temporary is made.
     """
-    if out is None:
-        out = scores if beta == 0 else np.array(scores, copy=True)
-    elif out is not scores:
-        out[...] = scores
     if beta == 0:
-        return out
+        return scores
+    out = scores if in_place else np.array(scores, copy=True)
     expected = beta * frequencies / frequencies.sum()
     for start in range(0, out.shape[0], _BLOCK_ROWS):
         block = out[start : start + _BLOCK_ROWS]

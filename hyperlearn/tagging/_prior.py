@@ -27,9 +27,11 @@ __all__ = [
     "LinearPrior",
     "apply_prior",
     "blend",
+    "blend_folds",
     "check_prior",
     "choose_prior",
     "fit_prior",
+    "fold_priors",
     "ridge_gcv",
     "row_normalize",
     "select_prior",
@@ -209,15 +211,12 @@ def apply_prior(scores, P, gamma):
     return blend(scores, P, gamma).astype(scores.dtype, copy=False)
 
 
-def select_prior(views, Y, folds, grid=PRIOR_GRID, standardize=None):
-    """γ chosen on held-out images: ``(γ, {γ: criterion}, [S_hidden of each fold])``.
+def fold_priors(views, Y, folds, standardize=None):
+    """The ridge predictions of the held-out images of each fold, the ridge fitted on the
+    tagged images outside that fold.
 
-    ``folds`` is a list of ``(validation, F_hidden)``: held-out images and their propagated
-    scores, computed with their tags hidden.  For each fold the ridge is fitted on the tagged
-    images outside it, then :func:`choose_prior` scores the held-out images of all folds
-    together.  ``standardize``: one bool per view, see :meth:`LinearPrior.fit_views`.
-    ``S_hidden`` are the held-out images' scores at the chosen γ (:func:`blend`, or
-    ``F_hidden`` itself for γ = 0).
+    ``folds`` is a list of ``(validation, F_hidden)`` (only ``validation`` is read here);
+    ``standardize``: one bool per view, see :meth:`LinearPrior.fit_views`.
     """
     tagged = np.asarray(Y).any(axis=1)
     priors = []
@@ -226,15 +225,33 @@ def select_prior(views, Y, folds, grid=PRIOR_GRID, standardize=None):
         hidden[validation] = True
         model = LinearPrior().fit_views(views, Y, np.flatnonzero(tagged & ~hidden), standardize)
         priors.append(model.predict_views([V[validation] for V in views]))
+    return priors
+
+
+def blend_folds(folds, priors, gamma):
+    """The held-out images' scores at ``gamma``, per fold: :func:`blend`, or ``F_hidden``
+    itself for γ = 0."""
+    if gamma == 0:
+        return [F for _, F in folds]
+    return [blend(F, P, gamma) for (_, F), P in zip(folds, priors, strict=True)]
+
+
+def select_prior(views, Y, folds, grid=PRIOR_GRID, standardize=None):
+    """γ chosen on held-out images: ``(γ, {γ: criterion}, [S_hidden of each fold])``.
+
+    ``folds`` is a list of ``(validation, F_hidden)``: held-out images and their propagated
+    scores, computed with their tags hidden.  :func:`choose_prior` scores the held-out images
+    of all folds together, with the :func:`fold_priors`.  ``S_hidden`` are the held-out
+    images' scores at the chosen γ (:func:`blend_folds`).
+    """
+    priors = fold_priors(views, Y, folds, standardize)
     gamma, scores = choose_prior(
         np.concatenate([F for _, F in folds]),
         np.concatenate(priors),
         np.concatenate([np.asarray(Y[validation]) for validation, _ in folds]),
         grid,
     )
-    if gamma == 0:
-        return gamma, scores, [F for _, F in folds]
-    return gamma, scores, [blend(F, P, gamma) for (_, F), P in zip(folds, priors, strict=True)]
+    return gamma, scores, blend_folds(folds, priors, gamma)
 
 
 def choose_prior(F_hidden, hidden_prior, Y_hidden, grid=PRIOR_GRID):
@@ -257,5 +274,4 @@ def choose_prior(F_hidden, hidden_prior, Y_hidden, grid=PRIOR_GRID):
     for gamma in grid:
         f1 = per_image_f1_ranks(Y_hidden, (1.0 - gamma) * F_n + gamma * prior_n)
         per_image[float(gamma)], scores[float(gamma)] = f1, float(f1.mean())
-    default = 0.0 if 0.0 in per_image else float(grid[0])  # a given γ is scored alone
-    return choose_candidate(per_image, default), scores
+    return choose_candidate(per_image, 0.0), scores

@@ -86,7 +86,7 @@ def test_correction_keeps_dtype_and_works_in_place():
     expected = oracle(S, p, 0.5)
     copy = correct_frequencies(S, p, 0.5)
     assert copy.dtype == np.float32 and copy is not S
-    same = correct_frequencies(S, p, 0.5, out=S)
+    same = correct_frequencies(S, p, 0.5, in_place=True)
     assert same is S
     np.testing.assert_allclose(S, expected, rtol=1e-5, atol=1e-6)  # float32 rounding
     np.testing.assert_array_equal(S, copy)
